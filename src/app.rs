@@ -1,0 +1,100 @@
+//! The application: configuration + templates + signing identity, bound to a socket and served.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+
+use crate::apple::{PassBuilder, SigningIdentity};
+use crate::config::Config;
+use crate::templates::TemplateSet;
+
+/// Shared, read-only state of the HTTP handlers.
+pub struct AppState {
+    pub config: Config,
+    pub templates: Arc<TemplateSet>,
+    pub passes: Arc<PassBuilder>,
+    /// Base URL without a trailing slash; passes carry it as webServiceURL.
+    pub public_url: String,
+}
+
+/// A bound, ready-to-run server.
+pub struct App {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+/// Loads and checks the certificate and every template; logs the warnings.
+pub fn load_passes(config: &Config) -> Result<(Arc<TemplateSet>, Arc<PassBuilder>)> {
+    let identity = SigningIdentity::load(&config.apple_cert_paths())
+        .context("loading the Apple pass certificate")?;
+    for w in &identity.warnings {
+        tracing::warn!("{w}");
+    }
+    let templates = TemplateSet::load(&config.templates_dir, &identity.template_identity())?;
+    let builder = PassBuilder::new(identity, &templates)?;
+    Ok((Arc::new(templates), Arc::new(builder)))
+}
+
+impl App {
+    /// Loads everything and binds `PASSERELLE_LISTEN` (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<Self> {
+        let (templates, passes) = load_passes(&config)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let public_url = config.public_url_or(listener.local_addr()?);
+        if !public_url.starts_with("https://") {
+            tracing::warn!(
+                "PASSERELLE_PUBLIC_URL {public_url} is not https: iPhones only call https web services outside development"
+            );
+        }
+        let state = Arc::new(AppState {
+            config,
+            templates,
+            passes,
+            public_url,
+        });
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    /// Serves until `shutdown` completes, then drains open requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        tracing::info!(addr = %self.local_addr(), public_url = %self.state.public_url, templates = ?self.state.templates.ids(), "serving");
+        let router = crate::http::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,206 @@
+//! Configuration: command-line flags and `PASSERELLE_*` environment variables (clap derive).
+//!
+//! `--help` is the reference; `.env.example` and the README list the same variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::secret::Secret;
+
+/// Where the demo certificates live, used when no real certificate is configured.
+pub const DEMO_CERT: &str = "certs-example/pass-cert.pem";
+pub const DEMO_KEY: &str = "certs-example/pass-key.pem";
+pub const DEMO_WWDR: &str = "certs-example/wwdr.pem";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "passerelle",
+    version,
+    about = "Apple Wallet and Google Wallet pass server"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Folder holding one sub-folder per pass template.
+    #[arg(
+        long,
+        env = "PASSERELLE_TEMPLATES_DIR",
+        default_value = "pass-templates",
+        global = true
+    )]
+    pub templates_dir: PathBuf,
+
+    /// Pass Type ID certificate: a PEM file, or a .p12/.pfx holding certificate and key.
+    /// Defaults to the demo certificate in certs-example/ (passes that no real iPhone accepts).
+    #[arg(long, env = "PASSERELLE_APPLE_CERT", global = true)]
+    pub apple_cert: Option<PathBuf>,
+
+    /// Private key of the Pass Type ID certificate (PEM); not needed with a .p12.
+    #[arg(long, env = "PASSERELLE_APPLE_KEY", global = true)]
+    pub apple_key: Option<PathBuf>,
+
+    /// Password of an encrypted PEM key or of the .p12 file.
+    #[arg(
+        long,
+        env = "PASSERELLE_APPLE_KEY_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub apple_key_password: Option<Secret>,
+
+    /// Apple WWDR intermediate certificate (PEM) that issued the pass certificate (G4 since 2022).
+    #[arg(long, env = "PASSERELLE_APPLE_WWDR", global = true)]
+    pub apple_wwdr: Option<PathBuf>,
+
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "PASSERELLE_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Externally visible base URL (https in production); passes carry it as webServiceURL.
+    /// Defaults to http:// plus the address actually bound.
+    #[arg(long, env = "PASSERELLE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `passerelle=debug`).
+    #[arg(long, env = "PASSERELLE_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve,
+    /// Work with pass templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
+    /// Build passes without a server or database.
+    Pass {
+        #[command(subcommand)]
+        command: PassCommand,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Validate every template; exits non-zero on any problem.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PassCommand {
+    /// Build and sign one .pkpass from a template and a JSON data file.
+    Build {
+        /// Template id (a folder of the templates directory).
+        #[arg(long)]
+        template: String,
+        /// JSON file holding the pass data.
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to write the .pkpass.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Serial number (default: random, 128 bits).
+        #[arg(long)]
+        serial: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Passes built and signed per second, on one core and on all cores,
+    /// beside `openssl speed rsa2048` measured in the same run.
+    Sign {
+        /// Template whose images and example data are used.
+        #[arg(long, default_value = "loyalty")]
+        template: String,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Threads for the all-cores measurement (default: available cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+/// Which certificate files to load, after applying the demo defaults.
+#[derive(Debug, Clone)]
+pub struct AppleCertPaths {
+    pub cert: PathBuf,
+    pub key: Option<PathBuf>,
+    pub wwdr: Option<PathBuf>,
+    pub password: Option<Secret>,
+    pub demo: bool,
+}
+
+impl Config {
+    /// The certificate files to use: the configured ones, or the demo set when none is set.
+    pub fn apple_cert_paths(&self) -> AppleCertPaths {
+        match &self.apple_cert {
+            Some(cert) => AppleCertPaths {
+                cert: cert.clone(),
+                key: self.apple_key.clone(),
+                wwdr: self.apple_wwdr.clone(),
+                password: self.apple_key_password.clone(),
+                demo: false,
+            },
+            None => AppleCertPaths {
+                cert: DEMO_CERT.into(),
+                key: Some(self.apple_key.clone().unwrap_or_else(|| DEMO_KEY.into())),
+                wwdr: Some(self.apple_wwdr.clone().unwrap_or_else(|| DEMO_WWDR.into())),
+                password: self.apple_key_password.clone(),
+                demo: true,
+            },
+        }
+    }
+
+    /// The public base URL without a trailing slash; `bound` is used when none is configured.
+    pub fn public_url_or(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    /// A configuration with every default, for tests and embedding.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["passerelle", "serve"]).config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn password_is_redacted_in_debug() {
+        let cli = Cli::parse_from(["passerelle", "--apple-key-password", "s3cr3t", "serve"]);
+        assert!(!format!("{cli:?}").contains("s3cr3t"));
+    }
+}

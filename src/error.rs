@@ -1,0 +1,70 @@
+//! The HTTP error type: every failure becomes `{"error": {"code", "message", "field"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::templates::DataError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("{message}")]
+    Unprocessable {
+        message: String,
+        field: Option<String>,
+    },
+    /// Logged in full, answered with a generic message: internals never reach the client.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_data"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<DataError> for Error {
+    fn from(e: DataError) -> Self {
+        Self::Unprocessable {
+            message: e.to_string(),
+            field: Some(e.field),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let (message, field) = match &self {
+            Self::Internal(e) => {
+                tracing::error!("internal error: {e:#}");
+                ("internal error".to_owned(), None)
+            }
+            Self::BadRequest { message, field } | Self::Unprocessable { message, field } => {
+                (message.clone(), field.clone())
+            }
+            other => (other.to_string(), None),
+        };
+        (
+            status,
+            Json(json!({"error": {"code": code, "message": message, "field": field}})),
+        )
+            .into_response()
+    }
+}

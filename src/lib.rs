@@ -1,0 +1,13 @@
+//! Passerelle: a self-hosted Apple Wallet and Google Wallet pass server for retailers.
+
+pub mod app;
+pub mod apple;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod secret;
+pub mod telemetry;
+pub mod templates;
+pub mod tokens;
