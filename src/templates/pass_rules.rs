@@ -393,6 +393,7 @@ impl Checker<'_, '_> {
             );
         }
         if let Some(code) = f.get("currencyCode").and_then(Value::as_str)
+            && !code.contains("{{")
             && !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()))
         {
             self.r.add(

@@ -1,1 +1,9 @@
-//! Integration tests.
+//! Integration tests: one binary, a module per area. They start the real server on port 0
+//! and check passes from outside (unzip, sha1sum, `openssl cms -verify`).
+
+mod certificates;
+mod cli;
+mod helpers;
+mod pkpass;
+mod server;
+mod template_rules;

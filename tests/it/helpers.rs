@@ -1,0 +1,146 @@
+//! Shared test tools: a server on port 0, pass unpacking, and OpenSSL verification.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use passerelle::app::App;
+use passerelle::config::Config;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// The crate root: templates and demo certificates live there.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A configuration with the demo set and an OS-chosen port.
+pub fn test_config() -> Config {
+    let mut c = Config::defaults();
+    c.templates_dir = repo().join("pass-templates");
+    c.apple_cert = Some(repo().join("certs-example/pass-cert.pem"));
+    c.apple_key = Some(repo().join("certs-example/pass-key.pem"));
+    c.apple_wwdr = Some(repo().join("certs-example/wwdr.pem"));
+    c.apple_key_password = None;
+    c.public_url = None;
+    c.listen = "127.0.0.1:0".parse().unwrap();
+    c
+}
+
+/// A running server; dropped, it shuts down.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`, where the server really listens.
+    pub base_url: String,
+    /// What passes carry as webServiceURL.
+    pub public_url: String,
+    _stop: oneshot::Sender<()>,
+}
+
+/// Starts the real server on 127.0.0.1:0.
+pub async fn spawn_app(config: Config) -> TestApp {
+    let app = App::build(config).await.expect("app builds");
+    let base_url = format!("http://{}", app.local_addr());
+    let public_url = app.public_url().to_owned();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run(async {
+        let _ = rx.await;
+    }));
+    TestApp { base_url, public_url, _stop: tx }
+}
+
+/// A .pkpass unpacked into a temporary folder.
+pub struct Unpacked {
+    pub dir: tempfile::TempDir,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Unpacked {
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn json(&self, name: &str) -> Value {
+        serde_json::from_slice(&self.files[name]).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
+    }
+}
+
+/// Unzips a .pkpass (failing the test if it is not a valid zip).
+pub fn unpack(pkpass: &[u8]) -> Unpacked {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(pkpass)).expect("the .pkpass is a zip");
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let name = f.name().to_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
+        let path = dir.path().join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        files.insert(name, bytes);
+    }
+    Unpacked { dir, files }
+}
+
+/// Runs a command and returns (success, stdout + stderr).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// Checks a pass the way Wallet does, with outside tools: manifest vs `sha1sum`,
+/// `openssl cms -verify` against the demo root, signingTime and both certificates.
+pub fn assert_valid_pass(pkpass: &[u8]) -> Unpacked {
+    let u = unpack(pkpass);
+    for required in ["pass.json", "manifest.json", "signature", "icon.png"] {
+        assert!(u.files.contains_key(required), "{required} missing from the pass");
+    }
+    let manifest = u.json("manifest.json");
+    let manifest = manifest.as_object().expect("manifest is an object");
+    let listed: Vec<&String> = manifest.keys().collect();
+    let expected: Vec<&String> = u.files.keys().filter(|n| *n != "manifest.json" && *n != "signature").collect();
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, expected, "the manifest lists every file but manifest.json and signature");
+    for (name, hash) in manifest {
+        let (ok, out) = run(Command::new("sha1sum").arg(u.path(name)));
+        assert!(ok, "sha1sum failed: {out}");
+        assert_eq!(out.split_whitespace().next(), hash.as_str(), "SHA-1 of {name}");
+    }
+    assert_signature_verifies(u.dir.path());
+    u
+}
+
+/// `openssl cms -verify` of `signature` over `manifest.json` in `dir`, and the attributes Wallet needs.
+pub fn assert_signature_verifies(dir: &Path) {
+    let (ok, out) = run(Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-out", "/dev/null"])
+        .arg("-in")
+        .arg(dir.join("signature"))
+        .arg("-content")
+        .arg(dir.join("manifest.json"))
+        .arg("-CAfile")
+        .arg(repo().join("certs-example/root-ca.pem")));
+    assert!(ok && out.contains("Verification successful"), "openssl cms -verify failed: {out}");
+    let (ok, printed) = run(Command::new("openssl")
+        .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+        .arg(dir.join("signature")));
+    assert!(ok, "openssl cms -cmsout -print failed: {printed}");
+    assert!(printed.contains("signingTime"), "no signingTime attribute:\n{printed}");
+    assert!(printed.contains("CN=Pass Type ID: pass.com.passerelle.demo"), "no pass certificate in the signature");
+    assert!(printed.contains("CN=Demo Worldwide Developer Relations Certification Authority"), "no WWDR certificate");
+}
+
+/// The keys every pass.json must have, with Apple's types.
+pub fn assert_pass_json_complete(pass: &Value) {
+    assert_eq!(pass["formatVersion"], 1);
+    for key in ["passTypeIdentifier", "teamIdentifier", "serialNumber", "organizationName", "description", "authenticationToken", "webServiceURL"] {
+        assert!(pass[key].as_str().is_some_and(|s| !s.is_empty()), "{key} must be a non-empty string: {pass}");
+    }
+    assert_eq!(pass["passTypeIdentifier"], "pass.com.passerelle.demo");
+    assert_eq!(pass["teamIdentifier"], "PASSDEMO42");
+    assert!(pass["authenticationToken"].as_str().unwrap().len() >= 16);
+    let styles = ["boardingPass", "coupon", "eventTicket", "generic", "storeCard"];
+    assert_eq!(styles.iter().filter(|s| pass.get(**s).is_some()).count(), 1, "exactly one style");
+}

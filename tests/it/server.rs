@@ -1,0 +1,32 @@
+//! The HTTP server itself: liveness and clear errors.
+
+use crate::helpers::{spawn_app, test_config};
+
+#[tokio::test]
+async fn healthz_answers() {
+    let app = spawn_app(test_config()).await;
+    let resp = reqwest::get(format!("{}/healthz", app.base_url)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), r#"{"status":"ok"}"#);
+}
+
+#[tokio::test]
+async fn unknown_template_is_a_json_404() {
+    let app = spawn_app(test_config()).await;
+    let resp = reqwest::get(format!("{}/demo/passes/nope", app.base_url)).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["message"].as_str().unwrap().contains("nope"));
+}
+
+#[tokio::test]
+async fn a_configured_public_url_becomes_the_web_service_url() {
+    let mut config = test_config();
+    config.public_url = Some("https://passes.example.com/".into());
+    let app = spawn_app(config).await;
+    assert_eq!(app.public_url, "https://passes.example.com");
+    let pkpass = crate::pkpass::fetch_demo(&app.base_url, "loyalty").await;
+    let pass = crate::helpers::unpack(&pkpass).json("pass.json");
+    assert_eq!(pass["webServiceURL"], "https://passes.example.com");
+}
