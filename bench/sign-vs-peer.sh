@@ -34,6 +34,11 @@ for name in z.namelist():
         p = json.loads(data)
         # The peer signs with its own stand-in certificate.
         p["passTypeIdentifier"], p["teamIdentifier"] = "pass.com.example.bench", "ABCDE12345"
+        # The peer's script adds its own "points" header field per pass.
+        for group in p["storeCard"].values():
+            for f in group:
+                if f["key"] == "points":
+                    f["key"] = "balance"
         data = json.dumps(p).encode()
     import os
     os.makedirs(os.path.dirname(name) or ".", exist_ok=True)

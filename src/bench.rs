@@ -20,7 +20,7 @@ pub fn sign(
     seconds: f64,
     threads: Option<usize>,
 ) -> Result<ExitCode> {
-    if !(seconds > 0.0) {
+    if seconds.is_nan() || seconds <= 0.0 {
         bail!("--seconds must be positive");
     }
     let (templates, builder) = app::load_passes(config)?;

@@ -229,10 +229,10 @@ impl Checker<'_, '_> {
             }
         }
         for key in ["organizationName", "description"] {
-            if !top
+            if top
                 .get(key)
                 .and_then(Value::as_str)
-                .is_some_and(|s| !s.trim().is_empty())
+                .is_none_or(|s| s.trim().is_empty())
             {
                 self.r
                     .add(key, "is required and must be a non-empty string");
