@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::apple::{PassBuilder, SigningIdentity};
 use crate::config::Config;
+use crate::store::{self, Store};
 use crate::templates::TemplateSet;
 
 /// Shared, read-only state of the HTTP handlers.
@@ -16,6 +17,7 @@ pub struct AppState {
     pub config: Config,
     pub templates: Arc<TemplateSet>,
     pub passes: Arc<PassBuilder>,
+    pub store: Arc<dyn Store>,
     /// Base URL without a trailing slash; passes carry it as webServiceURL.
     pub public_url: String,
 }
@@ -28,8 +30,7 @@ pub struct App {
 
 /// Loads and checks the certificate and every template; logs the warnings.
 pub fn load_passes(config: &Config) -> Result<(Arc<TemplateSet>, Arc<PassBuilder>)> {
-    let identity = SigningIdentity::load(&config.apple_cert_paths())
-        .context("loading the Apple pass certificate")?;
+    let identity = SigningIdentity::load(&config.apple_cert_paths()).context("loading the Apple pass certificate")?;
     for w in &identity.warnings {
         tracing::warn!("{w}");
     }
@@ -38,32 +39,36 @@ pub fn load_passes(config: &Config) -> Result<(Arc<TemplateSet>, Arc<PassBuilder
     Ok((Arc::new(templates), Arc::new(builder)))
 }
 
+/// Opens the database and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    let store = store::connect(&config.db_settings()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
 impl App {
-    /// Loads everything and binds `PASSERELLE_LISTEN` (port 0 picks a free port).
+    /// Loads everything, migrates the database and binds `PASSERELLE_LISTEN` (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self> {
         let (templates, passes) = load_passes(&config)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
+        let store = open_store(&config).await?;
+        if config.admin_token.is_none() {
+            tracing::info!(
+                "PASSERELLE_ADMIN_TOKEN is unset: the admin API takes only keys made with `passerelle keys create`"
+            );
+        }
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let public_url = config.public_url_or(listener.local_addr()?);
         if !public_url.starts_with("https://") {
             tracing::warn!(
                 "PASSERELLE_PUBLIC_URL {public_url} is not https: iPhones only call https web services outside development"
             );
         }
-        let state = Arc::new(AppState {
-            config,
-            templates,
-            passes,
-            public_url,
-        });
+        let state = Arc::new(AppState { config, templates, passes, store, public_url });
         Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn public_url(&self) -> &str {
@@ -74,9 +79,7 @@ impl App {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), public_url = %self.state.public_url, templates = ?self.state.templates.ids(), "serving");
         let router = crate::http::router(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await?;
         Ok(())
     }
 }
@@ -88,8 +91,7 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -14,28 +14,16 @@ use crate::apple::PassKeys;
 use crate::config::Config;
 use crate::tokens;
 
-pub fn sign(
-    config: &Config,
-    template_id: &str,
-    seconds: f64,
-    threads: Option<usize>,
-) -> Result<ExitCode> {
+pub fn sign(config: &Config, template_id: &str, seconds: f64, threads: Option<usize>) -> Result<ExitCode> {
     if seconds.is_nan() || seconds <= 0.0 {
         bail!("--seconds must be positive");
     }
     let (templates, builder) = app::load_passes(config)?;
-    let template = templates
-        .get(template_id)
-        .with_context(|| format!("no template {template_id:?}"))?
-        .clone();
-    let example = template
-        .example
-        .clone()
-        .with_context(|| format!("template {template_id} has no example.json"))?;
+    let template = templates.get(template_id).with_context(|| format!("no template {template_id:?}"))?.clone();
+    let example = template.example.clone().with_context(|| format!("template {template_id} has no example.json"))?;
     let data = template.validate_data(&example)?;
     let image_bytes: usize = template.files.iter().map(|f| f.bytes.len()).sum();
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let duration = Duration::from_secs_f64(seconds);
 
     println!(
@@ -76,21 +64,14 @@ pub fn sign(
                                 web_service_url: "https://example.com",
                                 voided: false,
                             };
-                            std::hint::black_box(
-                                builder
-                                    .build(template, &data, &keys)
-                                    .expect("bench pass builds"),
-                            );
+                            std::hint::black_box(builder.build(template, &data, &keys).expect("bench pass builds"));
                             count += 1;
                         }
                         count
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("bench thread"))
-                .sum()
+            handles.into_iter().map(|h| h.join().expect("bench thread")).sum()
         });
         total as f64 / start.elapsed().as_secs_f64()
     };
@@ -102,10 +83,7 @@ pub fn sign(
     match openssl_speed(seconds) {
         Some(rsa) => {
             println!("openssl speed rsa2048, 1 core: {rsa:.0} signs/s");
-            println!(
-                "ratio to raw RSA-2048 signing (1 core): {:.1}%",
-                one / rsa * 100.0
-            );
+            println!("ratio to raw RSA-2048 signing (1 core): {:.1}%", one / rsa * 100.0);
         }
         None => println!("openssl speed rsa2048: unavailable (no openssl command)"),
     }
@@ -115,13 +93,7 @@ pub fn sign(
 /// RSA-2048 signs per second on one core from `openssl speed -mr` (`+F2:n:bits:sign/s:verify/s`).
 fn openssl_speed(seconds: f64) -> Option<f64> {
     let secs = (seconds.ceil() as u64).max(1).to_string();
-    let out = Command::new("openssl")
-        .args(["speed", "-mr", "-seconds", &secs, "rsa2048"])
-        .output()
-        .ok()?;
+    let out = Command::new("openssl").args(["speed", "-mr", "-seconds", &secs, "rsa2048"]).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.strip_prefix("+F2:"))
-        .and_then(|l| l.split(':').nth(2))
-        .and_then(|s| s.parse().ok())
+    text.lines().find_map(|l| l.strip_prefix("+F2:")).and_then(|l| l.split(':').nth(2)).and_then(|s| s.parse().ok())
 }

@@ -6,57 +6,71 @@ use anyhow::{Context, Result};
 
 use crate::app::{self, App};
 use crate::apple::{PassKeys, SigningIdentity};
-use crate::config::{BenchCommand, Cli, Command, Config, PassCommand, TemplatesCommand};
+use crate::config::{BenchCommand, Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand};
 use crate::templates::TemplateSet;
 use crate::tokens;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve => serve(cli.config),
-        Command::Templates {
-            command: TemplatesCommand::Check,
-        } => templates_check(&cli.config),
-        Command::Pass {
-            command:
-                PassCommand::Build {
-                    template,
-                    data,
-                    output,
-                    serial,
-                },
-        } => pass_build(&cli.config, &template, &data, &output, serial),
-        Command::Bench {
-            command:
-                BenchCommand::Sign {
-                    template,
-                    seconds,
-                    threads,
-                },
-        } => crate::bench::sign(&cli.config, &template, seconds, threads),
+        Command::Migrate => block_on(async {
+            app::open_store(&cli.config).await?;
+            println!("database migrated");
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Keys { command } => block_on(keys(cli.config, command)),
+        Command::Templates { command: TemplatesCommand::Check } => templates_check(&cli.config),
+        Command::Pass { command: PassCommand::Build { template, data, output, serial } } => {
+            pass_build(&cli.config, &template, &data, &output, serial)
+        }
+        Command::Bench { command: BenchCommand::Sign { template, seconds, threads } } => {
+            crate::bench::sign(&cli.config, &template, seconds, threads)
+        }
     }
 }
 
+fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f)
+}
+
 fn serve(config: Config) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    block_on(async {
         let app = App::build(config).await?;
         app.run(app::shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
+async fn keys(config: Config, command: KeysCommand) -> Result<ExitCode> {
+    let store = app::open_store(&config).await?;
+    match command {
+        KeysCommand::Create { name } => {
+            let (record, secret) = crate::keys::create(store.as_ref(), &name).await?;
+            println!("id:   {}\nname: {}\nkey:  {}", record.id, record.name, secret.expose());
+            eprintln!("The key is shown once; it is stored hashed.");
+        }
+        KeysCommand::List => {
+            for k in store.list_api_keys().await? {
+                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{}…\t{}", k.id, state, k.prefix, k.name);
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if !store.revoke_api_key(&id).await? {
+                eprintln!("no active key {id:?}");
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn templates_check(config: &Config) -> Result<ExitCode> {
-    let identity = SigningIdentity::load(&config.apple_cert_paths())
-        .context("loading the Apple pass certificate")?;
+    let identity = SigningIdentity::load(&config.apple_cert_paths()).context("loading the Apple pass certificate")?;
     match TemplateSet::load(&config.templates_dir, &identity.template_identity()) {
         Ok(set) => {
-            println!(
-                "{} template(s) valid: {}",
-                set.ids().len(),
-                set.ids().join(", ")
-            );
+            println!("{} template(s) valid: {}", set.ids().len(), set.ids().join(", "));
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -74,22 +88,15 @@ fn pass_build(
     serial: Option<String>,
 ) -> Result<ExitCode> {
     let (templates, builder) = app::load_passes(config)?;
-    let template = templates.get(template).with_context(|| {
-        format!(
-            "no template {template:?} (have: {})",
-            templates.ids().join(", ")
-        )
-    })?;
+    let template = templates
+        .get(template)
+        .with_context(|| format!("no template {template:?} (have: {})", templates.ids().join(", ")))?;
     let raw = std::fs::read(data).with_context(|| format!("cannot read {}", data.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&raw)
-        .with_context(|| format!("{}: invalid JSON", data.display()))?;
-    let data = template.validate_data(&value).with_context(|| {
-        format!(
-            "{}: data does not fit template {}",
-            data.display(),
-            template.id
-        )
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&raw).with_context(|| format!("{}: invalid JSON", data.display()))?;
+    let data = template
+        .validate_data(&value)
+        .with_context(|| format!("{}: data does not fit template {}", data.display(), template.id))?;
     let serial = serial.unwrap_or_else(tokens::serial_number);
     let token = tokens::authentication_token();
     let web_service_url = config.public_url_or(config.listen);
@@ -100,12 +107,7 @@ fn pass_build(
         voided: false,
     };
     let pkpass = builder.build(template, &data, &keys)?;
-    std::fs::write(output, &pkpass)
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    println!(
-        "{} ({} bytes, serial {serial})",
-        output.display(),
-        pkpass.len()
-    );
+    std::fs::write(output, &pkpass).with_context(|| format!("cannot write {}", output.display()))?;
+    println!("{} ({} bytes, serial {serial})", output.display(), pkpass.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -15,11 +15,7 @@ pub const DEMO_KEY: &str = "certs-example/pass-key.pem";
 pub const DEMO_WWDR: &str = "certs-example/wwdr.pem";
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "passerelle",
-    version,
-    about = "Apple Wallet and Google Wallet pass server"
-)]
+#[command(name = "passerelle", version, about = "Apple Wallet and Google Wallet pass server")]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -31,12 +27,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Folder holding one sub-folder per pass template.
-    #[arg(
-        long,
-        env = "PASSERELLE_TEMPLATES_DIR",
-        default_value = "pass-templates",
-        global = true
-    )]
+    #[arg(long, env = "PASSERELLE_TEMPLATES_DIR", default_value = "pass-templates", global = true)]
     pub templates_dir: PathBuf,
 
     /// Pass Type ID certificate: a PEM file, or a .p12/.pfx holding certificate and key.
@@ -49,12 +40,7 @@ pub struct Config {
     pub apple_key: Option<PathBuf>,
 
     /// Password of an encrypted PEM key or of the .p12 file.
-    #[arg(
-        long,
-        env = "PASSERELLE_APPLE_KEY_PASSWORD",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "PASSERELLE_APPLE_KEY_PASSWORD", hide_env_values = true, global = true)]
     pub apple_key_password: Option<Secret>,
 
     /// Apple WWDR intermediate certificate (PEM) that issued the pass certificate (G4 since 2022).
@@ -62,18 +48,47 @@ pub struct Config {
     pub apple_wwdr: Option<PathBuf>,
 
     /// Address the HTTP server listens on.
-    #[arg(
-        long,
-        env = "PASSERELLE_LISTEN",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "PASSERELLE_LISTEN", default_value = "127.0.0.1:8080", global = true)]
     pub listen: SocketAddr,
 
     /// Externally visible base URL (https in production); passes carry it as webServiceURL.
     /// Defaults to http:// plus the address actually bound.
     #[arg(long, env = "PASSERELLE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// Database: sqlite://path/to/file.db (created on first start) or postgres://user:password@host/db.
+    #[arg(
+        long,
+        env = "PASSERELLE_DATABASE_URL",
+        default_value = "sqlite://data/passerelle.db",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Secret,
+
+    /// Most database connections this process opens.
+    #[arg(long, env = "PASSERELLE_DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub database_max_connections: u32,
+
+    /// How long a SQLite write waits for the lock, and a query for a pooled connection (milliseconds).
+    #[arg(long, env = "PASSERELLE_DATABASE_BUSY_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub database_busy_timeout_ms: u64,
+
+    /// Bootstrap admin API key (Authorization: Bearer <token>); more keys with `passerelle keys create`.
+    #[arg(long, env = "PASSERELLE_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<Secret>,
+
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "PASSERELLE_MAX_BODY_BYTES", default_value_t = 262_144, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Device log lines (POST /v1/log) kept in the database; older ones are deleted.
+    #[arg(long, env = "PASSERELLE_DEVICE_LOG_KEEP", default_value_t = 10_000, global = true)]
+    pub device_log_keep: i64,
+
+    /// Most log lines stored from one POST /v1/log request; the rest are dropped.
+    #[arg(long, env = "PASSERELLE_DEVICE_LOG_MAX_LINES", default_value_t = 50, global = true)]
+    pub device_log_max_lines: usize,
 
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `passerelle=debug`).
     #[arg(long, env = "PASSERELLE_LOG", default_value = "info", global = true)]
@@ -82,8 +97,15 @@ pub struct Config {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server.
+    /// Run the HTTP server (applies pending migrations first).
     Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage admin API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Work with pass templates.
     Templates {
         #[command(subcommand)]
@@ -99,6 +121,20 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; it is printed once and stored hashed.
+    Create {
+        /// What the key is for (e.g. "till paris-01").
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +218,14 @@ impl Config {
         }
     }
 
+    pub fn db_settings(&self) -> crate::store::DbSettings {
+        crate::store::DbSettings {
+            url: self.database_url.clone(),
+            max_connections: self.database_max_connections.max(1),
+            busy_timeout: std::time::Duration::from_millis(self.database_busy_timeout_ms),
+        }
+    }
+
     /// A configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
         Cli::parse_from(["passerelle", "serve"]).config
@@ -200,7 +244,17 @@ mod tests {
 
     #[test]
     fn password_is_redacted_in_debug() {
-        let cli = Cli::parse_from(["passerelle", "--apple-key-password", "s3cr3t", "serve"]);
-        assert!(!format!("{cli:?}").contains("s3cr3t"));
+        let cli = Cli::parse_from([
+            "passerelle",
+            "--apple-key-password",
+            "s3cr3t",
+            "--admin-token",
+            "adm1n",
+            "--database-url",
+            "postgres://u:pw0rd@h/db",
+            "serve",
+        ]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("adm1n") && !shown.contains("pw0rd"), "{shown}");
     }
 }

@@ -11,16 +11,18 @@ use crate::templates::DataError;
 pub enum Error {
     #[error("{0}")]
     NotFound(String),
+    /// 401: missing or wrong credentials (API key or ApplePass token).
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("{message}")]
-    BadRequest {
-        message: String,
-        field: Option<String>,
-    },
+    Conflict { message: String, field: Option<String> },
     #[error("{message}")]
-    Unprocessable {
-        message: String,
-        field: Option<String>,
-    },
+    BadRequest { message: String, field: Option<String> },
+    #[error("{message}")]
+    Unprocessable { message: String, field: Option<String> },
+    /// 413: the body exceeds PASSERELLE_MAX_BODY_BYTES.
+    #[error("the request body is too large (PASSERELLE_MAX_BODY_BYTES)")]
+    TooLarge,
     /// Logged in full, answered with a generic message: internals never reach the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -32,6 +34,9 @@ impl Error {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_data"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -39,12 +44,23 @@ impl Error {
     }
 }
 
+impl Error {
+    pub fn bad_request(message: impl Into<String>, field: impl Into<String>) -> Self {
+        Self::BadRequest { message: message.into(), field: Some(field.into()) }
+    }
+
+    pub fn unprocessable(message: impl Into<String>, field: impl Into<String>) -> Self {
+        Self::Unprocessable { message: message.into(), field: Some(field.into()) }
+    }
+
+    pub fn conflict(message: impl Into<String>, field: impl Into<String>) -> Self {
+        Self::Conflict { message: message.into(), field: Some(field.into()) }
+    }
+}
+
 impl From<DataError> for Error {
     fn from(e: DataError) -> Self {
-        Self::Unprocessable {
-            message: e.to_string(),
-            field: Some(e.field),
-        }
+        Self::Unprocessable { message: e.to_string(), field: Some(e.field) }
     }
 }
 
@@ -61,10 +77,6 @@ impl IntoResponse for Error {
             }
             other => (other.to_string(), None),
         };
-        (
-            status,
-            Json(json!({"error": {"code": code, "message": message, "field": field}})),
-        )
-            .into_response()
+        (status, Json(json!({"error": {"code": code, "message": message, "field": field}}))).into_response()
     }
 }

@@ -76,7 +76,11 @@ impl SigningIdentity {
                 name_of(cert.issuer_name(), Nid::COMMONNAME).unwrap_or_default()
             );
         }
-        let uid = name(&cert, Nid::USERID).ok_or_else(|| anyhow!("the pass certificate's subject has no UID (pass type identifier): is it a Pass Type ID certificate?"))?;
+        let uid = name(&cert, Nid::USERID).ok_or_else(|| {
+            anyhow!(
+                "the pass certificate's subject has no UID (pass type identifier): is it a Pass Type ID certificate?"
+            )
+        })?;
         let cn = name(&cert, Nid::COMMONNAME).unwrap_or_default();
         if cn != format!("Pass Type ID: {uid}") && cn != format!("Pass Type ID with NFC: {uid}") {
             bail!("the pass certificate's CN is {cn:?}, expected \"Pass Type ID: {uid}\"");
@@ -88,14 +92,7 @@ impl SigningIdentity {
         check_expiry(&wwdr, "WWDR certificate", &mut warnings)?;
         let mut chain = Stack::new()?;
         chain.push(wwdr)?;
-        Ok(Self {
-            cert,
-            key,
-            chain,
-            pass_type_identifier: uid,
-            team_identifier: team,
-            warnings,
-        })
+        Ok(Self { cert, key, chain, pass_type_identifier: uid, team_identifier: team, warnings })
     }
 }
 
@@ -111,22 +108,16 @@ fn read_cert_and_key(paths: &AppleCertPaths) -> Result<CertAndKey> {
     if !bytes.starts_with(b"-----") {
         return read_p12(&paths.cert, &bytes, password);
     }
-    let cert = X509::from_pem(&bytes)
-        .with_context(|| format!("{}: not a PEM certificate", paths.cert.display()))?;
-    let key_path = paths
-        .key
-        .as_ref()
-        .ok_or_else(|| anyhow!("PASSERELLE_APPLE_KEY is required with a PEM certificate"))?;
+    let cert = X509::from_pem(&bytes).with_context(|| format!("{}: not a PEM certificate", paths.cert.display()))?;
+    let key_path =
+        paths.key.as_ref().ok_or_else(|| anyhow!("PASSERELLE_APPLE_KEY is required with a PEM certificate"))?;
     let key_bytes = read(key_path)?;
     let key = match &paths.password {
         Some(pw) => PKey::private_key_from_pem_passphrase(&key_bytes, pw.expose().as_bytes()),
         None => PKey::private_key_from_pem(&key_bytes),
     }
     .with_context(|| {
-        format!(
-            "{}: not a PEM private key, or wrong PASSERELLE_APPLE_KEY_PASSWORD",
-            key_path.display()
-        )
+        format!("{}: not a PEM private key, or wrong PASSERELLE_APPLE_KEY_PASSWORD", key_path.display())
     })?;
     Ok((cert, key, Vec::new()))
 }
@@ -135,40 +126,20 @@ fn read_p12(path: &Path, bytes: &[u8], password: &str) -> Result<CertAndKey> {
     load_legacy_provider();
     let parsed = Pkcs12::from_der(bytes)
         .and_then(|p| p.parse2(password))
-        .with_context(|| {
-            format!(
-                "{}: not a PKCS#12 file, or wrong PASSERELLE_APPLE_KEY_PASSWORD",
-                path.display()
-            )
-        })?;
-    let cert = parsed
-        .cert
-        .ok_or_else(|| anyhow!("{}: holds no certificate", path.display()))?;
-    let key = parsed
-        .pkey
-        .ok_or_else(|| anyhow!("{}: holds no private key", path.display()))?;
-    Ok((
-        cert,
-        key,
-        parsed
-            .ca
-            .map(|s| s.into_iter().collect())
-            .unwrap_or_default(),
-    ))
+        .with_context(|| format!("{}: not a PKCS#12 file, or wrong PASSERELLE_APPLE_KEY_PASSWORD", path.display()))?;
+    let cert = parsed.cert.ok_or_else(|| anyhow!("{}: holds no certificate", path.display()))?;
+    let key = parsed.pkey.ok_or_else(|| anyhow!("{}: holds no private key", path.display()))?;
+    Ok((cert, key, parsed.ca.map(|s| s.into_iter().collect()).unwrap_or_default()))
 }
 
 /// Keychain exports from older macOS use RC2-40, which OpenSSL 3 only reads with its legacy provider.
 fn load_legacy_provider() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(
-        || match openssl::provider::Provider::try_load(None, "legacy", true) {
-            // Providers must stay loaded for the life of the process.
-            Ok(p) => std::mem::forget(p),
-            Err(e) => tracing::warn!(
-                "OpenSSL legacy provider unavailable ({e}); RC2-40 .p12 files will not load"
-            ),
-        },
-    );
+    ONCE.call_once(|| match openssl::provider::Provider::try_load(None, "legacy", true) {
+        // Providers must stay loaded for the life of the process.
+        Ok(p) => std::mem::forget(p),
+        Err(e) => tracing::warn!("OpenSSL legacy provider unavailable ({e}); RC2-40 .p12 files will not load"),
+    });
 }
 
 fn name(cert: &X509Ref, nid: Nid) -> Option<String> {
@@ -176,9 +147,7 @@ fn name(cert: &X509Ref, nid: Nid) -> Option<String> {
 }
 
 fn name_of(n: &openssl::x509::X509NameRef, nid: Nid) -> Option<String> {
-    n.entries_by_nid(nid)
-        .next()
-        .and_then(|e| e.data().to_string().ok())
+    n.entries_by_nid(nid).next().and_then(|e| e.data().to_string().ok())
 }
 
 fn check_expiry(cert: &X509Ref, what: &str, warnings: &mut Vec<String>) -> Result<()> {
@@ -192,9 +161,7 @@ fn check_expiry(cert: &X509Ref, what: &str, warnings: &mut Vec<String>) -> Resul
         bail!("the {what} is not valid before {}", cert.not_before());
     }
     if not_after < soon {
-        warnings.push(format!(
-            "the {what} expires on {not_after}: renew it before then"
-        ));
+        warnings.push(format!("the {what} expires on {not_after}: renew it before then"));
     }
     Ok(())
 }

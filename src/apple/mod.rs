@@ -37,11 +37,7 @@ impl PassBuilder {
         let statics = templates
             .iter()
             .map(|t| {
-                Ok((
-                    t.id.clone(),
-                    StaticPart::new(&t.files)
-                        .with_context(|| format!("zipping template {}", t.id))?,
-                ))
+                Ok((t.id.clone(), StaticPart::new(&t.files).with_context(|| format!("zipping template {}", t.id))?))
             })
             .collect::<Result<_>>()?;
         Ok(Self { identity, statics })
@@ -52,27 +48,13 @@ impl PassBuilder {
     }
 
     /// pass.json bytes: the rendered template plus the server-owned keys.
-    pub fn pass_json(
-        &self,
-        template: &Template,
-        data: &Map<String, Value>,
-        keys: &PassKeys,
-    ) -> Vec<u8> {
+    pub fn pass_json(&self, template: &Template, data: &Map<String, Value>, keys: &PassKeys) -> Vec<u8> {
         let mut pass = template.render(data);
         pass.insert("formatVersion".into(), 1.into());
-        pass.insert(
-            "passTypeIdentifier".into(),
-            self.identity.pass_type_identifier.clone().into(),
-        );
-        pass.insert(
-            "teamIdentifier".into(),
-            self.identity.team_identifier.clone().into(),
-        );
+        pass.insert("passTypeIdentifier".into(), self.identity.pass_type_identifier.clone().into());
+        pass.insert("teamIdentifier".into(), self.identity.team_identifier.clone().into());
         pass.insert("serialNumber".into(), keys.serial_number.into());
-        pass.insert(
-            "authenticationToken".into(),
-            keys.authentication_token.into(),
-        );
+        pass.insert("authenticationToken".into(), keys.authentication_token.into());
         pass.insert("webServiceURL".into(), keys.web_service_url.into());
         if keys.voided {
             pass.insert("voided".into(), true.into());
@@ -81,20 +63,11 @@ impl PassBuilder {
     }
 
     /// A complete signed `.pkpass` for validated `data`.
-    pub fn build(
-        &self,
-        template: &Template,
-        data: &Map<String, Value>,
-        keys: &PassKeys,
-    ) -> Result<Vec<u8>> {
-        let statics = self
-            .statics
-            .get(&template.id)
-            .context("template not loaded by this builder")?;
+    pub fn build(&self, template: &Template, data: &Map<String, Value>, keys: &PassKeys) -> Result<Vec<u8>> {
+        let statics = self.statics.get(&template.id).context("template not loaded by this builder")?;
         let pass_json = self.pass_json(template, data, keys);
         let manifest = statics.manifest(&pass_json);
-        let signature =
-            sign::sign_manifest(&self.identity, &manifest).context("signing manifest.json")?;
+        let signature = sign::sign_manifest(&self.identity, &manifest).context("signing manifest.json")?;
         Ok(statics.package(&pass_json, &manifest, &signature)?)
     }
 }
@@ -102,9 +75,6 @@ impl PassBuilder {
 impl SigningIdentity {
     /// The identifiers templates are checked against.
     pub fn template_identity(&self) -> Identity<'_> {
-        Identity {
-            pass_type_identifier: &self.pass_type_identifier,
-            team_identifier: &self.team_identifier,
-        }
+        Identity { pass_type_identifier: &self.pass_type_identifier, team_identifier: &self.team_identifier }
     }
 }

@@ -40,11 +40,7 @@ impl StaticPart {
         }
         let bytes: Arc<[u8]> = zip.finish()?.into_inner().into();
         let zipped_len = bytes.len();
-        Ok(Self {
-            archive: ZipArchive::new(Cursor::new(bytes))?,
-            manifest_prefix,
-            zipped_len,
-        })
+        Ok(Self { archive: ZipArchive::new(Cursor::new(bytes))?, manifest_prefix, zipped_len })
     }
 
     /// manifest.json for a pass whose pass.json has this SHA-1.
@@ -59,19 +55,10 @@ impl StaticPart {
     }
 
     /// Zips pass.json, manifest.json and signature with the static files.
-    pub fn package(
-        &self,
-        pass_json: &[u8],
-        manifest: &[u8],
-        signature: &[u8],
-    ) -> zip::result::ZipResult<Vec<u8>> {
+    pub fn package(&self, pass_json: &[u8], manifest: &[u8], signature: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
         let capacity = self.zipped_len + pass_json.len() + manifest.len() + signature.len() + 512;
         let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(capacity)));
-        for (name, bytes) in [
-            ("pass.json", pass_json),
-            ("manifest.json", manifest),
-            ("signature", signature),
-        ] {
+        for (name, bytes) in [("pass.json", pass_json), ("manifest.json", manifest), ("signature", signature)] {
             zip.start_file(name, options())?;
             zip.write_all(bytes)?;
         }

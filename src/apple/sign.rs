@@ -11,17 +11,7 @@ use super::certs::SigningIdentity;
 /// Signs `manifest` and returns the DER signature. OpenSSL adds contentType,
 /// signingTime and messageDigest as signed attributes; SMIMECapabilities is left out
 /// since Wallet ignores it.
-pub fn sign_manifest(
-    identity: &SigningIdentity,
-    manifest: &[u8],
-) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+pub fn sign_manifest(identity: &SigningIdentity, manifest: &[u8]) -> Result<Vec<u8>, openssl::error::ErrorStack> {
     let flags = Pkcs7Flags::BINARY | Pkcs7Flags::DETACHED | Pkcs7Flags::NOSMIMECAP;
-    Pkcs7::sign(
-        &identity.cert,
-        &identity.key,
-        &identity.chain,
-        manifest,
-        flags,
-    )?
-    .to_der()
+    Pkcs7::sign(&identity.cert, &identity.key, &identity.chain, manifest, flags)?.to_der()
 }

@@ -18,15 +18,9 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 async fn demo_pass(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response> {
-    let template = state
-        .templates
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| Error::NotFound(format!("no template {id:?}")))?;
-    let example = template
-        .example
-        .clone()
-        .ok_or_else(|| Error::NotFound(format!("template {id:?} has no example.json")))?;
+    let template = state.templates.get(&id).cloned().ok_or_else(|| Error::NotFound(format!("no template {id:?}")))?;
+    let example =
+        template.example.clone().ok_or_else(|| Error::NotFound(format!("template {id:?} has no example.json")))?;
     let data = template.validate_data(&example)?;
     let serial = tokens::serial_number();
     let token = tokens::authentication_token();
@@ -47,10 +41,7 @@ async fn demo_pass(State(state): State<Arc<AppState>>, Path(id): Path<String>) -
     Ok((
         [
             (header::CONTENT_TYPE, PKPASS_CONTENT_TYPE.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{id}.pkpass\""),
-            ),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}.pkpass\"")),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         pkpass,

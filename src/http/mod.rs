@@ -1,17 +1,31 @@
 //! HTTP routing: every area's routes merged into one axum router.
 
 mod demo;
+mod downloads;
+pub mod extract;
 mod health;
+mod keys_api;
+mod pages;
+mod passes_api;
+mod views;
+mod web_service;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 
 use crate::app::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.config.max_body_bytes;
     Router::new()
         .merge(health::router())
         .merge(demo::router())
+        .merge(web_service::router())
+        .merge(passes_api::router())
+        .merge(keys_api::router())
+        .merge(downloads::router())
+        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -15,44 +15,30 @@ pub struct DataError {
 
 impl DataError {
     fn new(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            message: message.into(),
-        }
+        Self { field: field.to_owned(), message: message.into() }
     }
 }
 
 /// Checks `data` against `def` and returns it complete: defaults filled in, dates in W3C form.
 pub fn validate(def: &Definition, data: &Value) -> Result<Map<String, Value>, DataError> {
-    let obj = data
-        .as_object()
-        .ok_or_else(|| DataError::new("data", "must be a JSON object"))?;
+    let obj = data.as_object().ok_or_else(|| DataError::new("data", "must be a JSON object"))?;
     if let Some(unknown) = obj.keys().find(|k| !def.fields.contains_key(*k)) {
         let declared: Vec<&str> = def.fields.keys().map(String::as_str).collect();
         return Err(DataError::new(
             unknown,
-            format!(
-                "is not a field of this template (declared: {})",
-                declared.join(", ")
-            ),
+            format!("is not a field of this template (declared: {})", declared.join(", ")),
         ));
     }
     let mut out = Map::with_capacity(def.fields.len());
     for (name, spec) in &def.fields {
         match obj.get(name) {
             Some(v) if !v.is_null() => {
-                out.insert(
-                    name.clone(),
-                    check_value(spec, v).map_err(|m| DataError::new(name, m))?,
-                );
+                out.insert(name.clone(), check_value(spec, v).map_err(|m| DataError::new(name, m))?);
             }
             _ => match &spec.default {
                 Some(default) => {
                     let v = toml_to_json(default);
-                    out.insert(
-                        name.clone(),
-                        check_value(spec, &v).map_err(|m| DataError::new(name, m))?,
-                    );
+                    out.insert(name.clone(), check_value(spec, &v).map_err(|m| DataError::new(name, m))?);
                 }
                 None if spec.required => return Err(DataError::new(name, "is required")),
                 None => {}
@@ -98,11 +84,7 @@ pub fn toml_to_json(v: &toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::from(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(
-            t.iter()
-                .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                .collect(),
-        ),
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
     }
 }
 
@@ -144,44 +126,19 @@ mod tests {
 
     #[test]
     fn fills_defaults_and_normalises_dates() {
-        let out = validate(
-            &def(),
-            &json!({"card_number": "A1", "since": "2026-01-02T03:04Z"}),
-        )
-        .unwrap();
-        assert_eq!(
-            Value::Object(out),
-            json!({"card_number": "A1", "points": 0, "since": "2026-01-02T03:04:00+00:00"})
-        );
+        let out = validate(&def(), &json!({"card_number": "A1", "since": "2026-01-02T03:04Z"})).unwrap();
+        assert_eq!(Value::Object(out), json!({"card_number": "A1", "points": 0, "since": "2026-01-02T03:04:00+00:00"}));
     }
 
     #[test]
     fn names_the_field_at_fault() {
         let d = def();
         assert_eq!(validate(&d, &json!({})).unwrap_err().field, "card_number");
-        assert_eq!(
-            validate(&d, &json!({"card_number": "A", "x": 1}))
-                .unwrap_err()
-                .field,
-            "x"
-        );
+        assert_eq!(validate(&d, &json!({"card_number": "A", "x": 1})).unwrap_err().field, "x");
         let e = validate(&d, &json!({"card_number": "A", "points": "12"})).unwrap_err();
-        assert_eq!(
-            (e.field.as_str(), e.message.as_str()),
-            ("points", "must be an integer, got a string")
-        );
-        assert_eq!(
-            validate(&d, &json!({"card_number": "123456789"}))
-                .unwrap_err()
-                .field,
-            "card_number"
-        );
-        assert_eq!(
-            validate(&d, &json!({"card_number": "A", "since": "2026-01-02"}))
-                .unwrap_err()
-                .field,
-            "since"
-        );
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("points", "must be an integer, got a string"));
+        assert_eq!(validate(&d, &json!({"card_number": "123456789"})).unwrap_err().field, "card_number");
+        assert_eq!(validate(&d, &json!({"card_number": "A", "since": "2026-01-02"})).unwrap_err().field, "since");
         assert_eq!(validate(&d, &json!([1])).unwrap_err().field, "data");
     }
 }

@@ -12,10 +12,7 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 pub fn parse_w3c(s: &str) -> Result<OffsetDateTime, String> {
     let fraction_or_zone = |s: &str| {
         let after_t = s.split_once('T').map(|(_, t)| t).unwrap_or("");
-        (
-            after_t.contains('.'),
-            after_t.ends_with('Z') || after_t.contains(['+', '-']),
-        )
+        (after_t.contains('.'), after_t.ends_with('Z') || after_t.contains(['+', '-']))
     };
     let (fraction, zone) = fraction_or_zone(s);
     if !s.contains('T') {
@@ -31,13 +28,9 @@ pub fn parse_w3c(s: &str) -> Result<OffsetDateTime, String> {
         return Ok(dt);
     }
     // W3C also allows hh:mm without seconds.
-    let (local, offset) =
-        split_offset(s).ok_or("expected a date-time like 2026-11-23T10:30:00+01:00")?;
-    let local = PrimitiveDateTime::parse(
-        local,
-        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
-    )
-    .map_err(|_| "expected a date-time like 2026-11-23T10:30:00+01:00".to_string())?;
+    let (local, offset) = split_offset(s).ok_or("expected a date-time like 2026-11-23T10:30:00+01:00")?;
+    let local = PrimitiveDateTime::parse(local, format_description!("[year]-[month]-[day]T[hour]:[minute]"))
+        .map_err(|_| "expected a date-time like 2026-11-23T10:30:00+01:00".to_string())?;
     Ok(local.assume_offset(offset))
 }
 
@@ -47,11 +40,7 @@ fn split_offset(s: &str) -> Option<(&str, UtcOffset)> {
     }
     let idx = s.rfind(['+', '-'])?;
     let (local, off) = s.split_at(idx);
-    let offset = UtcOffset::parse(
-        off,
-        format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
-    )
-    .ok()?;
+    let offset = UtcOffset::parse(off, format_description!("[offset_hour sign:mandatory]:[offset_minute]")).ok()?;
     Some((local, offset))
 }
 
@@ -69,32 +58,15 @@ mod tests {
 
     #[test]
     fn accepts_w3c_forms_and_normalises() {
-        assert_eq!(
-            format_w3c(parse_w3c("2026-11-23T10:30+01:00").unwrap()),
-            "2026-11-23T10:30:00+01:00"
-        );
-        assert_eq!(
-            format_w3c(parse_w3c("2026-11-23T10:30:05Z").unwrap()),
-            "2026-11-23T10:30:05+00:00"
-        );
-        assert_eq!(
-            format_w3c(parse_w3c("2026-11-23T10:30:05-05:00").unwrap()),
-            "2026-11-23T10:30:05-05:00"
-        );
+        assert_eq!(format_w3c(parse_w3c("2026-11-23T10:30+01:00").unwrap()), "2026-11-23T10:30:00+01:00");
+        assert_eq!(format_w3c(parse_w3c("2026-11-23T10:30:05Z").unwrap()), "2026-11-23T10:30:05+00:00");
+        assert_eq!(format_w3c(parse_w3c("2026-11-23T10:30:05-05:00").unwrap()), "2026-11-23T10:30:05-05:00");
     }
 
     #[test]
     fn refuses_fractions_missing_zone_and_garbage() {
-        assert!(
-            parse_w3c("2026-11-23T10:30:05.123Z")
-                .unwrap_err()
-                .contains("fractional")
-        );
-        assert!(
-            parse_w3c("2026-11-23T10:30:05")
-                .unwrap_err()
-                .contains("time zone")
-        );
+        assert!(parse_w3c("2026-11-23T10:30:05.123Z").unwrap_err().contains("fractional"));
+        assert!(parse_w3c("2026-11-23T10:30:05").unwrap_err().contains("time zone"));
         assert!(parse_w3c("2026-11-23").is_err());
         assert!(parse_w3c("2026-13-23T10:30:05Z").is_err());
         assert!(parse_w3c("tomorrow").is_err());

@@ -55,10 +55,7 @@ pub fn check(path: &str, bytes: &[u8], style: &str, r: &mut Report) {
         return;
     };
     let Some(rule) = rule(base, style) else {
-        r.add(
-            path,
-            "unknown image (icon, logo, thumbnail, strip, background, footer, personalizationLogo)",
-        );
+        r.add(path, "unknown image (icon, logo, thumbnail, strip, background, footer, personalizationLogo)");
         return;
     };
     let Some((w, h)) = png_size(bytes) else {
@@ -66,22 +63,12 @@ pub fn check(path: &str, bytes: &[u8], style: &str, r: &mut Report) {
         return;
     };
     match rule {
-        Rule::Exact(ew, eh) if (w, h) != (ew * scale, eh * scale) => r.add(
-            path,
-            format!(
-                "is {w}x{h} pixels; {base} at {scale}x must be exactly {}x{}",
-                ew * scale,
-                eh * scale
-            ),
-        ),
-        Rule::AtMost(mw, mh) if w > mw * scale || h > mh * scale => r.add(
-            path,
-            format!(
-                "is {w}x{h} pixels; {base} at {scale}x must be at most {}x{}",
-                mw * scale,
-                mh * scale
-            ),
-        ),
+        Rule::Exact(ew, eh) if (w, h) != (ew * scale, eh * scale) => {
+            r.add(path, format!("is {w}x{h} pixels; {base} at {scale}x must be exactly {}x{}", ew * scale, eh * scale))
+        }
+        Rule::AtMost(mw, mh) if w > mw * scale || h > mh * scale => {
+            r.add(path, format!("is {w}x{h} pixels; {base} at {scale}x must be at most {}x{}", mw * scale, mh * scale))
+        }
         _ => {}
     }
 }

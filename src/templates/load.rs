@@ -16,28 +16,15 @@ use super::{StaticFile, Template, images, strings};
 const ROOT_FILES: [&str; 4] = ["template.toml", "pass.json", "example.json", "README.md"];
 
 /// Loads and validates the template in `dir`; `None` (with problems added) if anything is wrong.
-pub fn load(
-    dir: &Path,
-    id: &str,
-    identity: &Identity,
-    problems: &mut Vec<Problem>,
-) -> Option<Template> {
+pub fn load(dir: &Path, id: &str, identity: &Identity, problems: &mut Vec<Problem>) -> Option<Template> {
     let before = problems.len();
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-    {
+    if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
         Report::new(dir, problems).add("(folder name)", "template ids use a-z, 0-9, - and _ only");
     }
     let definition = read_definition(dir, problems)?;
     let pass_path = dir.join("pass.json");
     let pass = read_json(&pass_path, problems)?;
-    let style = pass_rules::check(
-        &pass,
-        &definition,
-        identity,
-        &mut Report::new(&pass_path, problems),
-    );
+    let style = pass_rules::check(&pass, &definition, identity, &mut Report::new(&pass_path, problems));
     let files = read_files(dir, style.unwrap_or("generic"), problems);
     let example = read_example(dir, &definition, problems);
 
@@ -46,15 +33,7 @@ pub fn load(
     if problems.len() > before {
         return None;
     }
-    Some(Template {
-        id: id.to_owned(),
-        dir: dir.to_path_buf(),
-        definition,
-        style: style?,
-        pass_json,
-        example,
-        files,
-    })
+    Some(Template { id: id.to_owned(), dir: dir.to_path_buf(), definition, style: style?, pass_json, example, files })
 }
 
 fn read_definition(dir: &Path, problems: &mut Vec<Problem>) -> Option<Definition> {
@@ -70,10 +49,7 @@ fn read_definition(dir: &Path, problems: &mut Vec<Problem>) -> Option<Definition
     let def: Definition = match toml::from_str(&text) {
         Ok(d) => d,
         Err(e) => {
-            let key = e
-                .span()
-                .map(|s| format!("line {}", text[..s.start].lines().count().max(1)))
-                .unwrap_or_default();
+            let key = e.span().map(|s| format!("line {}", text[..s.start].lines().count().max(1))).unwrap_or_default();
             r.add(key, e.message().to_owned());
             return None;
         }
@@ -97,24 +73,13 @@ fn read_definition(dir: &Path, problems: &mut Vec<Problem>) -> Option<Definition
     }
     for (role, field) in def.roles.named() {
         if !def.fields.contains_key(field) {
-            r.add(
-                format!("roles.{role}"),
-                format!("names {field:?}, which is not a declared field"),
-            );
+            r.add(format!("roles.{role}"), format!("names {field:?}, which is not a declared field"));
         }
     }
-    let named: Vec<&str> = def
-        .roles
-        .named()
-        .into_iter()
-        .map(|(role, _)| role)
-        .collect();
+    let named: Vec<&str> = def.roles.named().into_iter().map(|(role, _)| role).collect();
     for role in def.kind.required_roles() {
         if !named.contains(role) {
-            r.add(
-                format!("roles.{role}"),
-                format!("a {:?} template must name its {role} field", def.kind),
-            );
+            r.add(format!("roles.{role}"), format!("a {:?} template must name its {role} field", def.kind));
         }
     }
     Some(def)
@@ -122,12 +87,8 @@ fn read_definition(dir: &Path, problems: &mut Vec<Problem>) -> Option<Definition
 
 fn read_json(path: &Path, problems: &mut Vec<Problem>) -> Option<Value> {
     let mut r = Report::new(path, problems);
-    let bytes = fs::read(path)
-        .map_err(|e| r.add("(file)", format!("cannot read: {e}")))
-        .ok()?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| r.add(format!("line {}", e.line()), format!("invalid JSON: {e}")))
-        .ok()
+    let bytes = fs::read(path).map_err(|e| r.add("(file)", format!("cannot read: {e}"))).ok()?;
+    serde_json::from_slice(&bytes).map_err(|e| r.add(format!("line {}", e.line()), format!("invalid JSON: {e}"))).ok()
 }
 
 fn read_example(dir: &Path, def: &Definition, problems: &mut Vec<Problem>) -> Option<Value> {
@@ -150,20 +111,13 @@ fn read_files(dir: &Path, style: &str, problems: &mut Vec<Problem>) -> Vec<Stati
     let mut files = Vec::new();
     walk(dir, "", style, &mut files, problems);
     if !files.iter().any(|f| f.path == "icon.png") {
-        Report::new(&dir.join("icon.png"), problems)
-            .add("icon.png", "is required: Wallet rejects a pass without it");
+        Report::new(&dir.join("icon.png"), problems).add("icon.png", "is required: Wallet rejects a pass without it");
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
 
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    style: &str,
-    files: &mut Vec<StaticFile>,
-    problems: &mut Vec<Problem>,
-) {
+fn walk(dir: &Path, prefix: &str, style: &str, files: &mut Vec<StaticFile>, problems: &mut Vec<Problem>) {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => return Report::new(dir, problems).add("(folder)", format!("cannot read: {e}")),
@@ -181,10 +135,7 @@ fn walk(
             if prefix.is_empty() && name.ends_with(".lproj") {
                 walk(&path, &format!("{rel}/"), style, files, problems);
             } else {
-                Report::new(&path, problems).add(
-                    &rel,
-                    "unexpected folder (only xx.lproj folders are allowed)",
-                );
+                Report::new(&path, problems).add(&rel, "unexpected folder (only xx.lproj folders are allowed)");
             }
             continue;
         }

@@ -36,11 +36,7 @@ pub struct StaticFile {
 impl StaticFile {
     pub fn new(path: String, bytes: Vec<u8>) -> Self {
         let sha1 = hex::encode(openssl::sha::sha1(&bytes));
-        Self {
-            path,
-            bytes: bytes.into(),
-            sha1,
-        }
+        Self { path, bytes: bytes.into(), sha1 }
     }
 }
 
@@ -92,17 +88,10 @@ impl TemplateSet {
                 return Err(Problems(problems));
             }
         };
-        let mut dirs: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
+        let mut dirs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
         dirs.sort();
         for path in dirs {
-            let id = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let id = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if id.starts_with('.') {
                 continue;
             }
@@ -113,11 +102,7 @@ impl TemplateSet {
         if by_id.is_empty() && problems.is_empty() {
             problem::Report::new(dir, &mut problems).add("(folder)", "holds no template folder");
         }
-        if problems.is_empty() {
-            Ok(Self { by_id })
-        } else {
-            Err(Problems(problems))
-        }
+        if problems.is_empty() { Ok(Self { by_id }) } else { Err(Problems(problems)) }
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Template>> {

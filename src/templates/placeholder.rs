@@ -18,14 +18,10 @@ pub fn parse(s: &str) -> Result<Vec<Segment>, String> {
             out.push(Segment::Text(rest[..start].to_owned()));
         }
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed placeholder in {s:?}"))?;
+        let end = after.find("}}").ok_or_else(|| format!("unclosed placeholder in {s:?}"))?;
         let name = after[..end].trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "placeholder {{{{{name}}}}} must name a field (letters, digits, _)"
-            ));
+            return Err(format!("placeholder {{{{{name}}}}} must name a field (letters, digits, _)"));
         }
         out.push(Segment::Field(name.to_owned()));
         rest = &after[end + 2..];
@@ -69,10 +65,8 @@ impl Node {
                 }
             }
             Value::Object(map) => {
-                let nodes: Vec<(String, Node)> = map
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Node::compile(v, &join(path, k), on_error)))
-                    .collect();
+                let nodes: Vec<(String, Node)> =
+                    map.iter().map(|(k, v)| (k.clone(), Node::compile(v, &join(path, k), on_error))).collect();
                 if nodes.iter().all(|(_, n)| matches!(n, Node::Static(_))) {
                     Node::Static(value.clone())
                 } else {
@@ -89,32 +83,20 @@ impl Node {
             Node::Static(v) => v.clone(),
             Node::Str(segments) => render_str(segments, data),
             Node::Array(items) => Value::Array(items.iter().map(|n| n.render(data)).collect()),
-            Node::Object(fields) => Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, n)| (k.clone(), n.render(data)))
-                    .collect(),
-            ),
+            Node::Object(fields) => Value::Object(fields.iter().map(|(k, n)| (k.clone(), n.render(data))).collect()),
         }
     }
 }
 
 /// Appends a key to a JSON path: `storeCard` + `primaryFields` → `storeCard.primaryFields`.
 pub fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
 fn render_str(segments: &[Segment], data: &Map<String, Value>) -> Value {
     // A string that is exactly one placeholder keeps the field's JSON type (numbers stay numbers).
     if let [Segment::Field(name)] = segments {
-        return data
-            .get(name)
-            .cloned()
-            .unwrap_or(Value::String(String::new()));
+        return data.get(name).cloned().unwrap_or(Value::String(String::new()));
     }
     let mut out = String::new();
     for seg in segments {
@@ -139,11 +121,7 @@ mod tests {
     fn parses_text_and_fields() {
         assert_eq!(
             parse("Hi {{ name }}!").unwrap(),
-            vec![
-                Segment::Text("Hi ".into()),
-                Segment::Field("name".into()),
-                Segment::Text("!".into())
-            ]
+            vec![Segment::Text("Hi ".into()), Segment::Field("name".into()), Segment::Text("!".into())]
         );
         assert!(parse("{{oops").is_err());
         assert!(parse("{{a b}}").is_err());
@@ -154,9 +132,6 @@ mod tests {
         let tpl = json!({"a": "{{points}}", "b": "You have {{points}} pts", "c": [1, "x"]});
         let node = Node::compile(&tpl, "", &mut |_, e| panic!("{e}"));
         let data = json!({"points": 120}).as_object().unwrap().clone();
-        assert_eq!(
-            node.render(&data),
-            json!({"a": 120, "b": "You have 120 pts", "c": [1, "x"]})
-        );
+        assert_eq!(node.render(&data), json!({"a": 120, "b": "You have 120 pts", "c": [1, "x"]}));
     }
 }

@@ -39,17 +39,10 @@ pub struct Report<'a> {
 
 impl<'a> Report<'a> {
     pub fn new(file: &Path, sink: &'a mut Vec<Problem>) -> Self {
-        Self {
-            file: file.to_path_buf(),
-            sink,
-        }
+        Self { file: file.to_path_buf(), sink }
     }
 
     pub fn add(&mut self, key: impl Into<String>, rule: impl Into<String>) {
-        self.sink.push(Problem {
-            file: self.file.clone(),
-            key: key.into(),
-            rule: rule.into(),
-        });
+        self.sink.push(Problem { file: self.file.clone(), key: key.into(), rule: rule.into() });
     }
 }

@@ -5,25 +5,15 @@ pub fn decode(bytes: &[u8]) -> Result<String, String> {
     let utf16 = |le: bool| {
         let units: Vec<u16> = bytes[2..]
             .chunks_exact(2)
-            .map(|c| {
-                if le {
-                    u16::from_le_bytes([c[0], c[1]])
-                } else {
-                    u16::from_be_bytes([c[0], c[1]])
-                }
-            })
+            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
             .collect();
         String::from_utf16(&units).map_err(|_| "invalid UTF-16".to_string())
     };
     match bytes {
         [0xFF, 0xFE, ..] => utf16(true),
         [0xFE, 0xFF, ..] => utf16(false),
-        [0xEF, 0xBB, 0xBF, rest @ ..] => {
-            String::from_utf8(rest.to_vec()).map_err(|_| "invalid UTF-8".into())
-        }
-        _ => {
-            String::from_utf8(bytes.to_vec()).map_err(|_| "not UTF-8 (or UTF-16 with a BOM)".into())
-        }
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8(rest.to_vec()).map_err(|_| "invalid UTF-8".into()),
+        _ => String::from_utf8(bytes.to_vec()).map_err(|_| "not UTF-8 (or UTF-16 with a BOM)".into()),
     }
 }
 
@@ -34,11 +24,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
 
 /// Parses the entries; an error carries the 1-based line number.
 pub fn parse(text: &str) -> Result<Vec<(String, String)>, (usize, String)> {
-    let mut p = Parser {
-        chars: text.chars().collect(),
-        pos: 0,
-        line: 1,
-    };
+    let mut p = Parser { chars: text.chars().collect(), pos: 0, line: 1 };
     let mut out = Vec::new();
     loop {
         p.skip_blank()?;
@@ -89,8 +75,7 @@ impl Parser {
                 (Some('/'), Some('/')) => while self.bump().is_some_and(|c| c != '\n') {},
                 (Some('/'), Some('*')) => {
                     self.pos += 2;
-                    while !(self.peek() == Some('*') && self.chars.get(self.pos + 1) == Some(&'/'))
-                    {
+                    while !(self.peek() == Some('*') && self.chars.get(self.pos + 1) == Some(&'/')) {
                         if self.bump().is_none() {
                             return self.err("unterminated /* comment");
                         }
@@ -136,13 +121,7 @@ mod tests {
     #[test]
     fn parses_entries_and_comments() {
         let t = "/* labels */\n\"POINTS\" = \"Points\";\n// x\n\"A\" = \"say \\\"hi\\\"\";\n";
-        assert_eq!(
-            parse(t).unwrap(),
-            vec![
-                ("POINTS".into(), "Points".into()),
-                ("A".into(), "say \"hi\"".into())
-            ]
-        );
+        assert_eq!(parse(t).unwrap(), vec![("POINTS".into(), "Points".into()), ("A".into(), "say \"hi\"".into())]);
     }
 
     #[test]

@@ -19,12 +19,7 @@ fn demo(name: &str) -> PathBuf {
     repo().join("certs-example").join(name)
 }
 
-fn paths(
-    cert: &str,
-    key: Option<&str>,
-    wwdr: Option<&str>,
-    password: Option<&str>,
-) -> AppleCertPaths {
+fn paths(cert: &str, key: Option<&str>, wwdr: Option<&str>, password: Option<&str>) -> AppleCertPaths {
     AppleCertPaths {
         cert: demo(cert),
         key: key.map(demo),
@@ -35,28 +30,16 @@ fn paths(
 }
 
 fn load_err(p: AppleCertPaths) -> String {
-    format!(
-        "{:#}",
-        SigningIdentity::load(&p).expect_err("must be refused")
-    )
+    format!("{:#}", SigningIdentity::load(&p).expect_err("must be refused"))
 }
 
 #[test]
 fn pem_identity_reads_uid_and_ou() {
-    let id = SigningIdentity::load(&paths(
-        "pass-cert.pem",
-        Some("pass-key.pem"),
-        Some("wwdr.pem"),
-        None,
-    ))
-    .unwrap();
+    let id = SigningIdentity::load(&paths("pass-cert.pem", Some("pass-key.pem"), Some("wwdr.pem"), None)).unwrap();
     assert_eq!(id.pass_type_identifier, "pass.com.passerelle.demo");
     assert_eq!(id.team_identifier, "PASSDEMO42");
     assert!(id.warnings.is_empty(), "{:?}", id.warnings);
-    assert!(
-        !format!("{id:?}").contains("PRIVATE"),
-        "the key never shows in Debug"
-    );
+    assert!(!format!("{id:?}").contains("PRIVATE"), "the key never shows in Debug");
 }
 
 #[test]
@@ -64,91 +47,54 @@ fn p12_files_load_including_legacy_rc2() {
     for file in ["pass.p12", "pass-legacy.p12"] {
         // The .p12 carries the WWDR in its chain, so PASSERELLE_APPLE_WWDR may be left unset.
         let id = SigningIdentity::load(&paths(file, None, None, Some("passerelle"))).unwrap();
-        assert_eq!(
-            id.pass_type_identifier, "pass.com.passerelle.demo",
-            "{file}"
-        );
+        assert_eq!(id.pass_type_identifier, "pass.com.passerelle.demo", "{file}");
     }
     let err = load_err(paths("pass.p12", None, None, Some("wrong-password-123")));
     assert!(err.contains("wrong PASSERELLE_APPLE_KEY_PASSWORD"), "{err}");
-    assert!(
-        !err.contains("wrong-password-123"),
-        "the password never appears in messages"
-    );
+    assert!(!err.contains("wrong-password-123"), "the password never appears in messages");
 }
 
 #[test]
 fn key_must_match_certificate() {
-    let err = load_err(paths(
-        "pass-cert.pem",
-        Some("wwdr-key.pem"),
-        Some("wwdr.pem"),
-        None,
-    ));
-    assert!(
-        err.contains("does not belong to the pass certificate"),
-        "{err}"
-    );
+    let err = load_err(paths("pass-cert.pem", Some("wwdr-key.pem"), Some("wwdr.pem"), None));
+    assert!(err.contains("does not belong to the pass certificate"), "{err}");
 }
 
 #[test]
 fn wwdr_must_have_issued_the_certificate() {
-    let err = load_err(paths(
-        "pass-cert.pem",
-        Some("pass-key.pem"),
-        Some("root-ca.pem"),
-        None,
-    ));
+    let err = load_err(paths("pass-cert.pem", Some("pass-key.pem"), Some("root-ca.pem"), None));
     assert!(err.contains("did not issue the pass certificate"), "{err}");
 }
 
 #[test]
 fn certificate_must_be_a_pass_type_id() {
-    let err = load_err(paths(
-        "wwdr.pem",
-        Some("wwdr-key.pem"),
-        Some("root-ca.pem"),
-        None,
-    ));
+    let err = load_err(paths("wwdr.pem", Some("wwdr-key.pem"), Some("root-ca.pem"), None));
     assert!(err.contains("no UID"), "{err}");
 }
 
 /// A pass certificate signed by the demo WWDR, valid from `from` to `to` days from now.
 fn pass_cert(from: i64, to: i64) -> (tempfile::TempDir, AppleCertPaths) {
     let wwdr = X509::from_pem(&std::fs::read(demo("wwdr.pem")).unwrap()).unwrap();
-    let wwdr_key =
-        PKey::private_key_from_pem(&std::fs::read(demo("wwdr-key.pem")).unwrap()).unwrap();
+    let wwdr_key = PKey::private_key_from_pem(&std::fs::read(demo("wwdr-key.pem")).unwrap()).unwrap();
     let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
     let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("UID", "pass.com.passerelle.demo")
-        .unwrap();
-    name.append_entry_by_text("CN", "Pass Type ID: pass.com.passerelle.demo")
-        .unwrap();
+    name.append_entry_by_text("UID", "pass.com.passerelle.demo").unwrap();
+    name.append_entry_by_text("CN", "Pass Type ID: pass.com.passerelle.demo").unwrap();
     name.append_entry_by_text("OU", "PASSDEMO42").unwrap();
     let name = name.build();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let mut b = X509::builder().unwrap();
     b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap())
-        .unwrap();
+    b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap()).unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(wwdr.subject_name()).unwrap();
     b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::from_unix(now + from * 86_400).unwrap())
-        .unwrap();
-    b.set_not_after(&Asn1Time::from_unix(now + to * 86_400).unwrap())
-        .unwrap();
+    b.set_not_before(&Asn1Time::from_unix(now + from * 86_400).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::from_unix(now + to * 86_400).unwrap()).unwrap();
     b.sign(&wwdr_key, MessageDigest::sha256()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cert.pem"), b.build().to_pem().unwrap()).unwrap();
-    std::fs::write(
-        dir.path().join("key.pem"),
-        key.private_key_to_pem_pkcs8().unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("key.pem"), key.private_key_to_pem_pkcs8().unwrap()).unwrap();
     let p = AppleCertPaths {
         cert: dir.path().join("cert.pem"),
         key: Some(dir.path().join("key.pem")),
@@ -163,13 +109,7 @@ fn pass_cert(from: i64, to: i64) -> (tempfile::TempDir, AppleCertPaths) {
 fn expiry_within_30_days_warns_and_expired_refuses() {
     let (_d, p) = pass_cert(-300, 10);
     let id = SigningIdentity::load(&p).unwrap();
-    assert!(
-        id.warnings
-            .iter()
-            .any(|w| w.contains("pass certificate expires")),
-        "{:?}",
-        id.warnings
-    );
+    assert!(id.warnings.iter().any(|w| w.contains("pass certificate expires")), "{:?}", id.warnings);
 
     let (_d, p) = pass_cert(-300, 90);
     assert!(SigningIdentity::load(&p).unwrap().warnings.is_empty());

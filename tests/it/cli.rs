@@ -37,57 +37,26 @@ fn pass_build_writes_a_signed_pass() {
         ])
         .arg(&file));
     assert!(ok, "{text}");
-    assert!(
-        text.contains("demo certificates"),
-        "using the demo set is announced: {text}"
-    );
+    assert!(text.contains("demo certificates"), "using the demo set is announced: {text}");
     let pass = assert_valid_pass(&std::fs::read(&file).unwrap()).json("pass.json");
     assert_pass_json_complete(&pass);
     assert_eq!(pass["serialNumber"], "CARD-0001");
-    assert_eq!(
-        pass["webServiceURL"], "http://127.0.0.1:8080",
-        "defaults to the listen address"
-    );
+    assert_eq!(pass["webServiceURL"], "http://127.0.0.1:8080", "defaults to the listen address");
 }
 
 #[test]
 fn pass_build_refuses_data_that_does_not_fit() {
     let out = tempfile::tempdir().unwrap();
     let data = out.path().join("data.json");
-    std::fs::write(
-        &data,
-        r#"{"card_number": "X1", "member_name": "Ana", "points": "many"}"#,
-    )
-    .unwrap();
-    let (ok, text) = run(passerelle()
-        .args([
-            "pass",
-            "build",
-            "--template",
-            "loyalty",
-            "-o",
-            "x.pkpass",
-            "--data",
-        ])
-        .arg(&data));
+    std::fs::write(&data, r#"{"card_number": "X1", "member_name": "Ana", "points": "many"}"#).unwrap();
+    let (ok, text) =
+        run(passerelle().args(["pass", "build", "--template", "loyalty", "-o", "x.pkpass", "--data"]).arg(&data));
     assert!(!ok);
-    assert!(
-        text.contains("points: must be an integer, got a string"),
-        "{text}"
-    );
+    assert!(text.contains("points: must be an integer, got a string"), "{text}");
 
     std::fs::write(&data, r#"{"member_name": "Ana"}"#).unwrap();
-    let (ok, text) = run(passerelle()
-        .args([
-            "pass",
-            "build",
-            "--template",
-            "loyalty",
-            "-o",
-            "x.pkpass",
-            "--data",
-        ])
-        .arg(&data));
+    let (ok, text) =
+        run(passerelle().args(["pass", "build", "--template", "loyalty", "-o", "x.pkpass", "--data"]).arg(&data));
     assert!(!ok);
     assert!(text.contains("card_number: is required"), "{text}");
     assert!(!repo().join("x.pkpass").exists());
@@ -102,21 +71,12 @@ fn templates_check_exit_status() {
     let broken = tempfile::tempdir().unwrap();
     let dir = broken.path().join("bad");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::write(
-        dir.join("template.toml"),
-        "kind = \"loyalty\"\nname = \"x\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("template.toml"), "kind = \"loyalty\"\nname = \"x\"\n").unwrap();
     std::fs::write(dir.join("pass.json"), "{}").unwrap();
-    let (ok, text) = run(passerelle()
-        .args(["templates", "check", "--templates-dir"])
-        .arg(broken.path()));
+    let (ok, text) = run(passerelle().args(["templates", "check", "--templates-dir"]).arg(broken.path()));
     assert!(!ok, "a broken template makes the check fail");
     assert!(text.contains("template.toml: roles.card_number"), "{text}");
-    assert!(
-        text.contains("pass.json: (root): needs exactly one style key"),
-        "{text}"
-    );
+    assert!(text.contains("pass.json: (root): needs exactly one style key"), "{text}");
     assert!(text.contains("icon.png: is required"), "{text}");
 }
 
@@ -137,9 +97,6 @@ fn help_documents_every_variable() {
         assert!(text.contains(var), "--help does not mention {var}");
         let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
         let env = std::fs::read_to_string(repo().join(".env.example")).unwrap();
-        assert!(
-            readme.contains(var) && env.contains(var),
-            "{var} undocumented in README.md or .env.example"
-        );
+        assert!(readme.contains(var) && env.contains(var), "{var} undocumented in README.md or .env.example");
     }
 }

@@ -45,11 +45,7 @@ pub async fn spawn_app(config: Config) -> TestApp {
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    TestApp {
-        base_url,
-        public_url,
-        _stop: tx,
-    }
+    TestApp { base_url, public_url, _stop: tx }
 }
 
 /// A .pkpass unpacked into a temporary folder.
@@ -64,8 +60,7 @@ impl Unpacked {
     }
 
     pub fn json(&self, name: &str) -> Value {
-        serde_json::from_slice(&self.files[name])
-            .unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
+        serde_json::from_slice(&self.files[name]).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
     }
 }
 
@@ -89,14 +84,8 @@ pub fn unpack(pkpass: &[u8]) -> Unpacked {
 
 /// Runs a command and returns (success, stdout + stderr).
 pub fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -105,33 +94,19 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
 pub fn assert_valid_pass(pkpass: &[u8]) -> Unpacked {
     let u = unpack(pkpass);
     for required in ["pass.json", "manifest.json", "signature", "icon.png"] {
-        assert!(
-            u.files.contains_key(required),
-            "{required} missing from the pass"
-        );
+        assert!(u.files.contains_key(required), "{required} missing from the pass");
     }
     let manifest = u.json("manifest.json");
     let manifest = manifest.as_object().expect("manifest is an object");
     let listed: Vec<&String> = manifest.keys().collect();
-    let expected: Vec<&String> = u
-        .files
-        .keys()
-        .filter(|n| *n != "manifest.json" && *n != "signature")
-        .collect();
+    let expected: Vec<&String> = u.files.keys().filter(|n| *n != "manifest.json" && *n != "signature").collect();
     let mut listed_sorted = listed.clone();
     listed_sorted.sort();
-    assert_eq!(
-        listed_sorted, expected,
-        "the manifest lists every file but manifest.json and signature"
-    );
+    assert_eq!(listed_sorted, expected, "the manifest lists every file but manifest.json and signature");
     for (name, hash) in manifest {
         let (ok, out) = run(Command::new("sha1sum").arg(u.path(name)));
         assert!(ok, "sha1sum failed: {out}");
-        assert_eq!(
-            out.split_whitespace().next(),
-            hash.as_str(),
-            "SHA-1 of {name}"
-        );
+        assert_eq!(out.split_whitespace().next(), hash.as_str(), "SHA-1 of {name}");
     }
     assert_signature_verifies(u.dir.path());
     u
@@ -140,43 +115,21 @@ pub fn assert_valid_pass(pkpass: &[u8]) -> Unpacked {
 /// `openssl cms -verify` of `signature` over `manifest.json` in `dir`, and the attributes Wallet needs.
 pub fn assert_signature_verifies(dir: &Path) {
     let (ok, out) = run(Command::new("openssl")
-        .args([
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-        ])
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-out", "/dev/null"])
         .arg("-in")
         .arg(dir.join("signature"))
         .arg("-content")
         .arg(dir.join("manifest.json"))
         .arg("-CAfile")
         .arg(repo().join("certs-example/root-ca.pem")));
-    assert!(
-        ok && out.contains("Verification successful"),
-        "openssl cms -verify failed: {out}"
-    );
+    assert!(ok && out.contains("Verification successful"), "openssl cms -verify failed: {out}");
     let (ok, printed) = run(Command::new("openssl")
         .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
         .arg(dir.join("signature")));
     assert!(ok, "openssl cms -cmsout -print failed: {printed}");
-    assert!(
-        printed.contains("signingTime"),
-        "no signingTime attribute:\n{printed}"
-    );
-    assert!(
-        printed.contains("CN=Pass Type ID: pass.com.passerelle.demo"),
-        "no pass certificate in the signature"
-    );
-    assert!(
-        printed.contains("CN=Demo Worldwide Developer Relations Certification Authority"),
-        "no WWDR certificate"
-    );
+    assert!(printed.contains("signingTime"), "no signingTime attribute:\n{printed}");
+    assert!(printed.contains("CN=Pass Type ID: pass.com.passerelle.demo"), "no pass certificate in the signature");
+    assert!(printed.contains("CN=Demo Worldwide Developer Relations Certification Authority"), "no WWDR certificate");
 }
 
 /// The keys every pass.json must have, with Apple's types.
@@ -191,24 +144,11 @@ pub fn assert_pass_json_complete(pass: &Value) {
         "authenticationToken",
         "webServiceURL",
     ] {
-        assert!(
-            pass[key].as_str().is_some_and(|s| !s.is_empty()),
-            "{key} must be a non-empty string: {pass}"
-        );
+        assert!(pass[key].as_str().is_some_and(|s| !s.is_empty()), "{key} must be a non-empty string: {pass}");
     }
     assert_eq!(pass["passTypeIdentifier"], "pass.com.passerelle.demo");
     assert_eq!(pass["teamIdentifier"], "PASSDEMO42");
     assert!(pass["authenticationToken"].as_str().unwrap().len() >= 16);
-    let styles = [
-        "boardingPass",
-        "coupon",
-        "eventTicket",
-        "generic",
-        "storeCard",
-    ];
-    assert_eq!(
-        styles.iter().filter(|s| pass.get(**s).is_some()).count(),
-        1,
-        "exactly one style"
-    );
+    let styles = ["boardingPass", "coupon", "eventTicket", "generic", "storeCard"];
+    assert_eq!(styles.iter().filter(|s| pass.get(**s).is_some()).count(), 1, "exactly one style");
 }

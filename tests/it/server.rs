@@ -5,9 +5,7 @@ use crate::helpers::{spawn_app, test_config};
 #[tokio::test]
 async fn healthz_answers() {
     let app = spawn_app(test_config()).await;
-    let resp = reqwest::get(format!("{}/healthz", app.base_url))
-        .await
-        .unwrap();
+    let resp = reqwest::get(format!("{}/healthz", app.base_url)).await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), r#"{"status":"ok"}"#);
 }
@@ -15,9 +13,7 @@ async fn healthz_answers() {
 #[tokio::test]
 async fn unknown_template_is_a_json_404() {
     let app = spawn_app(test_config()).await;
-    let resp = reqwest::get(format!("{}/demo/passes/nope", app.base_url))
-        .await
-        .unwrap();
+    let resp = reqwest::get(format!("{}/demo/passes/nope", app.base_url)).await.unwrap();
     assert_eq!(resp.status(), 404);
     let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     assert_eq!(body["error"]["code"], "not_found");

@@ -8,10 +8,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::repo;
 
-const ID: Identity<'static> = Identity {
-    pass_type_identifier: "pass.com.passerelle.demo",
-    team_identifier: "PASSDEMO42",
-};
+const ID: Identity<'static> =
+    Identity { pass_type_identifier: "pass.com.passerelle.demo", team_identifier: "PASSDEMO42" };
 
 struct Fixture {
     root: tempfile::TempDir,
@@ -35,10 +33,7 @@ fn fixture(template: &str) -> Fixture {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join(template);
     copy_dir(&repo().join("pass-templates").join(template), &dir);
-    Fixture {
-        root,
-        template: dir,
-    }
+    Fixture { root, template: dir }
 }
 
 impl Fixture {
@@ -73,22 +68,12 @@ impl Fixture {
         let problems = self.problems();
         let want = self.file(file);
         assert!(
-            problems
-                .iter()
-                .any(|p| p.file == want && p.key == key && p.rule.contains(rule)),
+            problems.iter().any(|p| p.file == want && p.key == key && p.rule.contains(rule)),
             "expected {file}: {key}: ...{rule}...; got:\n{}",
-            problems
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
+            problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
         );
         // The message a user reads carries all three.
-        let shown = problems
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let shown = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
         assert!(shown.contains(&want.display().to_string()) && shown.contains(key));
     }
 }
@@ -124,14 +109,8 @@ fn unknown_top_level_and_field_keys() {
     f.edit_json("pass.json", |p| p["colour"] = json!("red"));
     f.expect("pass.json", "colour", "unknown top-level key");
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["storeCard"]["primaryFields"][0]["colour"] = json!("red")
-    });
-    f.expect(
-        "pass.json",
-        "storeCard.primaryFields[0].colour",
-        "unknown field key",
-    );
+    f.edit_json("pass.json", |p| p["storeCard"]["primaryFields"][0]["colour"] = json!("red"));
+    f.expect("pass.json", "storeCard.primaryFields[0].colour", "unknown field key");
 }
 
 #[test]
@@ -139,34 +118,20 @@ fn duplicate_field_keys() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| {
         let first = p["storeCard"]["primaryFields"][0].clone();
-        p["storeCard"]["backFields"]
-            .as_array_mut()
-            .unwrap()
-            .push(first);
+        p["storeCard"]["backFields"].as_array_mut().unwrap().push(first);
     });
     let last = {
-        let p: Value =
-            serde_json::from_slice(&std::fs::read(f.file("pass.json")).unwrap()).unwrap();
+        let p: Value = serde_json::from_slice(&std::fs::read(f.file("pass.json")).unwrap()).unwrap();
         p["storeCard"]["backFields"].as_array().unwrap().len() - 1
     };
-    f.expect(
-        "pass.json",
-        &format!("storeCard.backFields[{last}].key"),
-        "duplicate field key",
-    );
+    f.expect("pass.json", &format!("storeCard.backFields[{last}].key"), "duplicate field key");
 }
 
 #[test]
 fn change_message_without_placeholder() {
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["storeCard"]["primaryFields"][0]["changeMessage"] = json!("Points changed")
-    });
-    f.expect(
-        "pass.json",
-        "storeCard.primaryFields[0].changeMessage",
-        "must contain %@",
-    );
+    f.edit_json("pass.json", |p| p["storeCard"]["primaryFields"][0]["changeMessage"] = json!("Points changed"));
+    f.expect("pass.json", "storeCard.primaryFields[0].changeMessage", "must contain %@");
 }
 
 #[test]
@@ -189,14 +154,10 @@ fn bad_colours() {
 #[test]
 fn bad_dates() {
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["expirationDate"] = json!("2027-01-01T00:00:00.000Z")
-    });
+    f.edit_json("pass.json", |p| p["expirationDate"] = json!("2027-01-01T00:00:00.000Z"));
     f.expect("pass.json", "expirationDate", "fractional seconds");
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["relevantDate"] = json!("2027-01-01T10:00:00")
-    });
+    f.edit_json("pass.json", |p| p["relevantDate"] = json!("2027-01-01T10:00:00"));
     f.expect("pass.json", "relevantDate", "time zone");
     let f = fixture("click-and-collect");
     f.edit_json("pass.json", |p| p["relevantDate"] = json!("{{store}}"));
@@ -206,14 +167,8 @@ fn bad_dates() {
 #[test]
 fn placeholder_naming_an_undeclared_field() {
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["storeCard"]["secondaryFields"][0]["value"] = json!("{{nickname}}")
-    });
-    f.expect(
-        "pass.json",
-        "storeCard.secondaryFields[0].value",
-        "names no field declared",
-    );
+    f.edit_json("pass.json", |p| p["storeCard"]["secondaryFields"][0]["value"] = json!("{{nickname}}"));
+    f.expect("pass.json", "storeCard.secondaryFields[0].value", "names no field declared");
 }
 
 #[test]
@@ -232,61 +187,37 @@ fn wrong_image_sizes() {
 #[test]
 fn identifiers_must_match_the_certificate() {
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["passTypeIdentifier"] = json!("pass.com.other")
-    });
-    f.expect(
-        "pass.json",
-        "passTypeIdentifier",
-        "does not match the certificate's UID",
-    );
+    f.edit_json("pass.json", |p| p["passTypeIdentifier"] = json!("pass.com.other"));
+    f.expect("pass.json", "passTypeIdentifier", "does not match the certificate's UID");
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["teamIdentifier"] = json!("OTHERTEAM1"));
-    f.expect(
-        "pass.json",
-        "teamIdentifier",
-        "does not match the certificate's OU",
-    );
+    f.expect("pass.json", "teamIdentifier", "does not match the certificate's OU");
 }
 
 #[test]
 fn server_owned_keys_are_refused() {
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["webServiceURL"] = json!("https://elsewhere.example")
-    });
+    f.edit_json("pass.json", |p| p["webServiceURL"] = json!("https://elsewhere.example"));
     f.expect("pass.json", "webServiceURL", "set by the server");
 }
 
 #[test]
 fn enumerated_values() {
     let f = fixture("loyalty");
-    f.edit_json("pass.json", |p| {
-        p["barcodes"][0]["format"] = json!("PKBarcodeFormatEAN13")
-    });
+    f.edit_json("pass.json", |p| p["barcodes"][0]["format"] = json!("PKBarcodeFormatEAN13"));
     f.expect("pass.json", "barcodes[0].format", "must be one of");
     let f = fixture("receipt");
-    f.edit_json("pass.json", |p| {
-        p["generic"]["primaryFields"][0]["currencyCode"] = json!("euro")
-    });
-    f.expect(
-        "pass.json",
-        "generic.primaryFields[0].currencyCode",
-        "three capital letters",
-    );
+    f.edit_json("pass.json", |p| p["generic"]["primaryFields"][0]["currencyCode"] = json!("euro"));
+    f.expect("pass.json", "generic.primaryFields[0].currencyCode", "three capital letters");
 }
 
 #[test]
 fn template_toml_rules() {
     let f = fixture("loyalty");
-    f.edit_text("template.toml", |t| {
-        t.replace("kind = \"loyalty\"", "kind = \"coupon\"")
-    });
+    f.edit_text("template.toml", |t| t.replace("kind = \"loyalty\"", "kind = \"coupon\""));
     f.expect("template.toml", "line 1", "unknown variant");
     let f = fixture("loyalty");
-    f.edit_text("template.toml", |t| {
-        t.replace("tier = \"tier\"", "tier = \"level\"")
-    });
+    f.edit_text("template.toml", |t| t.replace("tier = \"tier\"", "tier = \"level\""));
     f.expect("template.toml", "roles.tier", "not a declared field");
     let f = fixture("loyalty");
     f.edit_text("template.toml", |t| t.replace("offer = \"offer\"", ""));
@@ -296,14 +227,8 @@ fn template_toml_rules() {
 #[test]
 fn bad_field_default() {
     let f = fixture("loyalty");
-    f.edit_text("template.toml", |t| {
-        t.replacen("default = 0", "default = \"zero\"", 1)
-    });
-    f.expect(
-        "template.toml",
-        "fields.points.default",
-        "must be an integer",
-    );
+    f.edit_text("template.toml", |t| t.replacen("default = 0", "default = \"zero\"", 1));
+    f.expect("template.toml", "fields.points.default", "must be an integer");
 }
 
 #[test]
@@ -320,14 +245,8 @@ fn offer_field_must_notify() {
 #[test]
 fn broken_strings_file() {
     let f = fixture("loyalty");
-    f.edit_text("fr.lproj/pass.strings", |t| {
-        format!("{t}\n\"OOPS\" = \"no semicolon\"\n")
-    });
-    f.expect(
-        "fr.lproj/pass.strings",
-        "fr.lproj/pass.strings",
-        "expected ';'",
-    );
+    f.edit_text("fr.lproj/pass.strings", |t| format!("{t}\n\"OOPS\" = \"no semicolon\"\n"));
+    f.expect("fr.lproj/pass.strings", "fr.lproj/pass.strings", "expected ';'");
 }
 
 #[test]
@@ -347,12 +266,7 @@ fn example_data_must_fit() {
 #[test]
 fn one_broken_template_refuses_the_set() {
     let f = fixture("loyalty");
-    copy_dir(
-        &repo().join("pass-templates/receipt"),
-        &f.root.path().join("receipt"),
-    );
-    f.edit_json("pass.json", |p| {
-        p["storeCard"]["primaryFields"][0]["changeMessage"] = json!("x")
-    });
+    copy_dir(&repo().join("pass-templates/receipt"), &f.root.path().join("receipt"));
+    f.edit_json("pass.json", |p| p["storeCard"]["primaryFields"][0]["changeMessage"] = json!("x"));
     assert!(TemplateSet::load(f.root.path(), &ID).is_err());
 }

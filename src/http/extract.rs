@@ -1,0 +1,70 @@
+//! Request extractors: JSON bodies with JSON errors, admin API keys, ApplePass tokens.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::error::Error;
+
+/// `axum::Json` whose rejections are our JSON errors (400 naming the problem, 413 too large).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(Error::BadRequest { message: e.body_text(), field: None }),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(Error::TooLarge),
+            Err(e) => Err(Error::BadRequest { message: e.body_text(), field: None }),
+        }
+    }
+}
+
+/// The value of `Authorization: <scheme> <credentials>`, if the scheme matches (case-insensitively).
+pub fn credentials<'a>(parts: &'a Parts, scheme: &str) -> Option<&'a str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (given, rest) = value.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then(|| rest.trim()).filter(|c| !c.is_empty())
+}
+
+/// Constant-time equality of two secrets (lengths are not secret).
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && openssl::memcmp::eq(a.as_bytes(), b.as_bytes())
+}
+
+/// SHA-256 hex of an API key: keys are stored only this way.
+pub fn key_hash(key: &str) -> String {
+    hex::encode(openssl::sha::sha256(key.as_bytes()))
+}
+
+/// A caller of the admin API, authenticated by `Authorization: Bearer <key>`.
+#[derive(Debug, Clone)]
+pub struct AdminKey {
+    /// The key's id, or `admin-token` for PASSERELLE_ADMIN_TOKEN.
+    pub id: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for AdminKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let key = credentials(parts, "Bearer")
+            .ok_or_else(|| Error::Unauthorized("send an API key as Authorization: Bearer <key>".into()))?;
+        if let Some(admin) = &state.config.admin_token
+            && secrets_equal(admin.expose(), key)
+        {
+            return Ok(Self { id: "admin-token".into() });
+        }
+        match state.store.use_api_key(&key_hash(key)).await? {
+            Some(record) => Ok(Self { id: record.id }),
+            None => Err(Error::Unauthorized("unknown or revoked API key".into())),
+        }
+    }
+}

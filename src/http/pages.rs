@@ -1,0 +1,29 @@
+//! HTML pages for shoppers, rendered with minijinja (autoescaped) from `http/pages/*.html`.
+
+use std::sync::OnceLock;
+
+use axum::http::HeaderMap;
+use axum::http::header::ACCEPT_LANGUAGE;
+use minijinja::Environment;
+use serde::Serialize;
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.add_template("pass.html", include_str!("pages/pass.html")).expect("pass.html is a valid template");
+        env
+    })
+}
+
+/// Renders a page; template errors are programming errors caught by the tests.
+pub fn render(name: &str, ctx: impl Serialize) -> anyhow::Result<String> {
+    Ok(env().get_template(name)?.render(minijinja::value::Serde(ctx))?)
+}
+
+/// `fr` when the browser prefers French, `en` otherwise (the two languages the pages ship).
+pub fn language(headers: &HeaderMap) -> &'static str {
+    let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let first = accept.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
+    if first.starts_with("fr") { "fr" } else { "en" }
+}

@@ -1,0 +1,51 @@
+//! JSON shapes the admin API answers with.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::app::AppState;
+use crate::store::{ApiKeyRecord, PassRecord};
+
+/// Unix milliseconds as RFC 3339 (UTC).
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// The public URLs of a pass: the .pkpass itself and its HTML page (no API key needed; unguessable).
+pub fn pass_urls(state: &AppState, pass: &PassRecord) -> (String, String) {
+    let page = format!("{}/p/{}", state.public_url, pass.share_token);
+    (format!("{page}/pass.pkpass"), page)
+}
+
+/// The pass object of the admin API.
+pub fn pass(state: &AppState, pass: &PassRecord) -> Value {
+    let (apple_pass_url, pass_page_url) = pass_urls(state, pass);
+    json!({
+        "serial_number": pass.serial_number,
+        "template": pass.template,
+        "pass_type_identifier": state.passes.identity().pass_type_identifier,
+        "data": pass.data,
+        "voided": pass.voided,
+        "apple_pass_url": apple_pass_url,
+        "pass_page_url": pass_page_url,
+        "google_save_url": Value::Null,
+        "created_at": rfc3339(pass.created_at),
+        "updated_at": rfc3339(pass.updated_at),
+    })
+}
+
+/// An API key as listed (never its secret).
+pub fn api_key(key: &ApiKeyRecord) -> Value {
+    json!({
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "created_at": rfc3339(key.created_at),
+        "last_used_at": key.last_used_at.map(rfc3339),
+        "revoked_at": key.revoked_at.map(rfc3339),
+    })
+}

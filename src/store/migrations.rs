@@ -1,0 +1,30 @@
+//! The SQL migrations of each backend, embedded in the binary (same file names in both folders).
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// (version, description, SQL) of every SQLite migration, in order.
+const SQLITE: &[(i64, &str, &str)] = &[(1, "passes", include_str!("../../migrations/sqlite/0001_passes.sql"))];
+
+/// (version, description, SQL) of every PostgreSQL migration, in order.
+const POSTGRES: &[(i64, &str, &str)] = &[(1, "passes", include_str!("../../migrations/postgres/0001_passes.sql"))];
+
+fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        list.iter()
+            .map(|(version, description, sql)| {
+                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
+pub fn sqlite() -> Migrator {
+    migrator(SQLITE)
+}
+
+pub fn postgres() -> Migrator {
+    migrator(POSTGRES)
+}

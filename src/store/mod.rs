@@ -1,0 +1,176 @@
+//! Storage: the `Store` trait every handler calls, with SQLite and PostgreSQL implementations.
+//!
+//! Version tags: every change to a pass takes the next value of one global counter, under a
+//! lock held until commit (a row lock on PostgreSQL, the write lock on SQLite), so tags
+//! become visible in the order they were given and a device polling with
+//! `passesUpdatedSince` never skips a change.
+
+mod migrations;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// One stored pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassRecord {
+    pub serial_number: String,
+    pub template: String,
+    /// The data as given by the API (a JSON object), without template defaults.
+    pub data: Value,
+    pub authentication_token: String,
+    /// Secret part of the public download URLs (`/p/{share_token}`).
+    pub share_token: String,
+    /// The pass's version tag: the global counter's value at its last change.
+    pub version: i64,
+    /// HTTP `Last-Modified`, unix seconds, strictly increasing for each pass.
+    pub last_modified: i64,
+    pub voided: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What `insert_pass` stores.
+#[derive(Debug, Clone)]
+pub struct NewPass {
+    pub serial_number: String,
+    pub template: String,
+    pub data: Value,
+    pub authentication_token: String,
+    pub share_token: String,
+}
+
+/// The new state of a pass after a change; the store bumps its version and Last-Modified.
+#[derive(Debug, Clone)]
+pub struct PassChange {
+    pub data: Value,
+    pub voided: bool,
+}
+
+/// Decides a pass's change from its current state, inside the store's transaction
+/// (so two concurrent changes never lose one another). An error aborts the change.
+pub type PassUpdate = Box<dyn FnOnce(&PassRecord) -> Result<PassChange, Error> + Send>;
+
+/// Filters and page of `list_passes`, ordered by serial number.
+#[derive(Debug, Clone, Default)]
+pub struct PassQuery {
+    pub template: Option<String>,
+    /// Unix milliseconds: only passes updated at or after.
+    pub updated_since: Option<i64>,
+    /// Only serial numbers after this one (the cursor).
+    pub after_serial: Option<String>,
+    pub limit: i64,
+}
+
+/// Outcome of a device registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Created,
+    AlreadyRegistered,
+}
+
+/// The answer to "which of my passes changed since this tag".
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatedSerials {
+    pub serial_numbers: Vec<String>,
+    pub last_updated: i64,
+}
+
+/// An admin API key (its secret is stored only as a SHA-256 hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it in lists.
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// What `insert_api_key` stores.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the pending migrations of this backend.
+    async fn migrate(&self) -> Result<()>;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Stores a new pass at the next version tag; `Error::Conflict` if the serial exists.
+    async fn insert_pass(&self, pass: NewPass) -> Result<PassRecord, Error>;
+    async fn pass(&self, serial: &str) -> Result<Option<PassRecord>>;
+    async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>>;
+    async fn list_passes(&self, query: &PassQuery) -> Result<Vec<PassRecord>>;
+    /// Applies `update` to the pass in one transaction; `None` if there is no such pass.
+    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error>;
+
+    /// Registers a device for a pass (and records its push token).
+    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration>;
+    /// Removes a registration; false if there was none.
+    async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool>;
+    /// The device's passes changed after `since` (all of them without it); `None` when none.
+    async fn updated_serials(&self, device: &str, since: Option<i64>) -> Result<Option<UpdatedSerials>>;
+    /// Stores device log lines, keeping only the newest `keep` rows.
+    async fn add_device_logs(&self, lines: &[String], keep: i64) -> Result<()>;
+
+    async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+    /// Marks a key revoked; false if there is no such active key.
+    async fn revoke_api_key(&self, id: &str) -> Result<bool>;
+    /// The active key with this hash, its last use recorded (at most once a minute).
+    async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    pub url: crate::secret::Secret,
+    pub max_connections: u32,
+    pub busy_timeout: Duration,
+}
+
+/// Opens the database named by the URL scheme (`sqlite:` or `postgres:`), without migrating.
+pub async fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>> {
+    let url = settings.url.expose();
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(settings).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::connect(settings).await?))
+    } else {
+        let scheme = url.split(':').next().unwrap_or_default();
+        bail!(
+            "PASSERELLE_DATABASE_URL: unknown scheme {scheme:?}; use sqlite://path/to/file.db or postgres://user@host/db"
+        )
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+/// The next `Last-Modified` of a pass: now, but always at least one second after the last one,
+/// since HTTP dates have one-second resolution and a change must never look unchanged.
+pub fn next_last_modified(previous: Option<i64>) -> i64 {
+    let now = now_ms() / 1000;
+    match previous {
+        Some(prev) => now.max(prev + 1),
+        None => now,
+    }
+}

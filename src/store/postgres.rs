@@ -1,0 +1,335 @@
+//! The PostgreSQL store: a connection pool; every pass write takes the version counter's row lock
+//! (held until commit) in its own transaction, so version tags commit in order, and `update_pass`
+//! reads the pass `FOR NO KEY UPDATE` (a row lock) so concurrent changes never lose one another.
+
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool, Postgres, Row};
+
+use super::{
+    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassQuery, PassRecord, PassUpdate, Registration, Store,
+    UpdatedSerials, migrations, next_last_modified, now_ms,
+};
+use crate::error::Error;
+
+/// The columns `pass_from_row` reads (JSONB `data` as text, parsed with serde_json).
+macro_rules! pass_columns {
+    () => {
+        "serial_number, template, data::text AS data, authentication_token, share_token, version, \
+         last_modified, voided, created_at, updated_at"
+    };
+}
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(settings: &DbSettings) -> Result<Self> {
+        // No URL in the messages: it may hold a password.
+        let options = PgConnectOptions::from_str(settings.url.expose())
+            .context("PASSERELLE_DATABASE_URL is not a valid postgres:// URL")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.busy_timeout)
+            .connect_with(options)
+            .await
+            .context("connecting to PostgreSQL (PASSERELLE_DATABASE_URL)")?;
+        Ok(Self { pool })
+    }
+
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+/// Takes the next version tag; the counter's row stays locked until the transaction ends,
+/// so a later tag never commits before an earlier one.
+async fn next_version(conn: &mut PgConnection) -> Result<i64> {
+    let v = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'pass_version' RETURNING value")
+        .fetch_one(conn)
+        .await?;
+    Ok(v)
+}
+
+fn pass_from_row(row: &PgRow) -> Result<PassRecord> {
+    let data: String = row.try_get("data")?;
+    Ok(PassRecord {
+        serial_number: row.try_get("serial_number")?,
+        template: row.try_get("template")?,
+        data: serde_json::from_str(&data).context("stored pass data is not JSON")?,
+        authentication_token: row.try_get("authentication_token")?,
+        share_token: row.try_get("share_token")?,
+        version: row.try_get("version")?,
+        last_modified: row.try_get("last_modified")?,
+        voided: row.try_get("voided")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<()> {
+        migrations::postgres().run(&self.pool).await.context("applying PostgreSQL migrations")
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
+        let mut tx = self.write_tx().await?;
+        let version = next_version(&mut tx).await?;
+        let now = now_ms();
+        let result = sqlx::query(concat!(
+            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, \
+             version, last_modified, voided, created_at, updated_at) \
+             VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, FALSE, $8, $8) RETURNING ",
+            pass_columns!()
+        ))
+        .bind(&p.serial_number)
+        .bind(&p.template)
+        .bind(p.data.to_string())
+        .bind(&p.authentication_token)
+        .bind(&p.share_token)
+        .bind(version)
+        .bind(next_last_modified(None))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        if let Err(sqlx::Error::Database(e)) = &result
+            && e.is_unique_violation()
+        {
+            return Err(Error::conflict(
+                format!("a pass with serial number {:?} already exists", p.serial_number),
+                "serial_number",
+            ));
+        }
+        let record = pass_from_row(&result.map_err(anyhow::Error::from)?)?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(record)
+    }
+
+    async fn pass(&self, serial: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1"))
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
+    async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE share_token = $1"))
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
+    async fn list_passes(&self, q: &PassQuery) -> Result<Vec<PassRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            pass_columns!(),
+            " FROM passes \
+             WHERE ($1::text IS NULL OR template = $1) AND ($2::bigint IS NULL OR updated_at >= $2) \
+             AND ($3::text IS NULL OR serial_number > $3) ORDER BY serial_number LIMIT $4"
+        ))
+        .bind(&q.template)
+        .bind(q.updated_since)
+        .bind(&q.after_serial)
+        .bind(q.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(pass_from_row).collect()
+    }
+
+    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error> {
+        let mut tx = self.write_tx().await?;
+        // The row lock makes a concurrent change wait, then read this one's result.
+        let row =
+            sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1 FOR NO KEY UPDATE"))
+                .bind(serial)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(anyhow::Error::from)?;
+        let Some(current) = row.as_ref().map(pass_from_row).transpose()? else {
+            return Ok(None);
+        };
+        let change = update(&current)?;
+        let version = next_version(&mut tx).await?;
+        let row = sqlx::query(concat!(
+            "UPDATE passes SET data = $1::jsonb, voided = $2, version = $3, last_modified = $4, \
+             updated_at = $5 WHERE serial_number = $6 RETURNING ",
+            pass_columns!()
+        ))
+        .bind(change.data.to_string())
+        .bind(change.voided)
+        .bind(version)
+        .bind(next_last_modified(Some(current.last_modified)))
+        .bind(now_ms())
+        .bind(serial)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)?;
+        let record = row.as_ref().map(pass_from_row).transpose()?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(record)
+    }
+
+    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (device_library_id) \
+             DO UPDATE SET push_token = EXCLUDED.push_token, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(device)
+        .bind(push_token)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO registrations (device_library_id, serial_number, created_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (device_library_id, serial_number) DO NOTHING",
+        )
+        .bind(device)
+        .bind(serial)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(if inserted == 1 { Registration::Created } else { Registration::AlreadyRegistered })
+    }
+
+    async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let removed = sqlx::query("DELETE FROM registrations WHERE device_library_id = $1 AND serial_number = $2")
+            .bind(device)
+            .bind(serial)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // A device without passes is forgotten, push token included.
+        sqlx::query(
+            "DELETE FROM devices WHERE device_library_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM registrations WHERE device_library_id = devices.device_library_id)",
+        )
+        .bind(device)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn updated_serials(&self, device: &str, since: Option<i64>) -> Result<Option<UpdatedSerials>> {
+        let rows = sqlx::query(
+            "SELECT p.serial_number, p.version FROM registrations r \
+             JOIN passes p ON p.serial_number = r.serial_number \
+             WHERE r.device_library_id = $1 AND p.version > $2 ORDER BY p.version",
+        )
+        .bind(device)
+        .bind(since.unwrap_or(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        let last_updated: i64 = last.try_get("version")?;
+        let serial_numbers = rows.iter().map(|r| r.try_get("serial_number")).collect::<Result<_, _>>()?;
+        Ok(Some(UpdatedSerials { serial_numbers, last_updated }))
+    }
+
+    async fn add_device_logs(&self, lines: &[String], keep: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO device_logs (received_at, message) \
+             SELECT $1, m FROM UNNEST($2::text[]) WITH ORDINALITY AS t (m, i) ORDER BY i",
+        )
+        .bind(now_ms())
+        .bind(lines)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM device_logs WHERE id <= (SELECT MAX(id) FROM device_logs) - $1")
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        let row = sqlx::query(
+            "INSERT INTO api_keys (id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
+        )
+        .bind(&key.id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(&key.key_hash)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        key_from_row(&row)
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
+        let row = sqlx::query(
+            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
+             WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(key) = row.as_ref().map(key_from_row).transpose()? else {
+            return Ok(None);
+        };
+        let now = now_ms();
+        // One write a minute at most: key checks stay reads on the hot path.
+        if key.last_used_at.is_none_or(|t| now - t > 60_000) {
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&key.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(key))
+    }
+}

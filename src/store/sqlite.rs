@@ -1,0 +1,327 @@
+//! The SQLite store: one file, WAL, a busy timeout, foreign keys on; writes in `BEGIN IMMEDIATE`
+//! transactions so the version counter is taken under the database's write lock.
+
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::{
+    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassQuery, PassRecord, PassUpdate, Registration, Store,
+    UpdatedSerials, migrations, next_last_modified, now_ms,
+};
+use crate::error::Error;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(settings: &DbSettings) -> Result<Self> {
+        let url = settings.url.expose();
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| "PASSERELLE_DATABASE_URL is not a valid sqlite:// URL")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(settings.busy_timeout)
+            .foreign_keys(true);
+        if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening the SQLite database {url}"))?;
+        Ok(Self { pool })
+    }
+
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        // IMMEDIATE takes the write lock up front: no deadlock when a reader later writes.
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+async fn next_version(conn: &mut SqliteConnection) -> Result<i64> {
+    let v = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'pass_version' RETURNING value")
+        .fetch_one(conn)
+        .await?;
+    Ok(v)
+}
+
+fn pass_from_row(row: &SqliteRow) -> Result<PassRecord> {
+    let data: String = row.try_get("data")?;
+    Ok(PassRecord {
+        serial_number: row.try_get("serial_number")?,
+        template: row.try_get("template")?,
+        data: serde_json::from_str(&data).context("stored pass data is not JSON")?,
+        authentication_token: row.try_get("authentication_token")?,
+        share_token: row.try_get("share_token")?,
+        version: row.try_get("version")?,
+        last_modified: row.try_get("last_modified")?,
+        voided: row.try_get("voided")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+async fn fetch_pass(conn: &mut SqliteConnection, serial: &str) -> Result<Option<PassRecord>> {
+    let row = sqlx::query(
+        "SELECT serial_number, template, data, authentication_token, share_token, version, last_modified, \
+         voided, created_at, updated_at FROM passes WHERE serial_number = ?",
+    )
+    .bind(serial)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(pass_from_row).transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        migrations::sqlite().run(&self.pool).await.context("applying SQLite migrations")
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
+        let mut tx = self.write_tx().await?;
+        let version = next_version(&mut tx).await?;
+        let now = now_ms();
+        let result = sqlx::query(
+            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, version, \
+             last_modified, voided, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(&p.serial_number)
+        .bind(&p.template)
+        .bind(p.data.to_string())
+        .bind(&p.authentication_token)
+        .bind(&p.share_token)
+        .bind(version)
+        .bind(next_last_modified(None))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(sqlx::Error::Database(e)) = &result
+            && e.is_unique_violation()
+        {
+            return Err(Error::conflict(
+                format!("a pass with serial number {:?} already exists", p.serial_number),
+                "serial_number",
+            ));
+        }
+        result.map_err(anyhow::Error::from)?;
+        let record = fetch_pass(&mut tx, &p.serial_number).await?.context("inserted pass vanished")?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(record)
+    }
+
+    async fn pass(&self, serial: &str) -> Result<Option<PassRecord>> {
+        fetch_pass(&mut *self.pool.acquire().await?, serial).await
+    }
+
+    async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query(
+            "SELECT serial_number, template, data, authentication_token, share_token, version, last_modified, \
+             voided, created_at, updated_at FROM passes WHERE share_token = ?",
+        )
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
+    async fn list_passes(&self, q: &PassQuery) -> Result<Vec<PassRecord>> {
+        let rows = sqlx::query(
+            "SELECT serial_number, template, data, authentication_token, share_token, version, last_modified, \
+             voided, created_at, updated_at FROM passes \
+             WHERE (?1 IS NULL OR template = ?1) AND (?2 IS NULL OR updated_at >= ?2) \
+             AND (?3 IS NULL OR serial_number > ?3) ORDER BY serial_number LIMIT ?4",
+        )
+        .bind(&q.template)
+        .bind(q.updated_since)
+        .bind(&q.after_serial)
+        .bind(q.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(pass_from_row).collect()
+    }
+
+    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error> {
+        let mut tx = self.write_tx().await?;
+        let Some(current) = fetch_pass(&mut tx, serial).await? else {
+            return Ok(None);
+        };
+        let change = update(&current)?;
+        let version = next_version(&mut tx).await?;
+        sqlx::query(
+            "UPDATE passes SET data = ?, voided = ?, version = ?, last_modified = ?, updated_at = ? \
+             WHERE serial_number = ?",
+        )
+        .bind(change.data.to_string())
+        .bind(change.voided)
+        .bind(version)
+        .bind(next_last_modified(Some(current.last_modified)))
+        .bind(now_ms())
+        .bind(serial)
+        .execute(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)?;
+        let record = fetch_pass(&mut tx, serial).await?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(record)
+    }
+
+    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) \
+             ON CONFLICT (device_library_id) DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
+        )
+        .bind(device)
+        .bind(push_token)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO registrations (device_library_id, serial_number, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (device_library_id, serial_number) DO NOTHING",
+        )
+        .bind(device)
+        .bind(serial)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(if inserted == 1 { Registration::Created } else { Registration::AlreadyRegistered })
+    }
+
+    async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let removed = sqlx::query("DELETE FROM registrations WHERE device_library_id = ? AND serial_number = ?")
+            .bind(device)
+            .bind(serial)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // A device without passes is forgotten, push token included.
+        sqlx::query(
+            "DELETE FROM devices WHERE device_library_id = ? \
+             AND NOT EXISTS (SELECT 1 FROM registrations WHERE device_library_id = devices.device_library_id)",
+        )
+        .bind(device)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn updated_serials(&self, device: &str, since: Option<i64>) -> Result<Option<UpdatedSerials>> {
+        let rows = sqlx::query(
+            "SELECT p.serial_number, p.version FROM registrations r \
+             JOIN passes p ON p.serial_number = r.serial_number \
+             WHERE r.device_library_id = ? AND p.version > ? ORDER BY p.version",
+        )
+        .bind(device)
+        .bind(since.unwrap_or(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(last) = rows.last() else { return Ok(None) };
+        let last_updated: i64 = last.try_get("version")?;
+        let serial_numbers = rows.iter().map(|r| r.try_get("serial_number")).collect::<Result<_, _>>()?;
+        Ok(Some(UpdatedSerials { serial_numbers, last_updated }))
+    }
+
+    async fn add_device_logs(&self, lines: &[String], keep: i64) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        for line in lines {
+            sqlx::query("INSERT INTO device_logs (received_at, message) VALUES (?, ?)")
+                .bind(now)
+                .bind(line)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM device_logs WHERE id <= (SELECT MAX(id) FROM device_logs) - ?")
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        let row = sqlx::query(
+            "INSERT INTO api_keys (id, name, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?) \
+             RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
+        )
+        .bind(&key.id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(&key.key_hash)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        key_from_row(&row)
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
+        let row = sqlx::query(
+            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
+             WHERE key_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(key) = row.as_ref().map(key_from_row).transpose()? else { return Ok(None) };
+        let now = now_ms();
+        // One write a minute at most: key checks stay reads on the hot path.
+        if key.last_used_at.is_none_or(|t| now - t > 60_000) {
+            sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(&key.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(key))
+    }
+}
