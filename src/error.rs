@@ -72,7 +72,9 @@ impl IntoResponse for Error {
                 tracing::error!("internal error: {e:#}");
                 ("internal error".to_owned(), None)
             }
-            Self::BadRequest { message, field } | Self::Unprocessable { message, field } => {
+            Self::BadRequest { message, field }
+            | Self::Unprocessable { message, field }
+            | Self::Conflict { message, field } => {
                 (message.clone(), field.clone())
             }
             other => (other.to_string(), None),

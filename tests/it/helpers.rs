@@ -27,17 +27,118 @@ pub fn test_config() -> Config {
     c
 }
 
+/// The admin token every test server accepts.
+pub const ADMIN: &str = "test-admin-token-0123456789";
+
+/// Which database a test server uses.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// A PostgreSQL server URL; each test gets its own schema there.
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL from `PASSERELLE_TEST_POSTGRES_URL`. Unset, Postgres tests are skipped
+    /// with a note, unless `PASSERELLE_TEST_REQUIRE_POSTGRES=1` (as in CI) makes that a failure.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("PASSERELLE_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ if std::env::var("PASSERELLE_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+                panic!("PASSERELLE_TEST_REQUIRE_POSTGRES=1 but PASSERELLE_TEST_POSTGRES_URL is unset")
+            }
+            _ => {
+                eprintln!("skipping a PostgreSQL test: set PASSERELLE_TEST_POSTGRES_URL to run it");
+                None
+            }
+        }
+    }
+
+    /// A database URL for one test: a fresh SQLite file, or a fresh PostgreSQL schema.
+    pub async fn database_url(&self, dir: &Path) -> String {
+        match self {
+            Backend::Sqlite => format!("sqlite://{}", dir.join("db/passerelle.db").display()),
+            Backend::Postgres(url) => {
+                use sqlx::Connection;
+                let schema = format!("t_{}", passerelle::tokens::random_hex(8));
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("connecting to the test PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+}
+
+/// Generates a `sqlite` and a `postgres` test from one `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(backend) = $crate::helpers::Backend::postgres() {
+                    super::$name(backend).await
+                }
+            }
+        }
+    )*};
+}
+
 /// A running server; dropped, it shuts down.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`, where the server really listens.
     pub base_url: String,
     /// What passes carry as webServiceURL.
     pub public_url: String,
+    pub client: reqwest::Client,
     _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
 }
 
-/// Starts the real server on 127.0.0.1:0.
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// An admin API request with the admin token.
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(ADMIN)
+    }
+
+    /// Creates a pass through the admin API; returns the pass object.
+    pub async fn create_pass(&self, template: &str, data: Value) -> Value {
+        let resp = self
+            .api(reqwest::Method::POST, "/api/v1/passes")
+            .json(&serde_json::json!({"template": template, "data": data}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json().await.unwrap()
+    }
+}
+
+/// Example data of a demo template.
+pub fn example(template: &str) -> Value {
+    let path = repo().join("pass-templates").join(template).join("example.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Starts the real server on 127.0.0.1:0 with a fresh SQLite database.
 pub async fn spawn_app(config: Config) -> TestApp {
+    spawn_app_on(Backend::Sqlite, config).await
+}
+
+/// Starts the real server on 127.0.0.1:0 with a fresh database of `backend`.
+pub async fn spawn_app_on(backend: Backend, mut config: Config) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    config.database_url = passerelle::secret::Secret::new(backend.database_url(dir.path()).await);
+    config.admin_token = Some(passerelle::secret::Secret::new(ADMIN));
     let app = App::build(config).await.expect("app builds");
     let base_url = format!("http://{}", app.local_addr());
     let public_url = app.public_url().to_owned();
@@ -45,7 +146,7 @@ pub async fn spawn_app(config: Config) -> TestApp {
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    TestApp { base_url, public_url, _stop: tx }
+    TestApp { base_url, public_url, client: reqwest::Client::new(), _stop: tx, _dir: dir }
 }
 
 /// A .pkpass unpacked into a temporary folder.

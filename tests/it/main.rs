@@ -1,9 +1,11 @@
 //! Integration tests: one binary, a module per area. They start the real server on port 0
 //! and check passes from outside (unzip, sha1sum, `openssl cms -verify`).
 
+mod admin_api;
 mod certificates;
 mod cli;
 mod helpers;
 mod pkpass;
 mod server;
 mod template_rules;
+mod web_service;
