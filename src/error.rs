@@ -74,9 +74,7 @@ impl IntoResponse for Error {
             }
             Self::BadRequest { message, field }
             | Self::Unprocessable { message, field }
-            | Self::Conflict { message, field } => {
-                (message.clone(), field.clone())
-            }
+            | Self::Conflict { message, field } => (message.clone(), field.clone()),
             other => (other.to_string(), None),
         };
         (status, Json(json!({"error": {"code": code, "message": message, "field": field}}))).into_response()
