@@ -177,6 +177,20 @@ pub enum BenchCommand {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Fill the database (PASSERELLE_DATABASE_URL) with passes and device registrations
+    /// for the web-service load test, and write the targets file its wrk script reads.
+    SeedWeb {
+        #[arg(long, default_value_t = 10_000)]
+        passes: usize,
+        #[arg(long, default_value_t = 50_000)]
+        registrations: usize,
+        /// Registrations per device (devices = registrations / this).
+        #[arg(long, default_value_t = 5)]
+        per_device: usize,
+        /// Where to write "serial token device" lines for the load generator.
+        #[arg(long)]
+        targets: std::path::PathBuf,
+    },
 }
 
 /// Which certificate files to load, after applying the demo defaults.

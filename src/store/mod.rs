@@ -111,6 +111,8 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> Result<()>;
     /// Checks the database answers.
     async fn ping(&self) -> Result<()>;
+    /// Refreshes the planner's statistics (after a bulk load; autovacuum does it in time).
+    async fn optimize(&self) -> Result<()>;
 
     /// Stores a new pass at the next version tag; `Error::Conflict` if the serial exists.
     async fn insert_pass(&self, pass: NewPass) -> Result<PassRecord, Error>;

@@ -93,6 +93,11 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn optimize(&self) -> Result<()> {
+        sqlx::query("ANALYZE passes, registrations, devices").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
         let mut tx = self.write_tx().await?;
         let version = next_version(&mut tx).await?;

@@ -101,6 +101,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn optimize(&self) -> Result<()> {
+        sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
         let mut tx = self.write_tx().await?;
         let version = next_version(&mut tx).await?;

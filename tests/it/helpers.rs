@@ -96,6 +96,8 @@ pub struct TestApp {
     /// What passes carry as webServiceURL.
     pub public_url: String,
     pub client: reqwest::Client,
+    /// The database this server uses.
+    pub database_url: String,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -137,7 +139,8 @@ pub async fn spawn_app(config: Config) -> TestApp {
 /// Starts the real server on 127.0.0.1:0 with a fresh database of `backend`.
 pub async fn spawn_app_on(backend: Backend, mut config: Config) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    config.database_url = passerelle::secret::Secret::new(backend.database_url(dir.path()).await);
+    let database_url = backend.database_url(dir.path()).await;
+    config.database_url = passerelle::secret::Secret::new(database_url.clone());
     config.admin_token = Some(passerelle::secret::Secret::new(ADMIN));
     let app = App::build(config).await.expect("app builds");
     let base_url = format!("http://{}", app.local_addr());
@@ -146,7 +149,7 @@ pub async fn spawn_app_on(backend: Backend, mut config: Config) -> TestApp {
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    TestApp { base_url, public_url, client: reqwest::Client::new(), _stop: tx, _dir: dir }
+    TestApp { base_url, public_url, client: reqwest::Client::new(), database_url, _stop: tx, _dir: dir }
 }
 
 /// A .pkpass unpacked into a temporary folder.

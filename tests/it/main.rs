@@ -7,5 +7,6 @@ mod cli;
 mod helpers;
 mod pkpass;
 mod server;
+mod storage;
 mod template_rules;
 mod web_service;

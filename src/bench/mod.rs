@@ -1,0 +1,7 @@
+//! Benchmarks that print figures: signing speed, and the seed data of the web-service load test.
+
+mod sign;
+mod web_seed;
+
+pub use sign::sign;
+pub use web_seed::seed_web;

@@ -1,0 +1,100 @@
+//! Storage set-up seen from outside: the SQLite file and its settings, URL schemes,
+//! `passerelle migrate`, `passerelle keys`, and rows that the device log keeps.
+
+use std::process::Command;
+
+use serde_json::json;
+use sqlx::{Connection, Row, SqliteConnection};
+
+use crate::helpers::{repo, run, spawn_app, test_config};
+
+fn passerelle(db_url: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_passerelle"));
+    c.current_dir(repo()).env("PASSERELLE_DATABASE_URL", db_url).env_remove("PASSERELLE_ADMIN_TOKEN");
+    c
+}
+
+#[tokio::test]
+async fn sqlite_file_is_created_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/deeper/passerelle.db");
+    let url = format!("sqlite://{}", path.display());
+    let (ok, out) = run(passerelle(&url).arg("migrate"));
+    assert!(ok, "{out}");
+    assert!(path.exists(), "created on first start, folders included");
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(mode, "wal");
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    for t in ["api_keys", "device_logs", "devices", "passes", "registrations"] {
+        assert!(tables.iter().any(|n| n == t), "table {t} missing: {tables:?}");
+    }
+    let (ok, out) = run(passerelle(&url).arg("migrate"));
+    assert!(ok, "migrating twice is a no-op: {out}");
+}
+
+#[test]
+fn unknown_database_scheme_is_refused() {
+    let (ok, out) = run(passerelle("mysql://localhost/db").arg("migrate"));
+    assert!(!ok);
+    assert!(out.contains("unknown scheme \"mysql\"") && out.contains("sqlite://"), "{out}");
+}
+
+#[tokio::test]
+async fn keys_cli_creates_lists_and_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("k.db").display());
+    let (ok, out) = run(passerelle(&url).args(["keys", "create", "--name", "order system"]));
+    assert!(ok, "{out}");
+    let key = out.lines().find_map(|l| l.strip_prefix("key:  ")).expect("the key is printed once").to_owned();
+    let id = out.lines().find_map(|l| l.strip_prefix("id:   ")).unwrap().to_owned();
+
+    // The key works against a server on the same database.
+    let mut config = test_config();
+    config.database_url = passerelle::secret::Secret::new(url.clone());
+    let app = passerelle::app::App::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run(async {
+        let _ = rx.await;
+    }));
+    let r = reqwest::Client::new().get(format!("{base}/api/v1/passes")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let (ok, out) = run(passerelle(&url).args(["keys", "list"]));
+    assert!(ok && out.contains(&id) && out.contains("order system") && !out.contains(&key), "{out}");
+    let (ok, _) = run(passerelle(&url).args(["keys", "revoke", &id]));
+    assert!(ok);
+    let r = reqwest::Client::new().get(format!("{base}/api/v1/passes")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), 401, "revoked from the CLI, refused by the server");
+    let (ok, _) = run(passerelle(&url).args(["keys", "revoke", &id]));
+    assert!(!ok, "revoking twice fails");
+    drop(tx);
+}
+
+#[tokio::test]
+async fn device_logs_are_stored_and_bounded() {
+    let mut config = test_config();
+    config.device_log_keep = 10;
+    config.device_log_max_lines = 8;
+    let app = spawn_app(config).await;
+    for batch in 0..3 {
+        let logs: Vec<String> = (0..12).map(|i| format!("batch {batch} line {i} {}", "x".repeat(2000))).collect();
+        let r = app.client.post(app.url("/v1/log")).json(&json!({"logs": logs})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let url = app.database_url.clone();
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let rows = sqlx::query("SELECT message FROM device_logs ORDER BY id").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(rows.len(), 10, "only the newest PASSERELLE_DEVICE_LOG_KEEP lines stay");
+    let last: String = rows.last().unwrap().get("message");
+    assert!(
+        last.starts_with("batch 2 line 7 "),
+        "at most PASSERELLE_DEVICE_LOG_MAX_LINES per request: {}",
+        &last[..20]
+    );
+    assert_eq!(last.chars().count(), 1024, "long lines are cut");
+}
