@@ -27,6 +27,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// `axum::extract::Query` whose rejections are our JSON 400s.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e| Error::BadRequest { message: e.body_text(), field: None })
+    }
+}
+
 /// The value of `Authorization: <scheme> <credentials>`, if the scheme matches (case-insensitively).
 pub fn credentials<'a>(parts: &'a Parts, scheme: &str) -> Option<&'a str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();

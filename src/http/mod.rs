@@ -26,6 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(passes_api::router())
         .merge(keys_api::router())
         .merge(downloads::router())
+        .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::extract::{AdminKey, JsonBody};
+use super::extract::{AdminKey, JsonBody, QueryParams};
 use super::views;
 use crate::app::AppState;
 use crate::error::{Error, Result};
@@ -57,7 +57,11 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list(State(state): State<Arc<AppState>>, _key: AdminKey, Query(q): Query<ListQuery>) -> Result<Json<Value>> {
+async fn list(
+    State(state): State<Arc<AppState>>,
+    _key: AdminKey,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Json<Value>> {
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{JsonBody, secrets_equal};
+use super::extract::{JsonBody, QueryParams, secrets_equal};
 use crate::app::AppState;
 use crate::apple::PKPASS_CONTENT_TYPE;
 use crate::error::{Error, Result};
@@ -111,7 +111,7 @@ struct SinceQuery {
 async fn updated_serials(
     State(state): State<Arc<AppState>>,
     Path((device, pass_type)): Path<(String, String)>,
-    Query(q): Query<SinceQuery>,
+    QueryParams(q): QueryParams<SinceQuery>,
 ) -> Result<Response> {
     check_identifier(&device, "deviceLibraryIdentifier")?;
     check_pass_type(&state, &pass_type)?;

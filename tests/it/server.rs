@@ -30,3 +30,14 @@ async fn a_configured_public_url_becomes_the_web_service_url() {
     let pass = crate::helpers::unpack(&pkpass).json("pass.json");
     assert_eq!(pass["webServiceURL"], "https://passes.example.com");
 }
+
+#[tokio::test]
+async fn unknown_routes_and_bad_queries_answer_json() {
+    let app = spawn_app(test_config()).await;
+    let resp = reqwest::get(format!("{}/nowhere", app.base_url)).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not_found");
+    let resp = app.api(reqwest::Method::GET, "/api/v1/passes?limit=many").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["error"]["code"], "bad_request");
+}
