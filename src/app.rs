@@ -7,8 +7,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
+use tokio::sync::{Notify, watch};
+
 use crate::apple::{PassBuilder, SigningIdentity};
 use crate::config::Config;
+use crate::push::apns::{ApnsClient, PushSender};
+use crate::push::worker::{PushHealth, Worker};
 use crate::store::{self, Store};
 use crate::templates::TemplateSet;
 
@@ -20,6 +24,44 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Base URL without a trailing slash; passes carry it as webServiceURL.
     pub public_url: String,
+    pub push: PushParts,
+}
+
+/// What the push workers share with the rest of the process.
+#[derive(Clone)]
+pub struct PushParts {
+    pub sender: Arc<dyn PushSender>,
+    pub health: Arc<PushHealth>,
+    /// Wakes an idle worker when this process queued jobs.
+    pub wakeup: Arc<Notify>,
+}
+
+impl PushParts {
+    pub fn new(config: &Config, passes: &PassBuilder) -> Result<Self> {
+        let client = ApnsClient::new(passes.identity(), config.apns_settings())?;
+        Ok(Self { sender: Arc::new(client), health: Arc::default(), wakeup: Arc::default() })
+    }
+
+    /// Starts `PASSERELLE_PUSH_WORKERS` workers; they stop when `shutdown` turns true.
+    pub fn spawn_workers(
+        &self,
+        config: &Config,
+        store: &Arc<dyn Store>,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        (0..config.push_workers)
+            .map(|_| {
+                let worker = Worker {
+                    store: store.clone(),
+                    sender: self.sender.clone(),
+                    settings: config.worker_settings(),
+                    health: self.health.clone(),
+                    wakeup: self.wakeup.clone(),
+                };
+                tokio::spawn(worker.run(shutdown.clone()))
+            })
+            .collect()
+    }
 }
 
 /// A bound, ready-to-run server.
@@ -49,8 +91,11 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 impl App {
     /// Loads everything, migrates the database and binds `PASSERELLE_LISTEN` (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self> {
+        crate::metrics::handle(); // install the recorder before anything counts
         let (templates, passes) = load_passes(&config)?;
         let store = open_store(&config).await?;
+        crate::publish::record_baselines(store.as_ref(), templates.iter()).await?;
+        let push = PushParts::new(&config, &passes)?;
         if config.admin_token.is_none() {
             tracing::info!(
                 "PASSERELLE_ADMIN_TOKEN is unset: the admin API takes only keys made with `passerelle keys create`"
@@ -63,7 +108,7 @@ impl App {
                 "PASSERELLE_PUBLIC_URL {public_url} is not https: iPhones only call https web services outside development"
             );
         }
-        let state = Arc::new(AppState { config, templates, passes, store, public_url });
+        let state = Arc::new(AppState { config, templates, passes, store, public_url, push });
         Ok(Self { listener, state })
     }
 
@@ -78,9 +123,16 @@ impl App {
     /// Serves until `shutdown` completes, then drains open requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), public_url = %self.state.public_url, templates = ?self.state.templates.ids(), "serving");
+        let (stop, stopped) = watch::channel(false);
+        let workers = self.state.push.spawn_workers(&self.state.config, &self.state.store, &stopped);
         let router = crate::http::router(self.state);
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await?;
-        Ok(())
+        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        // Workers finish the batch in hand; unfinished jobs are found again when their lease ends.
+        let _ = stop.send(true);
+        for w in workers {
+            let _ = w.await;
+        }
+        Ok(served?)
     }
 }
 

@@ -20,6 +20,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }),
         Command::Keys { command } => block_on(keys(cli.config, command)),
         Command::Templates { command: TemplatesCommand::Check } => templates_check(&cli.config),
+        Command::Templates { command: TemplatesCommand::Publish { id, force } } => {
+            block_on(templates_publish(cli.config, id, force))
+        }
+        Command::Worker => block_on(worker(cli.config)),
         Command::Pass { command: PassCommand::Build { template, data, output, serial } } => {
             pass_build(&cli.config, &template, &data, &output, serial)
         }
@@ -65,6 +69,42 @@ async fn keys(config: Config, command: KeysCommand) -> Result<ExitCode> {
             }
             println!("revoked {id}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn templates_publish(config: Config, id: String, force: bool) -> Result<ExitCode> {
+    let (templates, _) = app::load_passes(&config)?;
+    let template =
+        templates.get(&id).with_context(|| format!("no template {id:?} (have: {})", templates.ids().join(", ")))?;
+    let store = app::open_store(&config).await?;
+    let report = crate::publish::publish(store.as_ref(), template, config.publish_batch_size, force).await?;
+    if report.changed {
+        println!("{}: {} pass(es) updated; their devices are queued for a push", report.template, report.passes);
+    } else {
+        println!(
+            "{}: design unchanged since the last publish; nothing to push (--force to push anyway)",
+            report.template
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Push workers without the HTTP server: a separate process sharing the database.
+async fn worker(config: Config) -> Result<ExitCode> {
+    if config.push_workers == 0 {
+        anyhow::bail!("PASSERELLE_PUSH_WORKERS is 0: this worker would do nothing");
+    }
+    let (_, passes) = app::load_passes(&config)?;
+    let store = app::open_store(&config).await?;
+    let push = app::PushParts::new(&config, &passes)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = push.spawn_workers(&config, &store, &stopped);
+    tracing::info!(workers = workers.len(), apns = %config.apns_url, "push workers running");
+    app::shutdown_signal().await;
+    let _ = stop.send(true);
+    for w in workers {
+        let _ = w.await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -90,6 +90,66 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_DEVICE_LOG_MAX_LINES", default_value_t = 50, global = true)]
     pub device_log_max_lines: usize,
 
+    /// APNs base URL. Pass pushes always go to production; point it elsewhere only for tests.
+    #[arg(long, env = "PASSERELLE_APNS_URL", default_value = "https://api.push.apple.com", global = true)]
+    pub apns_url: String,
+
+    /// Extra root certificate(s) (PEM) to trust for APNs, besides the public roots (test servers).
+    #[arg(long, env = "PASSERELLE_APNS_CA_FILE", global = true)]
+    pub apns_ca_file: Option<PathBuf>,
+
+    /// Timeout of one push request, in milliseconds.
+    #[arg(long, env = "PASSERELLE_APNS_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub apns_timeout_ms: u64,
+
+    /// Timeout of connecting to APNs (TCP + TLS), in milliseconds.
+    #[arg(long, env = "PASSERELLE_APNS_CONNECT_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub apns_connect_timeout_ms: u64,
+
+    /// Push worker loops in `serve` (0: this process pushes nothing; run `passerelle worker`).
+    #[arg(long, env = "PASSERELLE_PUSH_WORKERS", default_value_t = 1, global = true)]
+    pub push_workers: usize,
+
+    /// A change's push waits this long (milliseconds) so that a burst of changes gives one push per device.
+    #[arg(long, env = "PASSERELLE_PUSH_COALESCE_MS", default_value_t = 1_000, global = true)]
+    pub push_coalesce_ms: u64,
+
+    /// Jobs a worker claims at once.
+    #[arg(long, env = "PASSERELLE_PUSH_BATCH_SIZE", default_value_t = 500, global = true)]
+    pub push_batch_size: i64,
+
+    /// Pushes in flight at once per worker (HTTP/2 streams; the server's limit also applies).
+    #[arg(long, env = "PASSERELLE_PUSH_CONCURRENCY", default_value_t = 500, global = true)]
+    pub push_concurrency: usize,
+
+    /// How long a claimed job stays with its worker before another may take it (seconds).
+    #[arg(long, env = "PASSERELLE_PUSH_LEASE_SECS", default_value_t = 60, global = true)]
+    pub push_lease_secs: u64,
+
+    /// Attempts before a job is kept as dead.
+    #[arg(long, env = "PASSERELLE_PUSH_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    pub push_max_attempts: i64,
+
+    /// First retry delay (milliseconds); doubles per attempt, with jitter.
+    #[arg(long, env = "PASSERELLE_PUSH_BACKOFF_BASE_MS", default_value_t = 1_000, global = true)]
+    pub push_backoff_base_ms: u64,
+
+    /// Longest retry delay (milliseconds).
+    #[arg(long, env = "PASSERELLE_PUSH_BACKOFF_MAX_MS", default_value_t = 600_000, global = true)]
+    pub push_backoff_max_ms: u64,
+
+    /// How often an idle worker looks for due jobs (milliseconds); changes made by this process wake it at once.
+    #[arg(long, env = "PASSERELLE_PUSH_POLL_MS", default_value_t = 1_000, global = true)]
+    pub push_poll_ms: u64,
+
+    /// Pause after APNs refuses the certificate, before trying again (seconds).
+    #[arg(long, env = "PASSERELLE_PUSH_PAUSE_SECS", default_value_t = 60, global = true)]
+    pub push_pause_secs: u64,
+
+    /// Passes bumped per transaction when a template is published.
+    #[arg(long, env = "PASSERELLE_PUBLISH_BATCH_SIZE", default_value_t = 500, global = true)]
+    pub publish_batch_size: i64,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `passerelle=debug`).
     #[arg(long, env = "PASSERELLE_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -101,6 +161,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run only the push workers (no HTTP server), e.g. as a separate process.
+    Worker,
     /// Manage admin API keys.
     Keys {
         #[command(subcommand)]
@@ -141,6 +203,14 @@ pub enum KeysCommand {
 pub enum TemplatesCommand {
     /// Validate every template; exits non-zero on any problem.
     Check,
+    /// Push a template's new design to every pass made from it (when the design changed).
+    Publish {
+        /// Template id.
+        id: String,
+        /// Publish even if the design looks unchanged.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +307,30 @@ impl Config {
             url: self.database_url.clone(),
             max_connections: self.database_max_connections.max(1),
             busy_timeout: std::time::Duration::from_millis(self.database_busy_timeout_ms),
+            push_coalesce_ms: self.push_coalesce_ms as i64,
+        }
+    }
+
+    pub fn apns_settings(&self) -> crate::push::apns::ApnsSettings {
+        crate::push::apns::ApnsSettings {
+            url: self.apns_url.clone(),
+            extra_ca_file: self.apns_ca_file.clone(),
+            request_timeout: std::time::Duration::from_millis(self.apns_timeout_ms),
+            connect_timeout: std::time::Duration::from_millis(self.apns_connect_timeout_ms),
+        }
+    }
+
+    pub fn worker_settings(&self) -> crate::push::worker::WorkerSettings {
+        use std::time::Duration;
+        crate::push::worker::WorkerSettings {
+            batch_size: self.push_batch_size.max(1),
+            concurrency: self.push_concurrency.max(1),
+            lease: Duration::from_secs(self.push_lease_secs.max(1)),
+            max_attempts: self.push_max_attempts.max(1),
+            backoff_base: Duration::from_millis(self.push_backoff_base_ms),
+            backoff_max: Duration::from_millis(self.push_backoff_max_ms.max(self.push_backoff_base_ms)),
+            poll_interval: Duration::from_millis(self.push_poll_ms.max(10)),
+            pause: Duration::from_secs(self.push_pause_secs.max(1)),
         }
     }
 

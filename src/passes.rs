@@ -93,7 +93,9 @@ pub async fn change(
         template.validate_data(&data).map_err(prefix_data_field)?;
         Ok(PassChange { data, voided: false })
     });
-    state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))
+    let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
+    state.push.wakeup.notify_one();
+    Ok(pass)
 }
 
 /// Voids the pass (it stays stored and served, with `voided: true`, for the devices holding it).
@@ -103,7 +105,9 @@ pub async fn void(state: &AppState, serial: &str) -> Result<PassRecord> {
         return Ok(current);
     }
     let update = Box::new(|pass: &PassRecord| Ok(PassChange { data: pass.data.clone(), voided: true }));
-    state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))
+    let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
+    state.push.wakeup.notify_one();
+    Ok(pass)
 }
 
 /// The signed .pkpass of a stored pass, built off the async workers (signing is CPU work).

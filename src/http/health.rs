@@ -1,17 +1,51 @@
-//! `GET /healthz`: the process is alive and answering.
+//! Operators' endpoints: `GET /healthz` (alive), `GET /readyz` (can do its work), `GET /metrics`.
 
 use std::sync::Arc;
 
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::error::Result;
+use crate::store::now_ms;
 
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
+/// Liveness only: the process answers. Readiness problems never restart it.
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// Ready when the database answers and APNs accepts our certificate.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let database = match state.store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => format!("error: {e}"),
+    };
+    let push = match state.push.health.paused() {
+        None => "ok".to_owned(),
+        Some(reason) => format!("paused: {reason}"),
+    };
+    let ready = database == "ok" && push == "ok";
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body =
+        json!({"status": if ready { "ready" } else { "unavailable" }, "checks": {"database": database, "push": push}});
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus text format; queue gauges are read from the database at each scrape.
+async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response> {
+    let handle = crate::metrics::handle();
+    let stats = state.store.push_queue_stats().await?;
+    metrics::gauge!("passerelle_push_queue_depth").set((stats.pending + stats.leased) as f64);
+    metrics::gauge!("passerelle_push_jobs_dead").set(stats.dead as f64);
+    let age = stats.oldest_created_at.map_or(0.0, |t| (now_ms() - t).max(0) as f64 / 1000.0);
+    metrics::gauge!("passerelle_push_oldest_job_age_seconds").set(age);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response())
 }

@@ -7,6 +7,7 @@ mod health;
 mod keys_api;
 mod pages;
 mod passes_api;
+mod push_api;
 mod views;
 mod web_service;
 
@@ -25,6 +26,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(web_service::router())
         .merge(passes_api::router())
         .merge(keys_api::router())
+        .merge(push_api::router())
         .merge(downloads::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -6,10 +6,16 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// (version, description, SQL) of every SQLite migration, in order.
-const SQLITE: &[(i64, &str, &str)] = &[(1, "passes", include_str!("../../migrations/sqlite/0001_passes.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "passes", include_str!("../../migrations/sqlite/0001_passes.sql")),
+    (2, "push_jobs", include_str!("../../migrations/sqlite/0002_push_jobs.sql")),
+];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "passes", include_str!("../../migrations/postgres/0001_passes.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "passes", include_str!("../../migrations/postgres/0001_passes.sql")),
+    (2, "push_jobs", include_str!("../../migrations/postgres/0002_push_jobs.sql")),
+];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(

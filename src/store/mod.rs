@@ -6,8 +6,11 @@
 //! `passesUpdatedSince` never skips a change.
 
 mod migrations;
+mod outbox;
 pub mod postgres;
+mod postgres_outbox;
 pub mod sqlite;
+mod sqlite_outbox;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::Error;
+pub use outbox::{DeadJob, JobOutcome, JobResult, OutboxStore, PushJob, QueueStats};
 
 /// One stored pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +110,7 @@ pub struct NewApiKey {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: OutboxStore + Send + Sync + 'static {
     /// Applies the pending migrations of this backend.
     async fn migrate(&self) -> Result<()>;
     /// Checks the database answers.
@@ -119,7 +123,8 @@ pub trait Store: Send + Sync + 'static {
     async fn pass(&self, serial: &str) -> Result<Option<PassRecord>>;
     async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>>;
     async fn list_passes(&self, query: &PassQuery) -> Result<Vec<PassRecord>>;
-    /// Applies `update` to the pass in one transaction; `None` if there is no such pass.
+    /// Applies `update` to the pass in one transaction, with a push job for every device
+    /// holding it (one waiting job per device at most); `None` if there is no such pass.
     async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error>;
 
     /// Registers a device for a pass (and records its push token).
@@ -145,6 +150,8 @@ pub struct DbSettings {
     pub url: crate::secret::Secret,
     pub max_connections: u32,
     pub busy_timeout: Duration,
+    /// Delay before a change's push job is due (bursts of changes share one push).
+    pub push_coalesce_ms: i64,
 }
 
 /// Opens the database named by the URL scheme (`sqlite:` or `postgres:`), without migrating.

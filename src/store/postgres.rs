@@ -24,7 +24,8 @@ macro_rules! pass_columns {
 }
 
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
+    pub(super) push_coalesce_ms: i64,
 }
 
 impl PostgresStore {
@@ -38,17 +39,17 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .context("connecting to PostgreSQL (PASSERELLE_DATABASE_URL)")?;
-        Ok(Self { pool })
+        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms })
     }
 
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
+    pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
 }
 
 /// Takes the next version tag; the counter's row stays locked until the transaction ends,
 /// so a later tag never commits before an earlier one.
-async fn next_version(conn: &mut PgConnection) -> Result<i64> {
+pub(super) async fn next_version(conn: &mut PgConnection) -> Result<i64> {
     let v = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'pass_version' RETURNING value")
         .fetch_one(conn)
         .await?;
@@ -192,6 +193,7 @@ impl Store for PostgresStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(anyhow::Error::from)?;
+        super::postgres_outbox::enqueue_for_pass(&mut tx, serial, now_ms(), self.push_coalesce_ms).await?;
         let record = row.as_ref().map(pass_from_row).transpose()?;
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)

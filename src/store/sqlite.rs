@@ -15,7 +15,8 @@ use super::{
 use crate::error::Error;
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
+    pub(super) push_coalesce_ms: i64,
 }
 
 impl SqliteStore {
@@ -36,16 +37,16 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
-        Ok(Self { pool })
+        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms })
     }
 
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         // IMMEDIATE takes the write lock up front: no deadlock when a reader later writes.
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
-async fn next_version(conn: &mut SqliteConnection) -> Result<i64> {
+pub(super) async fn next_version(conn: &mut SqliteConnection) -> Result<i64> {
     let v = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'pass_version' RETURNING value")
         .fetch_one(conn)
         .await?;
@@ -190,6 +191,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(anyhow::Error::from)?;
+        super::sqlite_outbox::enqueue_for_pass(&mut tx, serial, now_ms(), self.push_coalesce_ms).await?;
         let record = fetch_pass(&mut tx, serial).await?;
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)

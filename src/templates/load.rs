@@ -33,7 +33,17 @@ pub fn load(dir: &Path, id: &str, identity: &Identity, problems: &mut Vec<Proble
     if problems.len() > before {
         return None;
     }
-    Some(Template { id: id.to_owned(), dir: dir.to_path_buf(), definition, style: style?, pass_json, example, files })
+    let design_hash = design_hash(dir, &files);
+    Some(Template {
+        id: id.to_owned(),
+        dir: dir.to_path_buf(),
+        definition,
+        style: style?,
+        pass_json,
+        example,
+        files,
+        design_hash,
+    })
 }
 
 fn read_definition(dir: &Path, problems: &mut Vec<Problem>) -> Option<Definition> {
@@ -162,4 +172,18 @@ fn walk(dir: &Path, prefix: &str, style: &str, files: &mut Vec<StaticFile>, prob
         }
         files.push(StaticFile::new(rel, bytes));
     }
+}
+
+/// Hash of what a pass of this template looks like (data aside).
+fn design_hash(dir: &Path, files: &[StaticFile]) -> String {
+    let mut h = openssl::sha::Sha256::new();
+    for name in ["template.toml", "pass.json"] {
+        h.update(name.as_bytes());
+        h.update(&fs::read(dir.join(name)).unwrap_or_default());
+    }
+    for f in files {
+        h.update(f.path.as_bytes());
+        h.update(f.sha1.as_bytes());
+    }
+    hex::encode(h.finish())
 }

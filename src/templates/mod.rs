@@ -52,6 +52,8 @@ pub struct Template {
     /// The example data of example.json, if the template has one.
     pub example: Option<Value>,
     pub files: Vec<StaticFile>,
+    /// SHA-256 of template.toml, pass.json and every file: changes when the design does.
+    pub design_hash: String,
 }
 
 impl Template {

@@ -139,8 +139,17 @@ pub async fn spawn_app(config: Config) -> TestApp {
 /// Starts the real server on 127.0.0.1:0 with a fresh database of `backend`.
 pub async fn spawn_app_on(backend: Backend, mut config: Config) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = backend.database_url(dir.path()).await;
-    config.database_url = passerelle::secret::Secret::new(database_url.clone());
+    config.database_url = passerelle::secret::Secret::new(backend.database_url(dir.path()).await);
+    start(config, dir).await
+}
+
+/// Starts the real server on the database `config` already names.
+pub async fn spawn_app_on_existing(config: Config) -> TestApp {
+    start(config, tempfile::tempdir().unwrap()).await
+}
+
+async fn start(mut config: Config, dir: tempfile::TempDir) -> TestApp {
+    let database_url = config.database_url.expose().to_owned();
     config.admin_token = Some(passerelle::secret::Secret::new(ADMIN));
     let app = App::build(config).await.expect("app builds");
     let base_url = format!("http://{}", app.local_addr());

@@ -6,6 +6,8 @@ mod certificates;
 mod cli;
 mod helpers;
 mod pkpass;
+mod push;
+mod push_recovery;
 mod server;
 mod storage;
 mod template_rules;
