@@ -30,6 +30,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench { command: BenchCommand::Sign { template, seconds, threads } } => {
             crate::bench::sign(&cli.config, &template, seconds, threads)
         }
+        Command::Bench { command: BenchCommand::Push { devices } } => {
+            block_on(crate::bench::push(&cli.config, devices))
+        }
         Command::Bench { command: BenchCommand::SeedWeb { passes, registrations, per_device, targets } } => {
             block_on(crate::bench::seed_web(&cli.config, passes, registrations, per_device, &targets))
         }

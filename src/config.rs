@@ -247,6 +247,13 @@ pub enum BenchCommand {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Pushes per second: N registered devices, one pass change, the outbox workers, the real
+    /// APNs client and the mock APNs on loopback (a temporary SQLite database unless
+    /// PASSERELLE_DATABASE_URL names another).
+    Push {
+        #[arg(long, default_value_t = 100_000)]
+        devices: usize,
+    },
     /// Fill the database (PASSERELLE_DATABASE_URL) with passes and device registrations
     /// for the web-service load test, and write the targets file its wrk script reads.
     SeedWeb {
