@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod google;
 pub mod http;
 pub mod keys;
 pub mod metrics;

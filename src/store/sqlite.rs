@@ -14,6 +14,14 @@ use super::{
 };
 use crate::error::Error;
 
+/// The columns `pass_from_row` reads (`data` is JSON text, parsed with serde_json).
+macro_rules! pass_columns {
+    () => {
+        "serial_number, template, data, authentication_token, share_token, version, last_modified, voided, \
+         created_at, updated_at"
+    };
+}
+
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
     pub(super) push_coalesce_ms: i64,
@@ -81,13 +89,10 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
 }
 
 async fn fetch_pass(conn: &mut SqliteConnection, serial: &str) -> Result<Option<PassRecord>> {
-    let row = sqlx::query(
-        "SELECT serial_number, template, data, authentication_token, share_token, version, last_modified, \
-         voided, created_at, updated_at FROM passes WHERE serial_number = ?",
-    )
-    .bind(serial)
-    .fetch_optional(conn)
-    .await?;
+    let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = ?"))
+        .bind(serial)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(pass_from_row).transpose()
 }
 
@@ -145,23 +150,21 @@ impl Store for SqliteStore {
     }
 
     async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query(
-            "SELECT serial_number, template, data, authentication_token, share_token, version, last_modified, \
-             voided, created_at, updated_at FROM passes WHERE share_token = ?",
-        )
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE share_token = ?"))
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(pass_from_row).transpose()
     }
 
     async fn list_passes(&self, q: &PassQuery) -> Result<Vec<PassRecord>> {
-        let rows = sqlx::query(
-            "SELECT serial_number, template, data, authentication_token, share_token, version, last_modified, \
-             voided, created_at, updated_at FROM passes \
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            pass_columns!(),
+            " FROM passes \
              WHERE (?1 IS NULL OR template = ?1) AND (?2 IS NULL OR updated_at >= ?2) \
-             AND (?3 IS NULL OR serial_number > ?3) ORDER BY serial_number LIMIT ?4",
-        )
+             AND (?3 IS NULL OR serial_number > ?3) ORDER BY serial_number LIMIT ?4"
+        ))
         .bind(&q.template)
         .bind(q.updated_since)
         .bind(&q.after_serial)

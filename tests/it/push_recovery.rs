@@ -114,6 +114,27 @@ async fn refused_certificate_pauses_the_worker(backend: Backend) {
     );
 }
 
+/// A 403 pauses pushing (readyz 503, jobs kept); once APNs accepts again, pushing resumes.
+async fn forbidden_pauses_then_resumes(backend: Backend) {
+    let apns = mock().await;
+    let app = spawn_app_on(backend, push_config(&apns)).await;
+    let held = add_to_wallet(&app).await;
+    register_as(&app, &held, "device-one", &token(1)).await;
+    apns.answer_next(1, 403, "BadCertificate");
+    app.api(Method::PATCH, &format!("/api/v1/passes/{}", held.serial))
+        .json(&json!({"data": {"points": 1}}))
+        .send()
+        .await
+        .unwrap();
+    let readyz = async || app.client.get(app.url("/readyz")).send().await.unwrap().status();
+    eventually("the 403 pauses the worker", async || readyz().await == 503).await;
+    // PASSERELLE_PUSH_PAUSE_SECS later the worker tries again; the mock now answers 200.
+    eventually("the job is delivered after the pause", async || apns.received_count() == 1).await;
+    eventually("/readyz recovers", async || readyz().await == 200).await;
+    let dead: Value = app.api(Method::GET, "/api/v1/push/dead").send().await.unwrap().json().await.unwrap();
+    assert_eq!(dead["items"], json!([]), "the paused job kept its attempts");
+}
+
 async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
     let apns = mock().await;
     let mut config = push_config(&apns);
@@ -267,6 +288,7 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
 
 on_both_backends!(
     refused_certificate_pauses_the_worker,
+    forbidden_pauses_then_resumes,
     an_expired_lease_is_taken_by_another_worker,
     template_redesigns_reach_every_pass,
     a_killed_server_loses_no_push,

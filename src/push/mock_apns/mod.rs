@@ -4,6 +4,9 @@
 //! like APNs requires a Pass Type ID certificate. It validates pass pushes as APNs does (`POST /3/device/{token}`,
 //! `apns-topic` equal to the certificate's UID, `apns-push-type: background`, `apns-priority: 5`, body `{}`), records
 //! what it accepted, and can be scripted to fail: error answers, dropped connections, slow answers.
+//!
+//! This file holds the server: startup and TLS setup, the accept loop, the per-connection task, request bookkeeping
+//! and scripted failures, and the public API. What APNs checks and answers is in `check.rs`.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -12,16 +15,15 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use openssl::nid::Nid;
 use openssl::x509::X509;
@@ -34,8 +36,11 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
 
-/// APNs' payload size limit, in bytes.
-const MAX_PAYLOAD: usize = 4096;
+use check::{error_response, random_apns_id, validate};
+
+mod check;
+#[cfg(test)]
+mod tests;
 
 /// Settings of a [`MockApns`].
 #[derive(Debug, Clone)]
@@ -311,6 +316,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// A refusal: status and APNs `reason` (owned when scripted).
 type Failure = (StatusCode, Cow<'static, str>);
 
 async fn handle(shared: &Shared, conn: &Conn, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -321,7 +327,7 @@ async fn handle(shared: &Shared, conn: &Conn, req: Request<Incoming>) -> Respons
         return std::future::pending().await;
     }
     let apns_id = req.headers().get("apns-id").cloned().unwrap_or_else(random_apns_id);
-    let outcome: Result<Received, Failure> = match validate(conn, req).await {
+    let outcome: Result<Received, Failure> = match validate(conn.uid.as_deref(), req).await {
         Ok(push) => match scripted_answer(shared, &push.token) {
             Some((status, reason)) if status != StatusCode::OK => Err((status, reason.into())),
             _ => Ok(push),
@@ -361,293 +367,10 @@ fn scripted_answer(shared: &Shared, token: &str) -> Option<(StatusCode, String)>
     Some(answer)
 }
 
-/// Checks a request like APNs checks a pass push; on success returns what to record.
-async fn validate(conn: &Conn, req: Request<Incoming>) -> Result<Received, (StatusCode, &'static str)> {
-    let (parts, body) = req.into_parts();
-    // Read the body first, whatever the answer, so that the client never sees its stream reset mid-upload.
-    let body = match Limited::new(body, MAX_PAYLOAD).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => return Err((StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge")),
-    };
-    let token = match parts.uri.path().strip_prefix("/3/device/") {
-        Some(token) if !token.contains('/') => token,
-        _ => return Err((StatusCode::NOT_FOUND, "BadPath")),
-    };
-    if parts.method != Method::POST {
-        return Err((StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"));
-    }
-    let bad = |reason| Err((StatusCode::BAD_REQUEST, reason));
-    if token.is_empty() {
-        return bad("MissingDeviceToken");
-    }
-    if !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return bad("BadDeviceToken");
-    }
-    let Some(topic) = header(&parts.headers, "apns-topic") else { return bad("MissingTopic") };
-    if conn.uid.as_deref() != Some(topic) {
-        return bad("TopicDisallowed");
-    }
-    let push_type = header(&parts.headers, "apns-push-type").unwrap_or_default();
-    if push_type != "background" {
-        return bad("InvalidPushType");
-    }
-    // APNs defaults to priority 10, which it refuses for pushes without an alert.
-    let priority = header(&parts.headers, "apns-priority").unwrap_or_default();
-    if priority != "5" {
-        return bad("BadPriority");
-    }
-    if body.is_empty() {
-        return bad("PayloadEmpty");
-    }
-    // Pass pushes carry an empty JSON dictionary; anything else is a client bug (this reason is the mock's own).
-    match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(serde_json::Value::Object(map)) if map.is_empty() => {}
-        _ => return bad("BadPayload"),
-    }
-    Ok(Received {
-        token: token.to_owned(),
-        topic: topic.to_owned(),
-        push_type: push_type.to_owned(),
-        priority: priority.to_owned(),
-        body: body.to_vec(),
-        client_uid: conn.uid.clone().unwrap_or_default(),
-    })
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).map(|value| value.to_str().unwrap_or(""))
-}
-
-/// `{"reason": ...}`, plus a `timestamp` (ms) on 410 as APNs sends.
-fn error_response(status: StatusCode, reason: &str) -> Response<Full<Bytes>> {
-    let body = if status == StatusCode::GONE {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
-        serde_json::json!({ "reason": reason, "timestamp": now })
-    } else {
-        serde_json::json!({ "reason": reason })
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// A random UUID (version 4), upper-case like APNs' `apns-id`.
-fn random_apns_id() -> HeaderValue {
-    let mut b = [0u8; 16];
-    openssl::rand::rand_bytes(&mut b).expect("OpenSSL random bytes");
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode_upper(b);
-    let id = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
-    HeaderValue::try_from(id).expect("hex is a valid header value")
-}
-
 fn duration_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-    use std::path::PathBuf;
-
-    use hyper::client::conn::http2::SendRequest;
-    use openssl::ec::{EcGroup, EcKey};
-    use openssl::hash::MessageDigest;
-    use openssl::pkey::PKey;
-    use openssl::x509::{X509Builder, X509NameBuilder};
-    use tokio_rustls::TlsConnector;
-    use tokio_rustls::rustls::ClientConfig;
-    use tokio_rustls::rustls::pki_types::{PrivatePkcs8KeyDer, ServerName};
-
-    use super::*;
-
-    const TOPIC: &str = "pass.com.passerelle.demo";
-    const TOKEN: &str = "00fc13adff785122b4ad28809a3420982341241421348097878e577c991de8f0";
-
-    type Sender = SendRequest<Full<Bytes>>;
-
-    fn certs() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-example")
-    }
-
-    fn pem_certs(name: &str) -> Vec<CertificateDer<'static>> {
-        CertificateDer::pem_file_iter(certs().join(name)).unwrap().map(Result::unwrap).collect()
-    }
-
-    /// The demo pass certificate + WWDR intermediate, as a pass server sends them.
-    fn pass_identity() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-        let mut chain = pem_certs("pass-cert.pem");
-        chain.extend(pem_certs("wwdr.pem"));
-        (chain, PrivateKeyDer::from_pem_file(certs().join("pass-key.pem")).unwrap())
-    }
-
-    /// A self-signed certificate with the right UID, chained to nothing the mock trusts.
-    fn self_signed_identity() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-        let key =
-            PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap())
-                .unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_nid(Nid::USERID, TOPIC).unwrap();
-        name.append_entry_by_nid(Nid::COMMONNAME, "Impostor").unwrap();
-        let name = name.build();
-        let mut cert = X509Builder::new().unwrap();
-        cert.set_version(2).unwrap();
-        cert.set_subject_name(&name).unwrap();
-        cert.set_issuer_name(&name).unwrap();
-        cert.set_pubkey(&key).unwrap();
-        cert.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
-        cert.set_not_after(&openssl::asn1::Asn1Time::days_from_now(30).unwrap()).unwrap();
-        cert.sign(&key, MessageDigest::sha256()).unwrap();
-        let der = CertificateDer::from(cert.build().to_der().unwrap());
-        (vec![der], PrivatePkcs8KeyDer::from(key.private_key_to_pkcs8().unwrap()).into())
-    }
-
-    async fn connect(
-        mock: &MockApns,
-        (chain, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
-    ) -> anyhow::Result<Sender> {
-        let mut roots = RootCertStore::empty();
-        roots.add(pem_certs("root-ca.pem").remove(0))?;
-        let mut config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(chain, key)?;
-        config.alpn_protocols = vec![b"h2".to_vec()];
-        let tcp = TcpStream::connect(mock.addr).await?;
-        let server_name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
-        let tls = TlsConnector::from(Arc::new(config)).connect(server_name, tcp).await?;
-        let (sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await?;
-        tokio::spawn(connection);
-        Ok(sender)
-    }
-
-    async fn send(
-        sender: &mut Sender,
-        mock: &MockApns,
-        token: &str,
-        topic: &str,
-        priority: &str,
-        body: &'static str,
-    ) -> anyhow::Result<(u16, String)> {
-        let request = Request::post(format!("{}/3/device/{token}", mock.url()))
-            .header("apns-topic", topic)
-            .header("apns-push-type", "background")
-            .header("apns-priority", priority)
-            .body(Full::new(Bytes::from_static(body.as_bytes())))?;
-        sender.ready().await?;
-        let response = sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        if status == 200 {
-            assert_eq!(response.headers()["apns-id"].len(), 36);
-        }
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok((status, String::from_utf8(body.to_vec())?))
-    }
-
-    async fn push(sender: &mut Sender, mock: &MockApns) -> anyhow::Result<(u16, String)> {
-        send(sender, mock, TOKEN, TOPIC, "5", "{}").await
-    }
-
-    async fn eventually(what: impl Fn() -> bool) {
-        for _ in 0..200 {
-            if what() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("condition not reached within 1 s");
-    }
-
-    #[tokio::test]
-    async fn validates_records_and_scripts_answers() {
-        let mock = MockApns::start(&certs(), MockApnsConfig::default()).await.unwrap();
-        let mut c = connect(&mock, pass_identity()).await.unwrap();
-
-        assert_eq!(push(&mut c, &mock).await.unwrap(), (200, String::new()));
-        assert_eq!(send(&mut c, &mock, TOKEN, TOPIC, "5", " { } ").await.unwrap().0, 200);
-        let received = mock.received();
-        assert_eq!(received.len(), 2);
-        assert_eq!(
-            received[0],
-            Received {
-                token: TOKEN.into(),
-                topic: TOPIC.into(),
-                push_type: "background".into(),
-                priority: "5".into(),
-                body: b"{}".to_vec(),
-                client_uid: TOPIC.into(),
-            }
-        );
-
-        let reason = |r: &str| format!(r#"{{"reason":"{r}"}}"#);
-        assert_eq!(
-            send(&mut c, &mock, TOKEN, "pass.other", "5", "{}").await.unwrap(),
-            (400, reason("TopicDisallowed"))
-        );
-        assert_eq!(send(&mut c, &mock, "xyz", TOPIC, "5", "{}").await.unwrap(), (400, reason("BadDeviceToken")));
-        assert_eq!(send(&mut c, &mock, TOKEN, TOPIC, "10", "{}").await.unwrap(), (400, reason("BadPriority")));
-        assert_eq!(send(&mut c, &mock, TOKEN, TOPIC, "5", "").await.unwrap(), (400, reason("PayloadEmpty")));
-        assert_eq!(send(&mut c, &mock, TOKEN, TOPIC, "5", r#"{"aps":{}}"#).await.unwrap().0, 400);
-
-        mock.answer_next(1, 410, "Unregistered");
-        mock.answer_next(2, 429, "TooManyRequests");
-        let (status, body) = push(&mut c, &mock).await.unwrap();
-        assert_eq!(status, 410);
-        assert!(body.starts_with(r#"{"reason":"Unregistered","timestamp":"#), "{body}");
-        assert_eq!(push(&mut c, &mock).await.unwrap(), (429, reason("TooManyRequests")));
-        assert_eq!(push(&mut c, &mock).await.unwrap().0, 429);
-        mock.answer_token("abcdef", 400, "BadDeviceToken");
-        assert_eq!(send(&mut c, &mock, "abcdef", TOPIC, "5", "{}").await.unwrap(), (400, reason("BadDeviceToken")));
-        assert_eq!(push(&mut c, &mock).await.unwrap().0, 200);
-
-        assert_eq!((mock.received_count(), mock.requests_total(), mock.connections()), (3, 12, 1));
-        assert_eq!(mock.max_in_flight(), 1);
-        mock.shutdown().await;
-    }
-
-    #[tokio::test]
-    async fn rejects_untrusted_clients_and_drops_connections() {
-        let mock = MockApns::start(&certs(), MockApnsConfig::default()).await.unwrap();
-
-        let untrusted = async {
-            let mut c = connect(&mock, self_signed_identity()).await?;
-            push(&mut c, &mock).await
-        };
-        assert!(untrusted.await.is_err());
-        eventually(|| mock.rejected_handshakes() == 1).await;
-        assert_eq!((mock.connections(), mock.requests_total()), (0, 0));
-
-        let mut c = connect(&mock, pass_identity()).await.unwrap();
-        mock.drop_next_connection();
-        assert!(push(&mut c, &mock).await.is_err());
-        eventually(|| mock.shared.in_flight.load(Relaxed) == 0).await;
-        let mut c = connect(&mock, pass_identity()).await.unwrap();
-        assert_eq!(push(&mut c, &mock).await.unwrap().0, 200);
-        assert_eq!((mock.connections(), mock.requests_total(), mock.received_count()), (2, 2, 1));
-    }
-
-    #[tokio::test]
-    async fn counts_concurrent_requests() {
-        let config = MockApnsConfig { max_concurrent_streams: 4, response_delay: Duration::from_millis(50) };
-        let mock = Arc::new(MockApns::start(&certs(), config).await.unwrap());
-        let mut c = connect(&mock, pass_identity()).await.unwrap();
-        // Until the server's SETTINGS arrive the client assumes no stream limit, and the server refuses extra streams
-        // (REFUSED_STREAM, safe to retry). One request first makes sure the limit is known.
-        assert_eq!(push(&mut c, &mock).await.unwrap().0, 200);
-        let mut pushes = JoinSet::new();
-        for _ in 0..10 {
-            let (mut c, mock) = (c.clone(), mock.clone());
-            pushes.spawn(async move { push(&mut c, &mock).await.unwrap().0 });
-        }
-        assert_eq!(pushes.join_all().await, [200; 10]);
-        assert_eq!(mock.max_in_flight(), 4);
-        assert_eq!(mock.max_in_flight_per_connection(), 4);
-    }
 }
