@@ -11,6 +11,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::apple::{PassBuilder, SigningIdentity};
 use crate::config::Config;
+use crate::google::sync::{GoogleService, GoogleWorker};
 use crate::push::apns::{ApnsClient, PushSender};
 use crate::push::worker::{PushHealth, Worker};
 use crate::store::{self, Store};
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Base URL without a trailing slash; passes carry it as webServiceURL.
     pub public_url: String,
     pub push: PushParts,
+    /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
+    pub google: Option<Arc<GoogleService>>,
 }
 
 /// What the push workers share with the rest of the process.
@@ -34,12 +37,19 @@ pub struct PushParts {
     pub health: Arc<PushHealth>,
     /// Wakes an idle worker when this process queued jobs.
     pub wakeup: Arc<Notify>,
+    /// Wakes the Google worker when this process queued syncs.
+    pub google_wakeup: Arc<Notify>,
 }
 
 impl PushParts {
     pub fn new(config: &Config, passes: &PassBuilder) -> Result<Self> {
         let client = ApnsClient::new(passes.identity(), config.apns_settings())?;
-        Ok(Self { sender: Arc::new(client), health: Arc::default(), wakeup: Arc::default() })
+        Ok(Self {
+            sender: Arc::new(client),
+            health: Arc::default(),
+            wakeup: Arc::default(),
+            google_wakeup: Arc::default(),
+        })
     }
 
     /// Starts `PASSERELLE_PUSH_WORKERS` workers; they stop when `shutdown` turns true.
@@ -108,7 +118,8 @@ impl App {
                 "PASSERELLE_PUBLIC_URL {public_url} is not https: iPhones only call https web services outside development"
             );
         }
-        let state = Arc::new(AppState { config, templates, passes, store, public_url, push });
+        let google = crate::google::service(&config, &store, &public_url).await?;
+        let state = Arc::new(AppState { config, templates, passes, store, public_url, push, google });
         Ok(Self { listener, state })
     }
 
@@ -124,7 +135,19 @@ impl App {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), public_url = %self.state.public_url, templates = ?self.state.templates.ids(), "serving");
         let (stop, stopped) = watch::channel(false);
-        let workers = self.state.push.spawn_workers(&self.state.config, &self.state.store, &stopped);
+        let mut workers = self.state.push.spawn_workers(&self.state.config, &self.state.store, &stopped);
+        if let Some(google) = &self.state.google
+            && self.state.config.push_workers > 0
+        {
+            let worker = GoogleWorker {
+                service: google.clone(),
+                store: self.state.store.clone(),
+                templates: self.state.templates.clone(),
+                settings: self.state.config.google_worker_settings(),
+                wakeup: self.state.push.google_wakeup.clone(),
+            };
+            workers.push(tokio::spawn(worker.run(stopped.clone())));
+        }
         let router = crate::http::router(self.state);
         let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
         // Workers finish the batch in hand; unfinished jobs are found again when their lease ends.

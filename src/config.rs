@@ -150,6 +150,52 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_PUBLISH_BATCH_SIZE", default_value_t = 500, global = true)]
     pub publish_batch_size: i64,
 
+    /// Google service-account key (JSON). With PASSERELLE_GOOGLE_ISSUER_ID it turns Google Wallet on.
+    #[arg(long, env = "PASSERELLE_GOOGLE_SA_KEY", global = true)]
+    pub google_sa_key: Option<PathBuf>,
+
+    /// Google Wallet issuer id (from the Google Pay & Wallet Console).
+    #[arg(long, env = "PASSERELLE_GOOGLE_ISSUER_ID", global = true)]
+    pub google_issuer_id: Option<String>,
+
+    /// Google Wallet REST base URL.
+    #[arg(
+        long,
+        env = "PASSERELLE_GOOGLE_API_URL",
+        default_value = "https://walletobjects.googleapis.com/walletobjects/v1",
+        global = true
+    )]
+    pub google_api_url: String,
+
+    /// Where Google publishes the root keys that sign save/delete callbacks.
+    #[arg(
+        long,
+        env = "PASSERELLE_GOOGLE_CALLBACK_KEYS_URL",
+        default_value = "https://pay.google.com/gp/m/issuer/keys",
+        global = true
+    )]
+    pub google_callback_keys_url: String,
+
+    /// Requests per second to Google, shared by every process through the database (Google's quota is per issuer).
+    #[arg(long, env = "PASSERELLE_GOOGLE_RATE_PER_SEC", default_value_t = 20, global = true)]
+    pub google_rate_per_sec: u32,
+
+    /// Timeout of one Google request, in milliseconds.
+    #[arg(long, env = "PASSERELLE_GOOGLE_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub google_timeout_ms: u64,
+
+    /// Retries of one Google request on 429, 5xx and connection errors.
+    #[arg(long, env = "PASSERELLE_GOOGLE_MAX_RETRIES", default_value_t = 4, global = true)]
+    pub google_max_retries: u32,
+
+    /// Attempts of a Google sync job before it is kept as dead.
+    #[arg(long, env = "PASSERELLE_GOOGLE_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    pub google_max_attempts: i64,
+
+    /// Google sync jobs a worker claims at once.
+    #[arg(long, env = "PASSERELLE_GOOGLE_BATCH_SIZE", default_value_t = 50, global = true)]
+    pub google_batch_size: i64,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `passerelle=debug`).
     #[arg(long, env = "PASSERELLE_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -315,6 +361,7 @@ impl Config {
             max_connections: self.database_max_connections.max(1),
             busy_timeout: std::time::Duration::from_millis(self.database_busy_timeout_ms),
             push_coalesce_ms: self.push_coalesce_ms as i64,
+            google_enabled: self.google_enabled(),
         }
     }
 
@@ -339,6 +386,30 @@ impl Config {
             poll_interval: Duration::from_millis(self.push_poll_ms.max(10)),
             pause: Duration::from_secs(self.push_pause_secs.max(1)),
         }
+    }
+
+    pub fn google_settings(&self) -> crate::google::client::GoogleSettings {
+        use std::time::Duration;
+        crate::google::client::GoogleSettings {
+            api_url: self.google_api_url.trim_end_matches('/').to_owned(),
+            timeout: Duration::from_millis(self.google_timeout_ms),
+            max_retries: self.google_max_retries,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+
+    /// The Google worker's loop settings (lease and poll as for pushes).
+    pub fn google_worker_settings(&self) -> crate::push::worker::WorkerSettings {
+        let mut s = self.worker_settings();
+        s.batch_size = self.google_batch_size.max(1);
+        s.max_attempts = self.google_max_attempts.max(1);
+        s
+    }
+
+    /// Google Wallet is on when both the key and the issuer id are set.
+    pub fn google_enabled(&self) -> bool {
+        self.google_sa_key.is_some() && self.google_issuer_id.is_some()
     }
 
     /// A configuration with every default, for tests and embedding.

@@ -43,7 +43,7 @@ pub async fn create(state: &AppState, template_id: &str, data: Value, serial: Op
         }
         None => tokens::serial_number(),
     };
-    state
+    let pass = state
         .store
         .insert_pass(NewPass {
             serial_number,
@@ -52,7 +52,19 @@ pub async fn create(state: &AppState, template_id: &str, data: Value, serial: Op
             authentication_token: tokens::authentication_token(),
             share_token: tokens::serial_number(),
         })
-        .await
+        .await?;
+    // The save link is only useful once the object exists at Google: write it now when
+    // Google answers in time; otherwise the queued sync (same transaction) does it shortly.
+    if let Some(google) = &state.google {
+        let sync = google.sync_pass(state.store.as_ref(), &state.templates, &pass.serial_number, None);
+        match tokio::time::timeout(std::time::Duration::from_millis(state.config.google_timeout_ms), sync).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(serial = %pass.serial_number, "Google object not created yet, queued: {e}"),
+            Err(_) => tracing::warn!(serial = %pass.serial_number, "Google object not created in time, queued"),
+        }
+        state.push.google_wakeup.notify_one();
+    }
+    Ok(pass)
 }
 
 /// Merges `patch` into the pass's data (a `null` removes a field), puts `message` in the
@@ -74,6 +86,7 @@ pub async fn change(
         }
         (_, field) => field.clone(),
     };
+    let google_message = message.clone();
     let update = Box::new(move |pass: &PassRecord| -> Result<PassChange> {
         if pass.voided {
             return Err(Error::conflict("the pass is voided and can no longer change", "serial_number"));
@@ -91,10 +104,11 @@ pub async fn change(
         }
         let data = Value::Object(data);
         template.validate_data(&data).map_err(prefix_data_field)?;
-        Ok(PassChange { data, voided: false })
+        Ok(PassChange { data, voided: false, message: google_message })
     });
     let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
     state.push.wakeup.notify_one();
+    state.push.google_wakeup.notify_one();
     Ok(pass)
 }
 
@@ -104,9 +118,10 @@ pub async fn void(state: &AppState, serial: &str) -> Result<PassRecord> {
     if current.voided {
         return Ok(current);
     }
-    let update = Box::new(|pass: &PassRecord| Ok(PassChange { data: pass.data.clone(), voided: true }));
+    let update = Box::new(|pass: &PassRecord| Ok(PassChange { data: pass.data.clone(), voided: true, message: None }));
     let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
     state.push.wakeup.notify_one();
+    state.push.google_wakeup.notify_one();
     Ok(pass)
 }
 

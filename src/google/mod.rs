@@ -1,6 +1,53 @@
 //! Google Wallet: the mapping from templates, the REST client, save links, and callbacks.
 
 pub mod callback;
+pub mod callback_signer;
 pub mod client;
 pub mod jwt;
 pub mod mapping;
+pub mod mock;
+pub mod sync;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Builds the Google Wallet service when configured; without it the server runs Apple-only
+/// and says so once.
+pub async fn service(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    public_url: &str,
+) -> Result<Option<Arc<sync::GoogleService>>> {
+    let (Some(key), Some(issuer)) = (&config.google_sa_key, &config.google_issuer_id) else {
+        tracing::info!(
+            "Google Wallet is off (set PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID): passes are Apple-only"
+        );
+        return Ok(None);
+    };
+    if issuer.is_empty() || !issuer.bytes().all(|b| b.is_ascii_digit()) {
+        anyhow::bail!("PASSERELLE_GOOGLE_ISSUER_ID must be the numeric issuer id of the Google Pay & Wallet Console");
+    }
+    let limiter = Arc::new(sync::DbRateLimiter {
+        store: store.clone(),
+        interval: Duration::from_secs(1) / config.google_rate_per_sec.max(1),
+    });
+    let api =
+        client::GoogleClient::new(key, config.google_settings(), limiter).await.context("Google Wallet client")?;
+    let origin = public_url.split("://").nth(1).unwrap_or(public_url).split('/').next().unwrap_or_default();
+    let signer = jwt::SaveLinkSigner::from_file(
+        key,
+        vec![format!("{}://{origin}", public_url.split("://").next().unwrap_or("https"))],
+    )?;
+    let keys = callback::RootKeyCache::new(
+        config.google_callback_keys_url.clone(),
+        Duration::from_secs(3600),
+        Arc::new(callback::HttpKeyFetcher::new()?),
+    );
+    tracing::info!(issuer = %issuer, "Google Wallet is on");
+    Ok(Some(Arc::new(sync::GoogleService::new(Arc::new(api), signer, issuer.clone(), public_url.to_owned(), keys))))
+}

@@ -49,23 +49,33 @@ async fn page(State(state): State<Arc<AppState>>, Path(token): Path<String>, hea
     let rendered = template.validate_data(&pass.data).map(|d| template.render(&d)).unwrap_or_default();
     let text = |key: &str| rendered.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     let lang = pages::language(&headers);
-    let t = if lang == "fr" {
-        json!({"add_apple": "Ajouter à Apple Wallet", "voided": "Cette carte n'est plus valable."})
+    let (add_apple, add_google, voided) = if lang == "fr" {
+        ("Ajouter à Apple Wallet", "Enregistrer dans Google Wallet", "Cette carte n'est plus valable.")
     } else {
-        json!({"add_apple": "Add to Apple Wallet", "voided": "This pass is no longer valid."})
+        ("Add to Apple Wallet", "Save to Google Wallet", "This pass is no longer valid.")
     };
     let (apple_pass_url, _) = views::pass_urls(&state, &pass);
+    let mut buttons = vec![json!({"kind": "apple", "href": apple_pass_url, "label": add_apple})];
+    if let Some(google_url) = views::google_save_url(&state, &pass) {
+        let google = json!({"kind": "google", "href": google_url, "label": add_google});
+        // The visitor's own wallet first.
+        if pages::is_android(&headers) {
+            buttons.insert(0, google);
+        } else {
+            buttons.push(google);
+        }
+    }
     let html = pages::render(
         "pass.html",
         json!({
             "lang": lang,
-            "t": t,
+            "t": {"voided": voided},
+            "buttons": buttons,
             "title": text("organizationName"),
             "description": text("description"),
             "background": css_colour(&text("backgroundColor"), "#1b263b"),
             "foreground": css_colour(&text("foregroundColor"), "#ffffff"),
             "voided": pass.voided,
-            "apple_pass_url": apple_pass_url,
         }),
     )?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())

@@ -3,6 +3,7 @@
 mod demo;
 mod downloads;
 pub mod extract;
+mod google_api;
 mod health;
 mod keys_api;
 mod pages;
@@ -27,6 +28,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(passes_api::router())
         .merge(keys_api::router())
         .merge(push_api::router())
+        .merge(google_api::router())
         .merge(downloads::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -27,3 +27,8 @@ pub fn language(headers: &HeaderMap) -> &'static str {
     let first = accept.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
     if first.starts_with("fr") { "fr" } else { "en" }
 }
+
+/// Whether the browser runs on Android (its wallet is Google's).
+pub fn is_android(headers: &HeaderMap) -> bool {
+    headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).is_some_and(|ua| ua.contains("Android"))
+}

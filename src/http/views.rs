@@ -32,10 +32,20 @@ pub fn pass(state: &AppState, pass: &PassRecord) -> Value {
         "voided": pass.voided,
         "apple_pass_url": apple_pass_url,
         "pass_page_url": pass_page_url,
-        "google_save_url": Value::Null,
+        "google_save_url": google_save_url(state, pass),
         "created_at": rfc3339(pass.created_at),
         "updated_at": rfc3339(pass.updated_at),
     })
+}
+
+/// The signed "Save to Google Wallet" link, when Google is configured.
+pub fn google_save_url(state: &AppState, pass: &PassRecord) -> Option<String> {
+    let google = state.google.as_ref()?;
+    let template = state.templates.get(&pass.template)?;
+    google
+        .save_url(template, &pass.serial_number)
+        .map_err(|e| tracing::error!("signing a Google save link: {e:#}"))
+        .ok()
 }
 
 /// An API key as listed (never its secret).

@@ -9,12 +9,14 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "passes", include_str!("../../migrations/sqlite/0001_passes.sql")),
     (2, "push_jobs", include_str!("../../migrations/sqlite/0002_push_jobs.sql")),
+    (3, "google", include_str!("../../migrations/sqlite/0003_google.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "passes", include_str!("../../migrations/postgres/0001_passes.sql")),
     (2, "push_jobs", include_str!("../../migrations/postgres/0002_push_jobs.sql")),
+    (3, "google", include_str!("../../migrations/postgres/0003_google.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

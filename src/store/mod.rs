@@ -5,11 +5,14 @@
 //! become visible in the order they were given and a device polling with
 //! `passesUpdatedSince` never skips a change.
 
+mod google;
 mod migrations;
 mod outbox;
 pub mod postgres;
+mod postgres_google;
 mod postgres_outbox;
 pub mod sqlite;
+mod sqlite_google;
 mod sqlite_outbox;
 
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::Error;
+pub use google::{GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
 pub use outbox::{DeadJob, JobOutcome, JobResult, OutboxStore, PushJob, QueueStats};
 
 /// One stored pass.
@@ -57,6 +61,8 @@ pub struct NewPass {
 pub struct PassChange {
     pub data: Value,
     pub voided: bool,
+    /// A message for the holder, shown as a Google Wallet message (Apple shows it through the offer field).
+    pub message: Option<String>,
 }
 
 /// Decides a pass's change from its current state, inside the store's transaction
@@ -110,7 +116,7 @@ pub struct NewApiKey {
 }
 
 #[async_trait]
-pub trait Store: OutboxStore + Send + Sync + 'static {
+pub trait Store: OutboxStore + GoogleStore + Send + Sync + 'static {
     /// Applies the pending migrations of this backend.
     async fn migrate(&self) -> Result<()>;
     /// Checks the database answers.
@@ -152,6 +158,8 @@ pub struct DbSettings {
     pub busy_timeout: Duration,
     /// Delay before a change's push job is due (bursts of changes share one push).
     pub push_coalesce_ms: i64,
+    /// Whether pass changes also queue Google Wallet syncs.
+    pub google_enabled: bool,
 }
 
 /// Opens the database named by the URL scheme (`sqlite:` or `postgres:`), without migrating.

@@ -26,6 +26,7 @@ macro_rules! pass_columns {
 pub struct PostgresStore {
     pub(super) pool: PgPool,
     pub(super) push_coalesce_ms: i64,
+    pub(super) google_enabled: bool,
 }
 
 impl PostgresStore {
@@ -39,7 +40,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .context("connecting to PostgreSQL (PASSERELLE_DATABASE_URL)")?;
-        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms })
+        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms, google_enabled: settings.google_enabled })
     }
 
     pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
@@ -128,6 +129,9 @@ impl Store for PostgresStore {
             ));
         }
         let record = pass_from_row(&result.map_err(anyhow::Error::from)?)?;
+        if self.google_enabled {
+            super::postgres_google::enqueue(&mut tx, &p.serial_number, None, now).await?;
+        }
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)
     }
@@ -194,6 +198,9 @@ impl Store for PostgresStore {
         .await
         .map_err(anyhow::Error::from)?;
         super::postgres_outbox::enqueue_for_pass(&mut tx, serial, now_ms(), self.push_coalesce_ms).await?;
+        if self.google_enabled {
+            super::postgres_google::enqueue(&mut tx, serial, change.message.as_deref(), now_ms()).await?;
+        }
         let record = row.as_ref().map(pass_from_row).transpose()?;
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)

@@ -25,6 +25,7 @@ macro_rules! pass_columns {
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
     pub(super) push_coalesce_ms: i64,
+    pub(super) google_enabled: bool,
 }
 
 impl SqliteStore {
@@ -45,7 +46,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
-        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms })
+        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms, google_enabled: settings.google_enabled })
     }
 
     pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -140,6 +141,9 @@ impl Store for SqliteStore {
             ));
         }
         result.map_err(anyhow::Error::from)?;
+        if self.google_enabled {
+            super::sqlite_google::enqueue(&mut tx, &p.serial_number, None, now).await?;
+        }
         let record = fetch_pass(&mut tx, &p.serial_number).await?.context("inserted pass vanished")?;
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)
@@ -195,6 +199,9 @@ impl Store for SqliteStore {
         .await
         .map_err(anyhow::Error::from)?;
         super::sqlite_outbox::enqueue_for_pass(&mut tx, serial, now_ms(), self.push_coalesce_ms).await?;
+        if self.google_enabled {
+            super::sqlite_google::enqueue(&mut tx, serial, change.message.as_deref(), now_ms()).await?;
+        }
         let record = fetch_pass(&mut tx, serial).await?;
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)

@@ -4,6 +4,9 @@
 mod admin_api;
 mod certificates;
 mod cli;
+mod google;
+mod google_client;
+mod google_schema;
 mod helpers;
 mod pkpass;
 mod push;

@@ -240,8 +240,9 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
     for n in 0..DEVICES {
         store.register_device(&format!("device-{n}"), "CRASH-1", &token(n)).await.unwrap();
     }
-    let change =
-        Box::new(move |_: &passerelle::store::PassRecord| Ok(passerelle::store::PassChange { data, voided: false }));
+    let change = Box::new(move |_: &passerelle::store::PassRecord| {
+        Ok(passerelle::store::PassChange { data, voided: false, message: None })
+    });
     store.update_pass("CRASH-1", change).await.unwrap();
     assert_eq!(store.push_queue_stats().await.unwrap().pending, DEVICES as i64, "10,000 jobs queued");
 

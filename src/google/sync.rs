@@ -1,0 +1,209 @@
+//! Keeping Google Wallet objects in step with passes: the sync of one pass (class, object,
+//! message), the worker draining `google_jobs`, and the database-wide rate limiter.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use serde_json::json;
+use tokio::sync::{Mutex, Notify, watch};
+
+use super::callback::RootKeyCache;
+use super::client::{GoogleError, RateLimiter, WalletApi};
+use super::jwt::SaveLinkSigner;
+use super::mapping::{self, GoogleContext, ObjectState, Vertical};
+use crate::store::{GoogleJob, GoogleOutcome, Store, now_ms};
+use crate::templates::{Template, TemplateSet};
+
+/// Google keeps at most 10 messages per object; older ones are pruned before adding.
+const MAX_MESSAGES: usize = 10;
+
+/// Everything Google Wallet needs at run time; absent when Google is not configured.
+pub struct GoogleService {
+    pub api: Arc<dyn WalletApi>,
+    pub signer: SaveLinkSigner,
+    pub issuer_id: String,
+    pub public_url: String,
+    pub callback_keys: RootKeyCache,
+    /// (template, design) pairs whose class is known to be up to date at Google.
+    classes: Mutex<HashSet<(String, String)>>,
+}
+
+impl GoogleService {
+    pub fn new(
+        api: Arc<dyn WalletApi>,
+        signer: SaveLinkSigner,
+        issuer_id: String,
+        public_url: String,
+        callback_keys: RootKeyCache,
+    ) -> Self {
+        Self { api, signer, issuer_id, public_url, callback_keys, classes: Mutex::default() }
+    }
+
+    fn ctx(&self) -> GoogleContext<'_> {
+        GoogleContext { issuer_id: &self.issuer_id, public_url: &self.public_url }
+    }
+
+    /// The "Save to Google Wallet" link of a pass (a skinny JWT naming its object).
+    pub fn save_url(&self, template: &Template, serial: &str) -> Result<String> {
+        let vertical = Vertical::of(template.definition.kind);
+        self.signer.save_url(vertical, &mapping::object_id(&self.ctx(), serial), now_ms() / 1000)
+    }
+
+    /// Writes the pass's class (once per design) and object to Google, then adds `message`.
+    /// Returns the object id and the pass version now at Google.
+    pub async fn sync_pass(
+        &self,
+        store: &dyn Store,
+        templates: &TemplateSet,
+        serial: &str,
+        message: Option<&str>,
+    ) -> Result<(String, i64), SyncError> {
+        let pass = store.pass(serial).await?.with_context(|| format!("pass {serial} no longer exists"))?;
+        let template = templates.get(&pass.template).with_context(|| format!("template {} is gone", pass.template))?;
+        let data = template.validate_data(&pass.data).map_err(|e| anyhow::anyhow!("stored data: {e}"))?;
+        let vertical = Vertical::of(template.definition.kind);
+        let ctx = self.ctx();
+        let class_key = (template.id.clone(), template.design_hash.clone());
+        if !self.classes.lock().await.contains(&class_key) {
+            let class_id = mapping::class_id(&ctx, &template.id);
+            self.api.upsert(vertical.class_resource(), &class_id, &mapping::class_json(&ctx, template)).await?;
+            self.classes.lock().await.insert(class_key);
+        }
+        let state = if pass.voided { ObjectState::Inactive } else { ObjectState::Active };
+        let object_id = mapping::object_id(&ctx, serial);
+        let object = mapping::object_json(&ctx, template, &data, serial, state);
+        self.api.patch_or_insert(vertical.object_resource(), &object_id, &object).await?;
+        if let Some(text) = message {
+            self.add_message(vertical, &object_id, template, text, pass.version).await?;
+        }
+        Ok((object_id, pass.version))
+    }
+
+    async fn add_message(
+        &self,
+        vertical: Vertical,
+        object_id: &str,
+        template: &Template,
+        text: &str,
+        version: i64,
+    ) -> Result<(), SyncError> {
+        let resource = vertical.object_resource();
+        if let Some(object) = self.api.get(resource, object_id).await?
+            && let Some(messages) = object.get("messages").and_then(|m| m.as_array())
+            && messages.len() >= MAX_MESSAGES
+        {
+            let keep = messages[messages.len() + 1 - MAX_MESSAGES..].to_vec();
+            self.api.patch_or_insert(resource, object_id, &json!({"messages": keep})).await?;
+        }
+        let header = template
+            .render(&serde_json::Map::new())
+            .get("organizationName")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned();
+        // The id comes from the pass version, so a retried job never shows the message twice.
+        let message =
+            json!({"id": format!("v{version}"), "header": header, "body": text, "messageType": "TEXT_AND_NOTIFY"});
+        self.api.add_message(resource, object_id, &message).await?;
+        Ok(())
+    }
+}
+
+/// Why a sync failed: Google's answer (maybe worth retrying) or our own data.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Google(#[from] GoogleError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// The per-issuer rate limit, shared by every process through the database.
+pub struct DbRateLimiter {
+    pub store: Arc<dyn Store>,
+    pub interval: Duration,
+}
+
+#[async_trait]
+impl RateLimiter for DbRateLimiter {
+    async fn acquire(&self) {
+        let interval = self.interval.as_millis() as i64;
+        match self.store.reserve_rate_slot("google", interval).await {
+            Ok(wait) if wait > 0 => tokio::time::sleep(Duration::from_millis(wait as u64)).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("Google rate limit unavailable ({e:#}); pacing locally");
+                tokio::time::sleep(self.interval).await;
+            }
+        }
+    }
+}
+
+/// Drains `google_jobs`: one sync per job, retried with backoff, kept as dead after the last try.
+pub struct GoogleWorker {
+    pub service: Arc<GoogleService>,
+    pub store: Arc<dyn Store>,
+    pub templates: Arc<TemplateSet>,
+    pub settings: crate::push::worker::WorkerSettings,
+    pub wakeup: Arc<Notify>,
+}
+
+impl GoogleWorker {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let idle = match self.run_once().await {
+                Ok(0) => self.settings.poll_interval,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("Google worker: {e:#}");
+                    self.settings.poll_interval
+                }
+            };
+            tokio::select! {
+                _ = self.wakeup.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Claims and syncs one batch; returns how many jobs it claimed.
+    pub async fn run_once(&self) -> Result<usize> {
+        let jobs =
+            self.store.claim_google_jobs(self.settings.batch_size, self.settings.lease.as_millis() as i64).await?;
+        for job in &jobs {
+            let outcome = self.sync(job).await;
+            self.store.finish_google_job(job, &outcome).await?;
+        }
+        Ok(jobs.len())
+    }
+
+    async fn sync(&self, job: &GoogleJob) -> GoogleOutcome {
+        let result = self
+            .service
+            .sync_pass(self.store.as_ref(), &self.templates, &job.serial_number, job.message.as_deref())
+            .await;
+        match result {
+            Ok((object_id, version)) => {
+                metrics::counter!("passerelle_google_synced_total").increment(1);
+                GoogleOutcome::Synced { object_id, version }
+            }
+            Err(e) => {
+                let error = e.to_string();
+                metrics::counter!("passerelle_google_failed_total").increment(1);
+                let retryable = matches!(&e, SyncError::Google(g) if g.retryable())
+                    || matches!(e, SyncError::Google(GoogleError::Api { status: 403, .. }));
+                if retryable && job.attempts + 1 < self.settings.max_attempts {
+                    let delay = crate::push::worker::backoff(&self.settings, job.attempts);
+                    GoogleOutcome::Retry { run_at: now_ms() + delay.as_millis() as i64, error }
+                } else {
+                    tracing::warn!(serial = %job.serial_number, "Google sync failed for good: {error}");
+                    GoogleOutcome::Dead { error }
+                }
+            }
+        }
+    }
+}

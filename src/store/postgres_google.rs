@@ -1,0 +1,184 @@
+//! Google Wallet's storage on PostgreSQL (see `google.rs`); claims skip rows other processes hold (`SKIP LOCKED`).
+
+use anyhow::Result;
+use async_trait::async_trait;
+use sqlx::{PgConnection, Row};
+
+use super::google::{GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
+use super::now_ms;
+use super::postgres::PostgresStore;
+use crate::tokens;
+
+/// Queues a sync of `serial` in the caller's transaction, reusing its waiting job
+/// (a new message replaces an older one still waiting).
+pub(super) async fn enqueue(conn: &mut PgConnection, serial: &str, message: Option<&str>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO google_jobs (serial_number, message, state, attempts, run_at, created_at, updated_at) \
+         VALUES ($1, $2, 'pending', 0, $3, $3, $3) \
+         ON CONFLICT (serial_number) WHERE state = 'pending' \
+         DO UPDATE SET message = COALESCE(excluded.message, google_jobs.message), updated_at = excluded.updated_at",
+    )
+    .bind(serial)
+    .bind(message)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl GoogleStore for PostgresStore {
+    async fn reserve_rate_slot(&self, name: &str, interval_ms: i64) -> Result<i64> {
+        let now = now_ms();
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO rate_limits (name, next_free_at) VALUES ($1, $2 + $3) \
+             ON CONFLICT (name) DO UPDATE SET next_free_at = GREATEST(rate_limits.next_free_at, $2) + $3 \
+             RETURNING next_free_at",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(interval_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((next - interval_ms - now).max(0))
+    }
+
+    async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()> {
+        enqueue(&mut *self.pool.acquire().await?, serial, message, now_ms()).await
+    }
+
+    async fn claim_google_jobs(&self, limit: i64, lease_ms: i64) -> Result<Vec<GoogleJob>> {
+        let now = now_ms();
+        let lease_id = tokens::random_hex(8);
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(
+            "UPDATE google_jobs SET state = 'leased', lease_id = $1, run_at = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM google_jobs WHERE state IN ('pending', 'leased') AND run_at <= $3 \
+                          ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, serial_number, message, attempts",
+        )
+        .bind(&lease_id)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                Ok(GoogleJob {
+                    id: r.try_get("id")?,
+                    serial_number: r.try_get("serial_number")?,
+                    message: r.try_get("message")?,
+                    attempts: r.try_get("attempts")?,
+                    lease_id: lease_id.clone(),
+                })
+            })
+            .collect()
+    }
+
+    async fn finish_google_job(&self, job: &GoogleJob, outcome: &GoogleOutcome) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        match outcome {
+            GoogleOutcome::Synced { object_id, version } => {
+                sqlx::query("DELETE FROM google_jobs WHERE id = $1 AND lease_id = $2")
+                    .bind(job.id)
+                    .bind(&job.lease_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO google_objects (serial_number, object_id, synced_version, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (serial_number) DO UPDATE SET object_id = excluded.object_id, \
+                     synced_version = GREATEST(COALESCE(google_objects.synced_version, 0), excluded.synced_version), \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(&job.serial_number)
+                .bind(object_id)
+                .bind(version)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            GoogleOutcome::Retry { run_at, error } => {
+                // A newer waiting job for the pass supersedes this one.
+                let dropped = sqlx::query(
+                    "DELETE FROM google_jobs WHERE id = $1 AND lease_id = $2 AND EXISTS \
+                     (SELECT 1 FROM google_jobs WHERE serial_number = $3 AND state = 'pending')",
+                )
+                .bind(job.id)
+                .bind(&job.lease_id)
+                .bind(&job.serial_number)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if dropped == 0 {
+                    sqlx::query(
+                        "UPDATE google_jobs SET state = 'pending', attempts = attempts + 1, run_at = $1, last_error = $2, \
+                         lease_id = NULL, updated_at = $3 WHERE id = $4 AND lease_id = $5",
+                    )
+                    .bind(run_at)
+                    .bind(error)
+                    .bind(now)
+                    .bind(job.id)
+                    .bind(&job.lease_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            GoogleOutcome::Dead { error } => {
+                sqlx::query(
+                    "UPDATE google_jobs SET state = 'dead', attempts = attempts + 1, last_error = $1, lease_id = NULL, \
+                     updated_at = $2 WHERE id = $3 AND lease_id = $4",
+                )
+                .bind(error)
+                .bind(now)
+                .bind(job.id)
+                .bind(&job.lease_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn google_object(&self, serial: &str) -> Result<Option<GoogleObjectRecord>> {
+        let row = sqlx::query("SELECT object_id, synced_version, saved FROM google_objects WHERE serial_number = $1")
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(GoogleObjectRecord {
+                object_id: r.try_get("object_id")?,
+                synced_version: r.try_get("synced_version")?,
+                saved: r.try_get("saved")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_google_callback(&self, nonce: &str, object_id: &str, saved: bool) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO google_callback_nonces (nonce, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(nonce)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if fresh {
+            let sql = if saved {
+                "UPDATE google_objects SET saved = TRUE, saved_at = $1, updated_at = $1 WHERE object_id = $2"
+            } else {
+                "UPDATE google_objects SET saved = FALSE, removed_at = $1, updated_at = $1 WHERE object_id = $2"
+            };
+            sqlx::query(sql).bind(now).bind(object_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+}

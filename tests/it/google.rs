@@ -1,0 +1,222 @@
+//! Google Wallet end to end: the server on port 0 with the real REST client against the mock
+//! Google (token endpoint + walletobjects over HTTP on loopback), save links checked with the
+//! openssl command, signed callbacks, and the shared rate limit; on SQLite and PostgreSQL.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use passerelle::config::Config;
+use passerelle::google::callback_signer::TestSigner;
+use passerelle::google::mock::MockGoogle;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, example, repo, run, spawn_app_on, test_config};
+use crate::on_both_backends;
+use crate::push::eventually;
+
+const ISSUER: &str = "3388000000022141777";
+
+/// Serves Google's callback root keys (signed by `signer`) on loopback.
+async fn serve_keys(signer: &TestSigner) -> String {
+    let body = signer.root_keys_json(None);
+    let app = axum::Router::new().route("/keys", axum::routing::get(move || async move { body.clone() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/keys", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+struct Setup {
+    app: TestApp,
+    google: MockGoogle,
+    signer: TestSigner,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(backend: Backend) -> Setup {
+    let google = MockGoogle::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let signer = TestSigner::new();
+    let mut config: Config = test_config();
+    config.google_sa_key = Some(google.service_account_json(dir.path()));
+    config.google_issuer_id = Some(ISSUER.into());
+    config.google_api_url = google.api_url();
+    config.google_callback_keys_url = serve_keys(&signer).await;
+    config.google_rate_per_sec = 200;
+    config.push_poll_ms = 50;
+    config.push_coalesce_ms = 50;
+    let app = spawn_app_on(backend, config).await;
+    Setup { app, google, signer, _dir: dir }
+}
+
+fn b64url_decode(s: &str) -> Vec<u8> {
+    let mut t = s.replace('-', "+").replace('_', "/");
+    while !t.len().is_multiple_of(4) {
+        t.push('=');
+    }
+    openssl::base64::decode_block(&t).unwrap()
+}
+
+/// Checks a save link's JWT with the openssl command (an independent RS256 implementation).
+fn check_save_link(url: &str, object_id: &str, objects_key: &str) {
+    let jwt = url.strip_prefix("https://pay.google.com/gp/v/save/").expect("a Google save URL");
+    assert!(jwt.len() <= 1800, "skinny JWT stays short: {}", jwt.len());
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&b64url_decode(parts[0])).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let claims: Value = serde_json::from_slice(&b64url_decode(parts[1])).unwrap();
+    assert_eq!(claims["iss"], "passerelle-demo@passerelle-demo.iam.gserviceaccount.com");
+    assert_eq!(claims["aud"], "google");
+    assert_eq!(claims["typ"], "savetowallet");
+    assert!(claims["iat"].is_i64() && claims["origins"].is_array());
+    assert_eq!(claims["payload"], json!({objects_key: [{"id": object_id}]}), "only the object id");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input"), format!("{}.{}", parts[0], parts[1])).unwrap();
+    std::fs::write(dir.path().join("sig"), b64url_decode(parts[2])).unwrap();
+    let (ok, out) = run(Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(repo().join("certs-example/google-service-account-public.pem"))
+        .arg("-signature")
+        .arg(dir.path().join("sig"))
+        .arg(dir.path().join("input")));
+    assert!(ok && out.contains("Verified OK"), "openssl rejects the save-link signature: {out}");
+}
+
+async fn passes_reach_google(backend: Backend) {
+    let s = setup(backend).await;
+    let created = s.app.create_pass("loyalty", example("loyalty")).await;
+    let serial = created["serial_number"].as_str().unwrap().to_owned();
+    let object_id = format!("{ISSUER}.{serial}");
+    check_save_link(created["google_save_url"].as_str().unwrap(), &object_id, "loyaltyObjects");
+    let object = s.google.object("loyaltyObject", &object_id).expect("the object exists before the link is handed out");
+    assert_eq!(object["accountId"], "ML-0042-1337");
+    assert!(s.google.object("loyaltyClass", &format!("{ISSUER}.loyalty")).is_some(), "class inserted");
+
+    let r = s
+        .app
+        .api(Method::PATCH, &format!("/api/v1/passes/{serial}"))
+        .json(&json!({"data": {"points": 999}, "message": "Double points this weekend"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    eventually("the change reaches Google", async || {
+        s.google.object("loyaltyObject", &object_id).is_some_and(|o| o["loyaltyPoints"]["balance"]["int"] == 999)
+    })
+    .await;
+    eventually("the message is added with a notification", async || {
+        s.google.object("loyaltyObject", &object_id).is_some_and(|o| {
+            o["messages"].as_array().is_some_and(|m| {
+                m.iter().any(|m| m["body"] == "Double points this weekend" && m["messageType"] == "TEXT_AND_NOTIFY")
+            })
+        })
+    })
+    .await;
+
+    assert_eq!(s.app.api(Method::DELETE, &format!("/api/v1/passes/{serial}")).send().await.unwrap().status(), 200);
+    eventually("a voided pass is INACTIVE at Google", async || {
+        s.google.object("loyaltyObject", &object_id).is_some_and(|o| o["state"] == "INACTIVE")
+    })
+    .await;
+
+    let order = s.app.create_pass("click-and-collect", example("click-and-collect")).await;
+    let order_id = format!("{ISSUER}.{}", order["serial_number"].as_str().unwrap());
+    check_save_link(order["google_save_url"].as_str().unwrap(), &order_id, "genericObjects");
+    assert_eq!(s.google.object("genericObject", &order_id).unwrap()["genericType"], "GENERIC_RESERVATIONS");
+}
+
+async fn signed_callbacks_are_verified(backend: Backend) {
+    let s = setup(backend).await;
+    let created = s.app.create_pass("loyalty", example("loyalty")).await;
+    let serial = created["serial_number"].as_str().unwrap().to_owned();
+    let object_id = format!("{ISSUER}.{serial}");
+    let class_id = format!("{ISSUER}.loyalty");
+    let now = passerelle::store::now_ms();
+    let post = async |body: Vec<u8>| {
+        s.app.client.post(s.app.url("/google/callback")).body(body).send().await.unwrap().status()
+    };
+    let store = store_of(&s.app).await;
+    eventually("the object is recorded", async || store.google_object(&serial).await.unwrap().is_some()).await;
+
+    let save = s.signer.callback_body(ISSUER, &class_id, &object_id, "save", "nonce-1", now + 60_000, now + 3_600_000);
+    assert_eq!(post(save.clone()).await, 200);
+    assert!(store.google_object(&serial).await.unwrap().unwrap().saved, "the save is recorded");
+    assert_eq!(post(save).await, 200, "a replay is acknowledged");
+
+    let del = s.signer.callback_body(ISSUER, &class_id, &object_id, "del", "nonce-2", now + 60_000, now + 3_600_000);
+    // Tampered: another object id in the signed message.
+    let tampered = String::from_utf8(del.clone()).unwrap().replace(&serial, "someone-else");
+    assert_eq!(post(tampered.into_bytes()).await, 400);
+    let expired = s.signer.callback_body(ISSUER, &class_id, &object_id, "del", "nonce-3", now - 1_000, now + 3_600_000);
+    assert_eq!(post(expired).await, 400);
+    let old_key = s.signer.callback_body(ISSUER, &class_id, &object_id, "del", "nonce-4", now + 60_000, now - 1_000);
+    assert_eq!(post(old_key).await, 400);
+    assert_eq!(post(b"{\"signedMessage\": \"{}\"}".to_vec()).await, 400, "unsigned");
+    assert!(store.google_object(&serial).await.unwrap().unwrap().saved, "bad messages change nothing");
+
+    assert_eq!(post(del).await, 200);
+    assert!(!store.google_object(&serial).await.unwrap().unwrap().saved, "the removal is recorded");
+}
+
+async fn store_of(app: &TestApp) -> Arc<dyn passerelle::store::Store> {
+    let mut config = test_config();
+    config.database_url = passerelle::secret::Secret::new(app.database_url.clone());
+    passerelle::app::open_store(&config).await.unwrap()
+}
+
+/// Two processes (two connections to one database) share the per-issuer rate limit.
+async fn the_rate_limit_is_shared(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    let (a, b) = (store_of(&app).await, store_of(&app).await);
+    let interval = 50;
+    let take = |s: Arc<dyn passerelle::store::Store>| async move {
+        let mut waits = Vec::new();
+        for _ in 0..20 {
+            waits.push(s.reserve_rate_slot("google", interval).await.unwrap());
+        }
+        waits
+    };
+    let (wa, wb) = tokio::join!(take(a), take(b));
+    let mut all: Vec<i64> = wa.into_iter().chain(wb).collect();
+    all.sort();
+    // 40 slots 50 ms apart: the last waits about 39 intervals, whoever asked.
+    assert!(all[39] >= 36 * interval, "slots spread over time: {all:?}");
+    assert!(all[0] <= interval, "{all:?}");
+}
+
+async fn pass_page_offers_both_wallets(backend: Backend) {
+    let s = setup(backend).await;
+    let created = s.app.create_pass("loyalty", example("loyalty")).await;
+    let page = created["pass_page_url"].as_str().unwrap();
+    let get = async |ua: &str| {
+        s.app
+            .client
+            .get(page)
+            .header("User-Agent", ua)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .replace("&#x2f;", "/")
+    };
+    let android = get("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126 Mobile").await;
+    let iphone = get("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148").await;
+    for html in [&android, &iphone] {
+        assert!(html.contains("Save to Google Wallet") && html.contains("Add to Apple Wallet"));
+        assert!(html.contains("https://pay.google.com/gp/v/save/"));
+    }
+    let first = |h: &str| h.find("Save to Google Wallet").unwrap() < h.find("Add to Apple Wallet").unwrap();
+    assert!(first(&android), "Google first on Android");
+    assert!(!first(&iphone), "Apple first on an iPhone");
+}
+
+on_both_backends!(
+    passes_reach_google,
+    signed_callbacks_are_verified,
+    the_rate_limit_is_shared,
+    pass_page_offers_both_wallets
+);
