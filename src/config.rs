@@ -188,6 +188,14 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_GOOGLE_MAX_RETRIES", default_value_t = 4, global = true)]
     pub google_max_retries: u32,
 
+    /// First delay before retrying a Google request (milliseconds); doubles per retry, with jitter.
+    #[arg(long, env = "PASSERELLE_GOOGLE_BACKOFF_BASE_MS", default_value_t = 500, global = true)]
+    pub google_backoff_base_ms: u64,
+
+    /// Longest delay between retries of a Google request (milliseconds).
+    #[arg(long, env = "PASSERELLE_GOOGLE_BACKOFF_MAX_MS", default_value_t = 30_000, global = true)]
+    pub google_backoff_max_ms: u64,
+
     /// Attempts of a Google sync job before it is kept as dead.
     #[arg(long, env = "PASSERELLE_GOOGLE_MAX_ATTEMPTS", default_value_t = 10, global = true)]
     pub google_max_attempts: i64,
@@ -394,8 +402,8 @@ impl Config {
             api_url: self.google_api_url.trim_end_matches('/').to_owned(),
             timeout: Duration::from_millis(self.google_timeout_ms),
             max_retries: self.google_max_retries,
-            backoff_base: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(30),
+            backoff_base: Duration::from_millis(self.google_backoff_base_ms),
+            backoff_max: Duration::from_millis(self.google_backoff_max_ms.max(self.google_backoff_base_ms)),
         }
     }
 

@@ -92,7 +92,11 @@ async fn passes_reach_google(backend: Backend) {
     check_save_link(created["google_save_url"].as_str().unwrap(), &object_id, "loyaltyObjects");
     let object = s.google.object("loyaltyObject", &object_id).expect("the object exists before the link is handed out");
     assert_eq!(object["accountId"], "ML-0042-1337");
-    assert!(s.google.object("loyaltyClass", &format!("{ISSUER}.loyalty")).is_some(), "class inserted");
+    let class = s.google.object("loyaltyClass", &format!("{ISSUER}.loyalty")).expect("class inserted");
+    let logo = class["programLogo"]["sourceUri"]["uri"].as_str().unwrap().to_owned();
+    let path = logo.strip_prefix(&s.app.public_url).expect("images are served by Passerelle");
+    let image = s.app.client.get(s.app.url(path)).send().await.unwrap();
+    assert_eq!((image.status().as_u16(), image.headers()["content-type"].to_str().unwrap()), (200, "image/png"));
 
     let r = s
         .app
