@@ -58,7 +58,9 @@ pub async fn create(state: &AppState, template_id: &str, data: Value, serial: Op
     if let Some(google) = &state.google {
         let sync = google.sync_pass(state.store.as_ref(), &state.templates, &pass.serial_number, None);
         match tokio::time::timeout(std::time::Duration::from_millis(state.config.google_timeout_ms), sync).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok((object_id, version))) => {
+                state.store.mark_google_synced(&pass.serial_number, &object_id, version).await?;
+            }
             Ok(Err(e)) => tracing::warn!(serial = %pass.serial_number, "Google object not created yet, queued: {e}"),
             Err(_) => tracing::warn!(serial = %pass.serial_number, "Google object not created in time, queued"),
         }

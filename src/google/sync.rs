@@ -62,6 +62,14 @@ impl GoogleService {
         message: Option<&str>,
     ) -> Result<(String, i64), SyncError> {
         let pass = store.pass(serial).await?.with_context(|| format!("pass {serial} no longer exists"))?;
+        let known = store.google_object(serial).await?;
+        // Already written at this version (e.g. inline when the pass was created): nothing to send.
+        if message.is_none()
+            && let Some(known) = &known
+            && known.synced_version >= Some(pass.version)
+        {
+            return Ok((known.object_id.clone(), pass.version));
+        }
         let template = templates.get(&pass.template).with_context(|| format!("template {} is gone", pass.template))?;
         let data = template.validate_data(&pass.data).map_err(|e| anyhow::anyhow!("stored data: {e}"))?;
         let vertical = Vertical::of(template.definition.kind);
@@ -75,7 +83,12 @@ impl GoogleService {
         let state = if pass.voided { ObjectState::Inactive } else { ObjectState::Active };
         let object_id = mapping::object_id(&ctx, serial);
         let object = mapping::object_json(&ctx, template, &data, serial, state);
-        self.api.patch_or_insert(vertical.object_resource(), &object_id, &object).await?;
+        // A new object is inserted (one request); a known one is patched (insert if Google lost it).
+        if known.is_some() {
+            self.api.patch_or_insert(vertical.object_resource(), &object_id, &object).await?;
+        } else {
+            self.api.upsert(vertical.object_resource(), &object_id, &object).await?;
+        }
         if let Some(text) = message {
             self.add_message(vertical, &object_id, template, text, pass.version).await?;
         }

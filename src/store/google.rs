@@ -47,6 +47,8 @@ pub trait GoogleStore: Send + Sync {
     async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()>;
     async fn claim_google_jobs(&self, limit: i64, lease_ms: i64) -> Result<Vec<GoogleJob>>;
     async fn finish_google_job(&self, job: &GoogleJob, outcome: &GoogleOutcome) -> Result<()>;
+    /// Records that the object of `serial` matches pass version `version` (outside any job).
+    async fn mark_google_synced(&self, serial: &str, object_id: &str, version: i64) -> Result<()>;
     async fn google_object(&self, serial: &str) -> Result<Option<GoogleObjectRecord>>;
     /// Records a save (`saved`) or removal callback once per nonce; false for a replayed nonce.
     async fn record_google_callback(&self, nonce: &str, object_id: &str, saved: bool) -> Result<bool>;

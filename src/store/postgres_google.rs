@@ -26,6 +26,23 @@ pub(super) async fn enqueue(conn: &mut PgConnection, serial: &str, message: Opti
     Ok(())
 }
 
+/// Records the object of `serial` as matching pass version `version` (never going back).
+async fn record_synced(conn: &mut PgConnection, serial: &str, object_id: &str, version: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO google_objects (serial_number, object_id, synced_version, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (serial_number) DO UPDATE SET object_id = excluded.object_id, \
+         synced_version = GREATEST(COALESCE(google_objects.synced_version, 0), excluded.synced_version), \
+         updated_at = excluded.updated_at",
+    )
+    .bind(serial)
+    .bind(object_id)
+    .bind(version)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl GoogleStore for PostgresStore {
     async fn reserve_rate_slot(&self, name: &str, interval_ms: i64) -> Result<i64> {
@@ -87,18 +104,7 @@ impl GoogleStore for PostgresStore {
                     .bind(&job.lease_id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(
-                    "INSERT INTO google_objects (serial_number, object_id, synced_version, updated_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (serial_number) DO UPDATE SET object_id = excluded.object_id, \
-                     synced_version = GREATEST(COALESCE(google_objects.synced_version, 0), excluded.synced_version), \
-                     updated_at = excluded.updated_at",
-                )
-                .bind(&job.serial_number)
-                .bind(object_id)
-                .bind(version)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                record_synced(&mut tx, &job.serial_number, object_id, *version).await?;
             }
             GoogleOutcome::Retry { run_at, error } => {
                 // A newer waiting job for the pass supersedes this one.
@@ -141,6 +147,10 @@ impl GoogleStore for PostgresStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn mark_google_synced(&self, serial: &str, object_id: &str, version: i64) -> Result<()> {
+        record_synced(&mut *self.pool.acquire().await?, serial, object_id, version).await
     }
 
     async fn google_object(&self, serial: &str) -> Result<Option<GoogleObjectRecord>> {

@@ -91,6 +91,14 @@ async fn passes_reach_google(backend: Backend) {
     let object_id = format!("{ISSUER}.{serial}");
     check_save_link(created["google_save_url"].as_str().unwrap(), &object_id, "loyaltyObjects");
     let object = s.google.object("loyaltyObject", &object_id).expect("the object exists before the link is handed out");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // let the worker see the queued sync
+    let writes = s
+        .google
+        .requests()
+        .iter()
+        .filter(|(m, p)| m != "GET" && (p.ends_with("/loyaltyObject") || p.contains(&object_id)))
+        .count();
+    assert_eq!(writes, 1, "created once: the queued sync knows the object is up to date");
     assert_eq!(object["accountId"], "ML-0042-1337");
     let class = s.google.object("loyaltyClass", &format!("{ISSUER}.loyalty")).expect("class inserted");
     let logo = class["programLogo"]["sourceUri"]["uri"].as_str().unwrap().to_owned();
