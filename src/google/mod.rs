@@ -38,11 +38,10 @@ pub async fn service(
     });
     let api =
         client::GoogleClient::new(key, config.google_settings(), limiter).await.context("Google Wallet client")?;
-    let origin = public_url.split("://").nth(1).unwrap_or(public_url).split('/').next().unwrap_or_default();
-    let signer = jwt::SaveLinkSigner::from_file(
-        key,
-        vec![format!("{}://{origin}", public_url.split("://").next().unwrap_or("https"))],
-    )?;
+    // The save button may only be shown on our own site.
+    let uri: hyper::Uri = public_url.parse().context("PASSERELLE_PUBLIC_URL is not a URL")?;
+    let origin = format!("{}://{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()));
+    let signer = jwt::SaveLinkSigner::from_file(key, vec![origin])?;
     let keys = callback::RootKeyCache::new(
         config.google_callback_keys_url.clone(),
         Duration::from_secs(3600),

@@ -139,6 +139,41 @@ async fn passes_reach_google(backend: Backend) {
     assert_eq!(s.google.object("genericObject", &order_id).unwrap()["genericType"], "GENERIC_RESERVATIONS");
 }
 
+/// Google keeps at most 10 messages per object: older ones are pruned, the newest kept.
+async fn messages_are_pruned_to_ten(backend: Backend) {
+    let s = setup(backend).await;
+    let created = s.app.create_pass("loyalty", example("loyalty")).await;
+    let serial = created["serial_number"].as_str().unwrap().to_owned();
+    let object_id = format!("{ISSUER}.{serial}");
+    for n in 0..12 {
+        let text = format!("Offer number {n}");
+        let r = s
+            .app
+            .api(Method::PATCH, &format!("/api/v1/passes/{serial}"))
+            .json(&json!({"message": text}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        eventually("the message reaches Google", async || {
+            s.google
+                .object("loyaltyObject", &object_id)
+                .is_some_and(|o| o["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["body"] == text.as_str())))
+        })
+        .await;
+    }
+    let object = s.google.object("loyaltyObject", &object_id).unwrap();
+    let messages = object["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 10, "never more than 10");
+    assert_eq!(messages.last().unwrap()["body"], "Offer number 11");
+    let types: Vec<&str> = messages.iter().map(|m| m["messageType"].as_str().unwrap()).collect();
+    assert_eq!(
+        types.iter().filter(|t| **t == "TEXT_AND_NOTIFY").count(),
+        1,
+        "3 a day, the first of which was pruned: {types:?}"
+    );
+}
+
 async fn signed_callbacks_are_verified(backend: Backend) {
     let s = setup(backend).await;
     let created = s.app.create_pass("loyalty", example("loyalty")).await;
@@ -228,6 +263,7 @@ async fn pass_page_offers_both_wallets(backend: Backend) {
 
 on_both_backends!(
     passes_reach_google,
+    messages_are_pruned_to_ten,
     signed_callbacks_are_verified,
     the_rate_limit_is_shared,
     pass_page_offers_both_wallets
