@@ -16,6 +16,9 @@ pub enum Error {
     Unauthorized(String),
     #[error("{message}")]
     Conflict { message: String, field: Option<String> },
+    /// 409: another member already has this e-mail or phone; the body names them (`member_id`).
+    #[error("{message}")]
+    Duplicate { message: String, field: String, member_id: String },
     #[error("{message}")]
     BadRequest { message: String, field: Option<String> },
     #[error("{message}")]
@@ -36,6 +39,7 @@ impl Error {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Self::Duplicate { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_data"),
@@ -67,6 +71,10 @@ impl From<DataError> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        if let Self::Duplicate { message, field, member_id } = &self {
+            let body = json!({"error": {"code": code, "message": message, "field": field, "member_id": member_id}});
+            return (status, Json(body)).into_response();
+        }
         let (message, field) = match &self {
             Self::Internal(e) => {
                 tracing::error!("internal error: {e:#}");

@@ -199,6 +199,18 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_GOOGLE_BATCH_SIZE", default_value_t = 50, global = true)]
     pub google_batch_size: i64,
 
+    /// Loyalty tiers as name:points pairs; a member is in the highest tier whose points they reach.
+    #[arg(long, env = "PASSERELLE_TIERS", default_value = "member:0,premium:300,gold:1000", global = true)]
+    pub tiers: crate::loyalty::TierRules,
+
+    /// Country whose national format applies to phone numbers written without +country code (ISO 3166, e.g. FR).
+    #[arg(long, env = "PASSERELLE_DEFAULT_COUNTRY", default_value = "FR", global = true)]
+    pub default_country: crate::loyalty::Country,
+
+    /// Lets a points change take a member's balance below zero.
+    #[arg(long, env = "PASSERELLE_POINTS_ALLOW_NEGATIVE", global = true)]
+    pub points_allow_negative: bool,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `passerelle=debug`).
     #[arg(long, env = "PASSERELLE_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -145,8 +145,12 @@ impl RateLimiter for DbRateLimiter {
     async fn acquire(&self) {
         let interval = self.interval.as_millis() as i64;
         match self.store.reserve_rate_slot("google", interval).await {
-            Ok(wait) if wait > 0 => tokio::time::sleep(Duration::from_millis(wait as u64)).await,
-            Ok(_) => {}
+            Ok(slot) => {
+                let wait = slot - now_ms();
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                }
+            }
             Err(e) => {
                 tracing::warn!("Google rate limit unavailable ({e:#}); pacing locally");
                 tokio::time::sleep(self.interval).await;

@@ -3,12 +3,15 @@
 mod demo;
 mod downloads;
 pub mod extract;
+mod flyers_api;
 mod google_api;
 mod health;
 mod keys_api;
+mod members_api;
 mod pages;
 mod passes_api;
 mod push_api;
+mod stores_api;
 mod views;
 mod web_service;
 
@@ -27,6 +30,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(web_service::router())
         .merge(passes_api::router())
         .merge(keys_api::router())
+        .merge(members_api::router())
+        .merge(stores_api::router())
+        .merge(flyers_api::router())
         .merge(push_api::router())
         .merge(google_api::router())
         .merge(downloads::router())

@@ -38,6 +38,17 @@ pub fn pass(state: &AppState, pass: &PassRecord) -> Value {
     })
 }
 
+/// The short pass object of the objects that own a pass (members, receipts, orders).
+pub fn pass_ref(state: &AppState, pass: &PassRecord) -> Value {
+    let (apple_pass_url, pass_page_url) = pass_urls(state, pass);
+    json!({
+        "serial_number": pass.serial_number,
+        "apple_pass_url": apple_pass_url,
+        "pass_page_url": pass_page_url,
+        "google_save_url": google_save_url(state, pass),
+    })
+}
+
 /// The signed "Save to Google Wallet" link, when Google is configured.
 pub fn google_save_url(state: &AppState, pass: &PassRecord) -> Option<String> {
     let google = state.google.as_ref()?;

@@ -41,7 +41,7 @@ pub struct GoogleObjectRecord {
 #[async_trait]
 pub trait GoogleStore: Send + Sync {
     /// Takes the next slot of rate limit `name` (one per `interval_ms`, shared by every process):
-    /// returns how many milliseconds to wait before using it.
+    /// returns when the slot starts (unix ms); the caller waits until then.
     async fn reserve_rate_slot(&self, name: &str, interval_ms: i64) -> Result<i64>;
     /// Queues a sync of `serial` (reusing its waiting job; a message replaces an older one).
     async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()>;

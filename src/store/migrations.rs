@@ -10,6 +10,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (1, "passes", include_str!("../../migrations/sqlite/0001_passes.sql")),
     (2, "push_jobs", include_str!("../../migrations/sqlite/0002_push_jobs.sql")),
     (3, "google", include_str!("../../migrations/sqlite/0003_google.sql")),
+    (4, "stores_flyers", include_str!("../../migrations/sqlite/0004_stores_flyers.sql")),
+    (5, "members", include_str!("../../migrations/sqlite/0005_members.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
@@ -17,6 +19,8 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "passes", include_str!("../../migrations/postgres/0001_passes.sql")),
     (2, "push_jobs", include_str!("../../migrations/postgres/0002_push_jobs.sql")),
     (3, "google", include_str!("../../migrations/postgres/0003_google.sql")),
+    (4, "stores_flyers", include_str!("../../migrations/postgres/0004_stores_flyers.sql")),
+    (5, "members", include_str!("../../migrations/postgres/0005_members.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

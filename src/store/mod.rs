@@ -6,14 +6,20 @@
 //! `passesUpdatedSince` never skips a change.
 
 mod google;
+mod members;
 mod migrations;
 mod outbox;
 pub mod postgres;
 mod postgres_google;
+mod postgres_members;
 mod postgres_outbox;
+mod postgres_stores;
 pub mod sqlite;
 mod sqlite_google;
+mod sqlite_members;
 mod sqlite_outbox;
+mod sqlite_stores;
+mod stores;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +30,12 @@ use serde_json::Value;
 
 use crate::error::Error;
 pub use google::{GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
+pub use members::{
+    LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
+    duplicate_member,
+};
 pub use outbox::{DeadJob, JobOutcome, JobResult, OutboxStore, PushJob, QueueStats};
+pub use stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
 
 /// One stored pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +127,7 @@ pub struct NewApiKey {
 }
 
 #[async_trait]
-pub trait Store: OutboxStore + GoogleStore + Send + Sync + 'static {
+pub trait Store: OutboxStore + GoogleStore + StoresStore + MembersStore + Send + Sync + 'static {
     /// Applies the pending migrations of this backend.
     async fn migrate(&self) -> Result<()>;
     /// Checks the database answers.

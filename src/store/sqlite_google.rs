@@ -57,7 +57,7 @@ impl GoogleStore for SqliteStore {
         .bind(interval_ms)
         .fetch_one(&self.pool)
         .await?;
-        Ok((next - interval_ms - now).max(0))
+        Ok(next - interval_ms)
     }
 
     async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()> {

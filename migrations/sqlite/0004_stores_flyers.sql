@@ -1,0 +1,22 @@
+-- Stores (the retailer's own ids, e.g. paris-01) and the flyers whose QR codes lead to /join/{code}.
+-- Times are unix milliseconds; timezone is an IANA name such as Europe/Paris.
+
+CREATE TABLE stores (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    address    TEXT,
+    latitude   REAL NOT NULL,
+    longitude  REAL NOT NULL,
+    timezone   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE flyers (
+    code       TEXT PRIMARY KEY,
+    store_id   TEXT NOT NULL REFERENCES stores (id),
+    label      TEXT,
+    template   TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX flyers_store ON flyers (store_id);

@@ -1,0 +1,142 @@
+//! Admin API for stores: `POST/GET /api/v1/stores`, `GET/PATCH /api/v1/stores/{id}`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+
+use super::extract::{AdminKey, JsonBody, QueryParams};
+use super::views::rfc3339;
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::store::{NewStore, StoreChange, StoreRecord};
+use crate::stores;
+
+const DEFAULT_PAGE: i64 = 50;
+const MAX_PAGE: i64 = 500;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/api/v1/stores", get(list).post(create)).route("/api/v1/stores/{id}", get(show).patch(change))
+}
+
+/// The store object of the admin API.
+pub fn view(s: &StoreRecord) -> Value {
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "address": s.address,
+        "latitude": s.latitude,
+        "longitude": s.longitude,
+        "timezone": s.timezone,
+        "created_at": rfc3339(s.created_at),
+        "updated_at": rfc3339(s.updated_at),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    id: String,
+    name: String,
+    address: Option<String>,
+    latitude: f64,
+    longitude: f64,
+    timezone: String,
+}
+
+async fn create(
+    State(state): State<Arc<AppState>>,
+    _key: AdminKey,
+    JsonBody(b): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let new = NewStore {
+        id: b.id,
+        name: b.name,
+        address: b.address,
+        latitude: b.latitude,
+        longitude: b.longitude,
+        timezone: b.timezone,
+    };
+    let store = stores::create(state.store.as_ref(), new).await?;
+    Ok((StatusCode::CREATED, Json(view(&store))))
+}
+
+async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id): Path<String>) -> Result<Json<Value>> {
+    let store = if stores::valid_id(&id) { state.store.store(&id).await? } else { None };
+    Ok(Json(view(&store.ok_or_else(|| stores::not_found(&id))?)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<Arc<AppState>>,
+    _key: AdminKey,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Json<Value>> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
+    }
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            hex::decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| Error::bad_request("cursor must be a next_cursor this API returned", "cursor"))?,
+        ),
+    };
+    let page = state.store.list_stores(after.as_deref(), limit).await?;
+    let next_cursor = (page.len() as i64 == limit).then(|| page.last().map(|s| hex::encode(&s.id))).flatten();
+    let items: Vec<Value> = page.iter().map(view).collect();
+    Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    address: Option<Option<String>>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    timezone: Option<String>,
+}
+
+async fn change(
+    State(state): State<Arc<AppState>>,
+    _key: AdminKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ChangeBody>,
+) -> Result<Json<Value>> {
+    let change = StoreChange {
+        name: b.name,
+        address: b.address,
+        latitude: b.latitude,
+        longitude: b.longitude,
+        timezone: b.timezone,
+    };
+    if change.name.is_none()
+        && change.address.is_none()
+        && change.latitude.is_none()
+        && change.longitude.is_none()
+        && change.timezone.is_none()
+    {
+        return Err(Error::bad_request("send at least one of name, address, latitude, longitude, timezone", "name"));
+    }
+    let store = stores::change(state.store.as_ref(), &id, change).await?;
+    Ok(Json(view(&store)))
+}

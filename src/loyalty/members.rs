@@ -1,0 +1,264 @@
+//! Member life cycle shared by the admin API and the enrollment page: sign-up (with the
+//! loyalty pass), changes, lookups and points. Every change that shows on the pass (name,
+//! points, tier) changes the pass in the member's own transaction: a new version tag, a push
+//! to every device holding it and a Google Wallet sync, never out of order.
+
+use serde_json::Value;
+
+use super::card;
+pub use super::input::{Consent, ConsentPatch, MemberPatch, NewMember, Source};
+use super::input::{attributes, birthday, email, language, manual_tier, phone, text};
+use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update, wake_workers};
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::passes;
+use crate::store::{MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, now_ms};
+use crate::tokens;
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("no member with id {id:?}"))
+}
+
+/// Signs a member up and creates their loyalty pass. An e-mail or phone another member has is
+/// `Error::Duplicate` naming that member (nothing is created).
+pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+    let first_name = text(input.first_name, "first_name")?
+        .ok_or_else(|| Error::unprocessable("first_name is required", "first_name"))?;
+    let email = email(input.email)?;
+    let phone = phone(state.config.default_country, input.phone)?;
+    if email.is_none() && phone.is_none() {
+        return Err(Error::unprocessable("give an email or a phone (or both)", "email"));
+    }
+    let consent = input.consent;
+    let now = now_ms();
+    let mut member = MemberRecord {
+        id: format!("mem_{}", tokens::random_hex(8)),
+        card_number: String::new(),
+        first_name,
+        last_name: text(input.last_name, "last_name")?,
+        email_verified: input.email_verified && email.is_some(),
+        phone_verified: input.phone_verified && phone.is_some(),
+        email,
+        phone,
+        birthday: birthday(input.birthday)?,
+        language: language(input.language)?,
+        home_store_id: text(input.home_store_id, "home_store_id")?,
+        consent_at: (consent.terms || consent.marketing || consent.version.is_some()).then_some(now),
+        consent_terms: consent.terms,
+        consent_marketing: consent.marketing,
+        consent_version: text(consent.version, "consent.version")?,
+        points: 0,
+        tier: state.config.tiers.tier_for(0).to_owned(),
+        tier_manual: None,
+        attributes: attributes(input.attributes.unwrap_or_default())?,
+        source_flyer: text(input.source.flyer, "source.flyer")?,
+        source_store: text(input.source.store, "source.store")?,
+        source_channel: Some(text(input.source.channel, "source.channel")?.unwrap_or_else(|| "api".into())),
+        pass_serial: None,
+        created_at: now,
+        updated_at: now,
+    };
+    // Duplicates first, so that no pass is made for a refused sign-up.
+    for (lookup, value) in [
+        (MemberLookup { email: member.email.clone(), ..Default::default() }, &member.email),
+        (MemberLookup { phone: member.phone.clone(), ..Default::default() }, &member.phone),
+    ] {
+        if value.is_some()
+            && let Some(existing) = state.store.find_members(&lookup).await?.into_iter().next()
+        {
+            return Err(crate::store::duplicate_member(&existing, &member));
+        }
+    }
+    member.card_number = match input.card_number {
+        Some(given) => {
+            let given = card::validate_given(&given)?;
+            if card_taken(state, &given).await? {
+                return Err(Error::conflict(format!("card number {given:?} is taken"), "card_number"));
+            }
+            given
+        }
+        None => {
+            // 90 billion numbers: a second draw is already rare, a tenth means something is wrong.
+            let mut free = None;
+            for _ in 0..10 {
+                let candidate = card::generate();
+                if !card_taken(state, &candidate).await? {
+                    free = Some(candidate);
+                    break;
+                }
+            }
+            free.ok_or_else(|| anyhow::anyhow!("no free card number in 10 draws"))?
+        }
+    };
+    let template = state
+        .templates
+        .get(LOYALTY_TEMPLATE)
+        .ok_or_else(|| anyhow::anyhow!("the {LOYALTY_TEMPLATE:?} template is missing from the templates folder"))?;
+    let data = Value::Object(pass_fields(&template.definition.roles, &member));
+    let pass = passes::create(state, LOYALTY_TEMPLATE, data, None).await?;
+    member.pass_serial = Some(pass.serial_number.clone());
+    match state.store.insert_member(&member).await {
+        Ok(stored) => Ok((stored, pass)),
+        Err(e) => {
+            // Someone signed up with the same contact meanwhile: the new pass belongs to no one.
+            if let Err(void) = passes::void(state, &pass.serial_number).await {
+                tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused sign-up: {void}");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn card_taken(state: &AppState, number: &str) -> Result<bool> {
+    let lookup = MemberLookup { card_number: Some(number.to_owned()), ..Default::default() };
+    Ok(!state.store.find_members(&lookup).await?.is_empty())
+}
+
+pub async fn get(state: &AppState, id: &str) -> Result<MemberRecord> {
+    state.store.member(id).await?.ok_or_else(|| not_found(id))
+}
+
+/// The members with this e-mail, phone and/or card number (normalised first).
+pub async fn find(
+    state: &AppState,
+    email_given: Option<String>,
+    phone_given: Option<String>,
+    card_number: Option<String>,
+) -> Result<Vec<MemberRecord>> {
+    let lookup = MemberLookup {
+        email: email(email_given)?,
+        phone: phone(state.config.default_country, phone_given)?,
+        card_number: card_number.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
+    };
+    if lookup.email.is_none() && lookup.phone.is_none() && lookup.card_number.is_none() {
+        return Err(Error::bad_request("look members up by email, phone or card_number", "email"));
+    }
+    Ok(state.store.find_members(&lookup).await?)
+}
+
+/// Applies a change; name and tier changes reach the loyalty pass in the same transaction.
+pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<MemberRecord> {
+    let rules = state.config.tiers.clone();
+    // Everything that can be checked alone is checked before the transaction.
+    let first_name = match patch.first_name {
+        Some(v) => Some(
+            text(v, "first_name")?.ok_or_else(|| Error::unprocessable("first_name cannot be removed", "first_name"))?,
+        ),
+        None => None,
+    };
+    let last_name = patch.last_name.map(|v| text(v, "last_name")).transpose()?;
+    let new_email = patch.email.map(email).transpose()?;
+    let new_phone = patch.phone.map(|v| phone(state.config.default_country, v)).transpose()?;
+    let new_birthday = patch.birthday.map(birthday).transpose()?;
+    let new_language = patch.language.map(language).transpose()?;
+    let home_store_id = patch.home_store_id.map(|v| text(v, "home_store_id")).transpose()?;
+    let tier_manual = patch.tier.map(|v| manual_tier(&rules, v)).transpose()?;
+    let consent_version = patch.consent.as_ref().and_then(|c| c.version.clone());
+    let consent_version = text(consent_version, "consent.version")?;
+    let attributes_patch = patch.attributes;
+    let (email_verified, phone_verified, consent) = (patch.email_verified, patch.phone_verified, patch.consent);
+    let update: MemberUpdate = Box::new(move |current: &MemberRecord| {
+        let mut m = current.clone();
+        let now = now_ms();
+        if let Some(v) = first_name {
+            m.first_name = v;
+        }
+        if let Some(v) = last_name {
+            m.last_name = v;
+        }
+        // A new address is unverified until said otherwise.
+        if let Some(v) = new_email
+            && v != m.email
+        {
+            m.email = v;
+            m.email_verified = false;
+        }
+        if let Some(v) = new_phone
+            && v != m.phone
+        {
+            m.phone = v;
+            m.phone_verified = false;
+        }
+        if m.email.is_none() && m.phone.is_none() {
+            return Err(Error::unprocessable("a member keeps an email or a phone", "email"));
+        }
+        if let Some(v) = email_verified {
+            m.email_verified = v && m.email.is_some();
+        }
+        if let Some(v) = phone_verified {
+            m.phone_verified = v && m.phone.is_some();
+        }
+        if let Some(v) = new_birthday {
+            m.birthday = v;
+        }
+        if let Some(v) = new_language {
+            m.language = v;
+        }
+        if let Some(v) = home_store_id {
+            m.home_store_id = v;
+        }
+        if let Some(c) = consent {
+            m.consent_terms = c.terms.unwrap_or(m.consent_terms);
+            m.consent_marketing = c.marketing.unwrap_or(m.consent_marketing);
+            m.consent_version = consent_version.or(m.consent_version);
+            m.consent_at = Some(now);
+        }
+        if let Some(patch) = attributes_patch {
+            let mut attrs = m.attributes.as_object().cloned().unwrap_or_default();
+            for (k, v) in patch {
+                if v.is_null() {
+                    attrs.remove(&k);
+                } else {
+                    attrs.insert(k, v);
+                }
+            }
+            m.attributes = attributes(attrs)?;
+        }
+        if let Some(v) = tier_manual {
+            m.tier_manual = v;
+        }
+        m.tier = rules.effective(m.points, m.tier_manual.as_deref());
+        m.updated_at = now;
+        Ok(m)
+    });
+    let (member, pass) =
+        state.store.update_member(id, update, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
+    if pass.is_some() {
+        wake_workers(state);
+    }
+    Ok(member)
+}
+
+/// Adds `entry.delta` points (atomic, idempotent on the key, never below zero unless
+/// `PASSERELLE_POINTS_ALLOW_NEGATIVE`); the pass shows the new balance and tier.
+pub async fn add_points(state: &AppState, id: &str, entry: PointsEntry) -> Result<PointsOutcome> {
+    let entry = PointsEntry {
+        delta: entry.delta,
+        reason: text(entry.reason, "reason")?,
+        store_id: text(entry.store_id, "store_id")?,
+        idempotency_key: text(entry.idempotency_key, "idempotency_key")?,
+    };
+    let (rules, allow_negative, delta) = (state.config.tiers.clone(), state.config.points_allow_negative, entry.delta);
+    let apply: MemberUpdate = Box::new(move |current: &MemberRecord| {
+        let points = current
+            .points
+            .checked_add(delta)
+            .ok_or_else(|| Error::unprocessable("delta takes the balance out of range", "delta"))?;
+        if points < 0 && delta < 0 && !allow_negative {
+            return Err(Error::unprocessable(
+                format!("delta {delta} would take the balance of {} points below zero", current.points),
+                "delta",
+            ));
+        }
+        let mut m = current.clone();
+        m.points = points;
+        m.tier = rules.effective(points, m.tier_manual.as_deref());
+        m.updated_at = now_ms();
+        Ok(m)
+    });
+    let outcome = state.store.add_points(id, &entry, apply, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
+    if outcome.pass.is_some() {
+        wake_workers(state);
+    }
+    Ok(outcome)
+}

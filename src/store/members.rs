@@ -1,0 +1,160 @@
+//! Loyalty members' storage: the member rows and their points ledger. A member change and the
+//! change of their loyalty pass (new version tag, push jobs, Google sync) commit in one
+//! transaction, with the member's row locked, so concurrent changes never lose one another
+//! and the pass always shows the member's latest state.
+
+use anyhow::Result;
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{PassChange, PassRecord};
+use crate::error::Error;
+
+/// One stored member. `tier` is the tier in force: `tier_manual` when set, else the rules' tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    pub id: String,
+    pub card_number: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// Normalised: trimmed, lowercase.
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+    /// `YYYY-MM-DD`.
+    pub birthday: Option<String>,
+    pub language: Option<String>,
+    pub home_store_id: Option<String>,
+    pub consent_terms: bool,
+    pub consent_marketing: bool,
+    /// Which wording the member agreed to.
+    pub consent_version: Option<String>,
+    /// Unix milliseconds of the last consent change.
+    pub consent_at: Option<i64>,
+    pub points: i64,
+    pub tier: String,
+    pub tier_manual: Option<String>,
+    /// Free attributes for segments (a JSON object).
+    pub attributes: Value,
+    pub source_flyer: Option<String>,
+    pub source_store: Option<String>,
+    pub source_channel: Option<String>,
+    /// The member's loyalty pass.
+    pub pass_serial: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Exact lookups (values already normalised); every given value must match.
+#[derive(Debug, Clone, Default)]
+pub struct MemberLookup {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub card_number: Option<String>,
+}
+
+/// A points change as the till sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointsEntry {
+    pub delta: i64,
+    pub reason: Option<String>,
+    pub store_id: Option<String>,
+    /// A key already used for this member returns the earlier result and changes nothing.
+    pub idempotency_key: Option<String>,
+}
+
+/// One row of the points ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerRecord {
+    pub id: i64,
+    pub member_id: String,
+    pub delta: i64,
+    pub reason: Option<String>,
+    pub store_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub balance_after: i64,
+    pub tier_after: String,
+    pub created_at: i64,
+}
+
+/// The result of `add_points`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointsOutcome {
+    pub entry: LedgerRecord,
+    /// True when the idempotency key had been used: nothing changed.
+    pub replayed: bool,
+    /// The member's loyalty pass after the change, when it changed.
+    pub pass: Option<PassRecord>,
+}
+
+/// The new state of a member, decided from the current one inside the store's transaction
+/// (the store writes every field but `id`, `card_number`, `pass_serial` and `created_at`).
+pub type MemberUpdate = Box<dyn FnOnce(&MemberRecord) -> Result<MemberRecord, Error> + Send>;
+
+/// The change of the member's loyalty pass after a member change, decided inside the same
+/// transaction; `None` leaves the pass as it is.
+pub type MemberPassUpdate = Box<dyn FnOnce(&MemberRecord, &PassRecord) -> Result<Option<PassChange>, Error> + Send>;
+
+#[async_trait]
+pub trait MembersStore: Send + Sync {
+    /// Stores a new member. A taken e-mail or phone is `Error::Duplicate` naming the member who
+    /// has it; a taken card number is `Error::Conflict` on `card_number`.
+    async fn insert_member(&self, member: &MemberRecord) -> Result<MemberRecord, Error>;
+    async fn member(&self, id: &str) -> Result<Option<MemberRecord>>;
+    /// The members matching every value given, oldest first (at most one: the values are unique).
+    async fn find_members(&self, lookup: &MemberLookup) -> Result<Vec<MemberRecord>>;
+    /// Applies `update` to the member and `pass` to their loyalty pass in one transaction;
+    /// `None` if there is no such member. Contact conflicts as for `insert_member`.
+    async fn update_member(
+        &self,
+        id: &str,
+        update: MemberUpdate,
+        pass: MemberPassUpdate,
+    ) -> Result<Option<(MemberRecord, Option<PassRecord>)>, Error>;
+    /// Records a points change atomically: a used idempotency key returns the earlier entry;
+    /// else `apply` gives the member's new points and tier (refusing what it must), the ledger
+    /// row and the member row are written, and `pass` changes the loyalty pass, all in one
+    /// transaction. `None` if there is no such member.
+    async fn add_points(
+        &self,
+        member_id: &str,
+        entry: &PointsEntry,
+        apply: MemberUpdate,
+        pass: MemberPassUpdate,
+    ) -> Result<Option<PointsOutcome>, Error>;
+    /// The member's ledger, newest first, entries with an id below `before_id` (all without it).
+    async fn points_history(&self, member_id: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<LedgerRecord>>;
+}
+
+/// The error for a contact or card number another member already has.
+pub fn duplicate_member(existing: &MemberRecord, member: &MemberRecord) -> Error {
+    let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+    if same(&existing.email, &member.email) {
+        Error::Duplicate {
+            message: format!("member {} already has this e-mail address", existing.id),
+            field: "email".into(),
+            member_id: existing.id.clone(),
+        }
+    } else if same(&existing.phone, &member.phone) {
+        Error::Duplicate {
+            message: format!("member {} already has this phone number", existing.id),
+            field: "phone".into(),
+            member_id: existing.id.clone(),
+        }
+    } else {
+        Error::conflict(format!("card number {:?} is taken", member.card_number), "card_number")
+    }
+}
+
+/// The answer to a reused idempotency key: the earlier entry, when the delta is the same.
+pub(super) fn replayed(earlier: LedgerRecord, entry: &PointsEntry) -> Result<PointsOutcome, Error> {
+    if earlier.delta != entry.delta {
+        return Err(Error::conflict(
+            format!("idempotency_key was already used for a change of {} points", earlier.delta),
+            "idempotency_key",
+        ));
+    }
+    Ok(PointsOutcome { entry: earlier, replayed: true, pass: None })
+}

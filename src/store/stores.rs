@@ -1,0 +1,84 @@
+//! Storage of stores (the retailer's shops, with their coordinates for pass `locations`)
+//! and of flyers (short codes printed as QR codes, leading to `/join/{code}`).
+
+use anyhow::Result;
+use async_trait::async_trait;
+
+use crate::error::Error;
+
+/// One store, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreRecord {
+    /// The retailer's own id, e.g. `paris-01`.
+    pub id: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// An IANA time zone name, e.g. `Europe/Paris`.
+    pub timezone: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What `insert_store` stores (already validated).
+#[derive(Debug, Clone)]
+pub struct NewStore {
+    pub id: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub timezone: String,
+}
+
+/// A partial change of a store (already validated): `None` keeps the value.
+#[derive(Debug, Clone, Default)]
+pub struct StoreChange {
+    pub name: Option<String>,
+    /// `Some(None)` clears the address.
+    pub address: Option<Option<String>>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub timezone: Option<String>,
+}
+
+/// One flyer: its code is what the QR code carries (`/join/{code}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlyerRecord {
+    pub code: String,
+    pub store_id: String,
+    pub label: Option<String>,
+    /// The loyalty template of the cards made from this flyer.
+    pub template: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// What `insert_flyer` stores.
+#[derive(Debug, Clone)]
+pub struct NewFlyer {
+    pub code: String,
+    pub store_id: String,
+    pub label: Option<String>,
+    pub template: String,
+}
+
+#[async_trait]
+pub trait StoresStore: Send + Sync {
+    /// Stores a new store; `Error::Conflict` (field `id`) if the id exists.
+    async fn insert_store(&self, store: NewStore) -> Result<StoreRecord, Error>;
+    async fn store(&self, id: &str) -> Result<Option<StoreRecord>>;
+    /// A page of stores ordered by id, after `after_id` (the cursor).
+    async fn list_stores(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<StoreRecord>>;
+    /// Every store, ordered by id (to choose the ones a pass shows).
+    async fn all_stores(&self) -> Result<Vec<StoreRecord>>;
+    /// Applies a partial change; `None` if there is no such store.
+    async fn update_store(&self, id: &str, change: StoreChange) -> Result<Option<StoreRecord>>;
+
+    /// Stores a new flyer; `Error::Conflict` (field `code`) if the code exists,
+    /// `Error::Unprocessable` (field `store_id`) if the store does not.
+    async fn insert_flyer(&self, flyer: NewFlyer) -> Result<FlyerRecord, Error>;
+    async fn flyer(&self, code: &str) -> Result<Option<FlyerRecord>>;
+}

@@ -1,0 +1,106 @@
+//! Flyers: short unguessable codes printed as QR codes that lead to the enrollment page
+//! `/join/{code}`, each tied to a store and a loyalty template for attribution.
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::store::{FlyerRecord, NewFlyer};
+use crate::templates::Kind;
+
+/// No 0/o, 1/l/i: a code read aloud or typed from paper survives.
+const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+/// 8 characters of 31: about 39.6 bits.
+pub const CODE_LEN: usize = 8;
+const MAX_LABEL_LEN: usize = 200;
+
+/// A new random flyer code from the OS CSPRNG (rejection sampling: no modulo bias).
+pub fn new_code() -> String {
+    let limit = 256 - 256 % ALPHABET.len(); // the largest multiple of 31 in a byte
+    let mut code = String::with_capacity(CODE_LEN);
+    while code.len() < CODE_LEN {
+        let mut buf = [0u8; 16];
+        openssl::rand::rand_bytes(&mut buf).expect("the OpenSSL CSPRNG failed");
+        for b in buf.into_iter().filter(|&b| (b as usize) < limit) {
+            if code.len() < CODE_LEN {
+                code.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    code
+}
+
+/// Whether `code` could be a flyer code (anything else is not looked up).
+pub fn valid_code(code: &str) -> bool {
+    code.len() == CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b))
+}
+
+/// The absolute URL the flyer's QR code carries.
+pub fn join_url(public_url: &str, code: &str) -> String {
+    format!("{public_url}/join/{code}")
+}
+
+pub fn not_found(code: &str) -> Error {
+    Error::NotFound(format!("no flyer has the code {code:?}"))
+}
+
+/// The flyer with this code, or 404.
+pub async fn find(state: &AppState, code: &str) -> Result<FlyerRecord> {
+    let flyer = if valid_code(code) { state.store.flyer(code).await? } else { None };
+    flyer.ok_or_else(|| not_found(code))
+}
+
+/// Checks the store and the template (it must be a loyalty template) and stores a new flyer.
+pub async fn create(state: &AppState, store_id: &str, label: Option<&str>, template: &str) -> Result<FlyerRecord> {
+    let known_store = super::valid_id(store_id) && state.store.store(store_id).await?.is_some();
+    if !known_store {
+        return Err(Error::unprocessable(format!("no store has the id {store_id:?}"), "store_id"));
+    }
+    match state.templates.get(template) {
+        Some(t) if t.definition.kind == Kind::Loyalty => {}
+        Some(_) => {
+            return Err(Error::unprocessable(format!("template {template:?} is not a loyalty template"), "template"));
+        }
+        None => {
+            let loyalty: Vec<&str> =
+                state.templates.iter().filter(|t| t.definition.kind == Kind::Loyalty).map(|t| t.id.as_str()).collect();
+            return Err(Error::unprocessable(
+                format!("unknown template {template:?} (loyalty templates: {})", loyalty.join(", ")),
+                "template",
+            ));
+        }
+    }
+    let label = label.map(str::trim).filter(|l| !l.is_empty());
+    if label.is_some_and(|l| l.chars().count() > MAX_LABEL_LEN) {
+        return Err(Error::unprocessable(format!("label must be at most {MAX_LABEL_LEN} characters"), "label"));
+    }
+    // A collision is about one in a trillion; try again rather than fail.
+    let mut attempts = 0;
+    loop {
+        let flyer = NewFlyer {
+            code: new_code(),
+            store_id: store_id.to_owned(),
+            label: label.map(str::to_owned),
+            template: template.to_owned(),
+        };
+        match state.store.insert_flyer(flyer).await {
+            Err(Error::Conflict { .. }) if attempts < 3 => attempts += 1,
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_short_and_unambiguous() {
+        let codes: std::collections::HashSet<String> = (0..1000).map(|_| new_code()).collect();
+        assert_eq!(codes.len(), 1000);
+        for c in &codes {
+            assert!(valid_code(c), "{c}");
+            assert!(!c.contains(['0', '1', 'i', 'l', 'o']));
+        }
+        assert_eq!(ALPHABET.len(), 31);
+        assert!(!valid_code("abcdefg") && !valid_code("abcdefgi") && !valid_code("ABCDEFGH"));
+    }
+}
