@@ -262,6 +262,7 @@ impl Config {
             busy_timeout: std::time::Duration::from_millis(self.database_busy_timeout_ms),
             push_coalesce_ms: self.push_coalesce_ms as i64,
             google_enabled: self.google_enabled(),
+            google_first_sync_delay_ms: self.google_timeout_ms as i64,
         }
     }
 

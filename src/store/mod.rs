@@ -171,6 +171,8 @@ pub struct DbSettings {
     pub push_coalesce_ms: i64,
     /// Whether pass changes also queue Google Wallet syncs.
     pub google_enabled: bool,
+    /// A new pass's queued Google sync waits this long: the API creates the object inline first.
+    pub google_first_sync_delay_ms: i64,
 }
 
 /// Opens the database named by the URL scheme (`sqlite:` or `postgres:`), without migrating.

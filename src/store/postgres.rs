@@ -10,7 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use super::{
-    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassQuery, PassRecord, PassUpdate, Registration, Store,
+    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
     UpdatedSerials, migrations, next_last_modified, now_ms,
 };
 use crate::error::Error;
@@ -27,6 +27,7 @@ pub struct PostgresStore {
     pub(super) pool: PgPool,
     pub(super) push_coalesce_ms: i64,
     pub(super) google_enabled: bool,
+    pub(super) google_first_sync_delay_ms: i64,
 }
 
 impl PostgresStore {
@@ -40,7 +41,43 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .context("connecting to PostgreSQL (PASSERELLE_DATABASE_URL)")?;
-        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms, google_enabled: settings.google_enabled })
+        Ok(Self {
+            pool,
+            push_coalesce_ms: settings.push_coalesce_ms,
+            google_enabled: settings.google_enabled,
+            google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
+        })
+    }
+
+    /// Writes a pass change inside the caller's transaction (which holds the pass row lock):
+    /// the next version tag, a new Last-Modified, a push job per device and (when on) a Google
+    /// sync, all committed together.
+    pub(super) async fn write_pass_change(
+        &self,
+        conn: &mut PgConnection,
+        current: PassRecord,
+        change: PassChange,
+    ) -> Result<PassRecord> {
+        let version = next_version(conn).await?;
+        let (now, last_modified) = (now_ms(), next_last_modified(Some(current.last_modified)));
+        let serial = &current.serial_number;
+        sqlx::query(
+            "UPDATE passes SET data = $1::jsonb, voided = $2, version = $3, last_modified = $4, updated_at = $5 \
+             WHERE serial_number = $6",
+        )
+        .bind(change.data.to_string())
+        .bind(change.voided)
+        .bind(version)
+        .bind(last_modified)
+        .bind(now)
+        .bind(serial)
+        .execute(&mut *conn)
+        .await?;
+        super::postgres_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms).await?;
+        if self.google_enabled {
+            super::postgres_google::enqueue_at(conn, serial, change.message.as_deref(), now, now).await?;
+        }
+        Ok(PassRecord { data: change.data, voided: change.voided, version, last_modified, updated_at: now, ..current })
     }
 
     pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
@@ -71,6 +108,17 @@ fn pass_from_row(row: &PgRow) -> Result<PassRecord> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+/// Reads a pass and locks its row until the transaction ends: a concurrent change waits,
+/// then reads this one's result (no lost update).
+pub(super) async fn lock_pass(conn: &mut PgConnection, serial: &str) -> Result<Option<PassRecord>> {
+    let row =
+        sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1 FOR NO KEY UPDATE"))
+            .bind(serial)
+            .fetch_optional(conn)
+            .await?;
+    row.as_ref().map(pass_from_row).transpose()
 }
 
 fn key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
@@ -130,7 +178,9 @@ impl Store for PostgresStore {
         }
         let record = pass_from_row(&result.map_err(anyhow::Error::from)?)?;
         if self.google_enabled {
-            super::postgres_google::enqueue(&mut tx, &p.serial_number, None, now).await?;
+            // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
+            let run_at = now + self.google_first_sync_delay_ms;
+            super::postgres_google::enqueue_at(&mut tx, &p.serial_number, None, now, run_at).await?;
         }
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)
@@ -171,39 +221,13 @@ impl Store for PostgresStore {
 
     async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error> {
         let mut tx = self.write_tx().await?;
-        // The row lock makes a concurrent change wait, then read this one's result.
-        let row =
-            sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1 FOR NO KEY UPDATE"))
-                .bind(serial)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(anyhow::Error::from)?;
-        let Some(current) = row.as_ref().map(pass_from_row).transpose()? else {
+        let Some(current) = lock_pass(&mut tx, serial).await? else {
             return Ok(None);
         };
         let change = update(&current)?;
-        let version = next_version(&mut tx).await?;
-        let row = sqlx::query(concat!(
-            "UPDATE passes SET data = $1::jsonb, voided = $2, version = $3, last_modified = $4, \
-             updated_at = $5 WHERE serial_number = $6 RETURNING ",
-            pass_columns!()
-        ))
-        .bind(change.data.to_string())
-        .bind(change.voided)
-        .bind(version)
-        .bind(next_last_modified(Some(current.last_modified)))
-        .bind(now_ms())
-        .bind(serial)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
-        super::postgres_outbox::enqueue_for_pass(&mut tx, serial, now_ms(), self.push_coalesce_ms).await?;
-        if self.google_enabled {
-            super::postgres_google::enqueue(&mut tx, serial, change.message.as_deref(), now_ms()).await?;
-        }
-        let record = row.as_ref().map(pass_from_row).transpose()?;
+        let record = self.write_pass_change(&mut tx, current, change).await?;
         tx.commit().await.map_err(anyhow::Error::from)?;
-        Ok(record)
+        Ok(Some(record))
     }
 
     async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {

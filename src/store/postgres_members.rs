@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use super::PassRecord;
 use super::members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
     duplicate_member,
 };
-use super::postgres::{PostgresStore, next_version};
-use super::{PassRecord, next_last_modified, now_ms};
+use super::postgres::PostgresStore;
 use crate::error::Error;
 
 /// The columns `member_from_row` reads (JSONB `attributes` as text, parsed with serde_json).
@@ -72,22 +72,6 @@ fn ledger_from_row(row: &PgRow) -> Result<LedgerRecord> {
         balance_after: row.try_get("balance_after")?,
         tier_after: row.try_get("tier_after")?,
         created_at: row.try_get("created_at")?,
-    })
-}
-
-fn pass_from_row(row: &PgRow) -> Result<PassRecord> {
-    let data: String = row.try_get("data")?;
-    Ok(PassRecord {
-        serial_number: row.try_get("serial_number")?,
-        template: row.try_get("template")?,
-        data: serde_json::from_str(&data).context("stored pass data is not JSON")?,
-        authentication_token: row.try_get("authentication_token")?,
-        share_token: row.try_get("share_token")?,
-        version: row.try_get("version")?,
-        last_modified: row.try_get("last_modified")?,
-        voided: row.try_get("voided")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -158,43 +142,9 @@ impl PostgresStore {
         update: MemberPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {
         let Some(serial) = &member.pass_serial else { return Ok(None) };
-        let row = sqlx::query(
-            "SELECT serial_number, template, data::text AS data, authentication_token, share_token, version, \
-             last_modified, voided, created_at, updated_at FROM passes WHERE serial_number = $1 FOR NO KEY UPDATE",
-        )
-        .bind(serial)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(anyhow::Error::from)?;
-        let Some(current) = row.as_ref().map(pass_from_row).transpose()? else { return Ok(None) };
+        let Some(current) = super::postgres::lock_pass(conn, serial).await? else { return Ok(None) };
         let Some(change) = update(member, &current)? else { return Ok(None) };
-        let version = next_version(conn).await?;
-        let (now, last_modified) = (now_ms(), next_last_modified(Some(current.last_modified)));
-        sqlx::query(
-            "UPDATE passes SET data = $1::jsonb, voided = $2, version = $3, last_modified = $4, updated_at = $5 \
-             WHERE serial_number = $6",
-        )
-        .bind(change.data.to_string())
-        .bind(change.voided)
-        .bind(version)
-        .bind(last_modified)
-        .bind(now)
-        .bind(serial)
-        .execute(&mut *conn)
-        .await
-        .map_err(anyhow::Error::from)?;
-        super::postgres_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms).await?;
-        if self.google_enabled {
-            super::postgres_google::enqueue(conn, serial, change.message.as_deref(), now).await?;
-        }
-        Ok(Some(PassRecord {
-            data: change.data,
-            voided: change.voided,
-            version,
-            last_modified,
-            updated_at: now,
-            ..current
-        }))
+        Ok(Some(self.write_pass_change(conn, current, change).await?))
     }
 
     /// The error for a unique violation of `member`: which member has its e-mail, phone or card number.

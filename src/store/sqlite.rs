@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::{
-    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassQuery, PassRecord, PassUpdate, Registration, Store,
+    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
     UpdatedSerials, migrations, next_last_modified, now_ms,
 };
 use crate::error::Error;
@@ -26,6 +26,7 @@ pub struct SqliteStore {
     pub(super) pool: SqlitePool,
     pub(super) push_coalesce_ms: i64,
     pub(super) google_enabled: bool,
+    pub(super) google_first_sync_delay_ms: i64,
 }
 
 impl SqliteStore {
@@ -46,7 +47,42 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening the SQLite database {url}"))?;
-        Ok(Self { pool, push_coalesce_ms: settings.push_coalesce_ms, google_enabled: settings.google_enabled })
+        Ok(Self {
+            pool,
+            push_coalesce_ms: settings.push_coalesce_ms,
+            google_enabled: settings.google_enabled,
+            google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
+        })
+    }
+
+    /// Writes a pass change inside the caller's write transaction: the next version tag, a new
+    /// Last-Modified, a push job per device and (when on) a Google sync, all committed together.
+    pub(super) async fn write_pass_change(
+        &self,
+        conn: &mut SqliteConnection,
+        current: PassRecord,
+        change: PassChange,
+    ) -> Result<PassRecord> {
+        let version = next_version(conn).await?;
+        let (now, last_modified) = (now_ms(), next_last_modified(Some(current.last_modified)));
+        let serial = &current.serial_number;
+        sqlx::query(
+            "UPDATE passes SET data = ?, voided = ?, version = ?, last_modified = ?, updated_at = ? \
+             WHERE serial_number = ?",
+        )
+        .bind(change.data.to_string())
+        .bind(change.voided)
+        .bind(version)
+        .bind(last_modified)
+        .bind(now)
+        .bind(serial)
+        .execute(&mut *conn)
+        .await?;
+        super::sqlite_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms).await?;
+        if self.google_enabled {
+            super::sqlite_google::enqueue_at(conn, serial, change.message.as_deref(), now, now).await?;
+        }
+        Ok(PassRecord { data: change.data, voided: change.voided, version, last_modified, updated_at: now, ..current })
     }
 
     pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -89,7 +125,7 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
     })
 }
 
-async fn fetch_pass(conn: &mut SqliteConnection, serial: &str) -> Result<Option<PassRecord>> {
+pub(super) async fn fetch_pass(conn: &mut SqliteConnection, serial: &str) -> Result<Option<PassRecord>> {
     let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = ?"))
         .bind(serial)
         .fetch_optional(conn)
@@ -142,7 +178,9 @@ impl Store for SqliteStore {
         }
         result.map_err(anyhow::Error::from)?;
         if self.google_enabled {
-            super::sqlite_google::enqueue(&mut tx, &p.serial_number, None, now).await?;
+            // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
+            let run_at = now + self.google_first_sync_delay_ms;
+            super::sqlite_google::enqueue_at(&mut tx, &p.serial_number, None, now, run_at).await?;
         }
         let record = fetch_pass(&mut tx, &p.serial_number).await?.context("inserted pass vanished")?;
         tx.commit().await.map_err(anyhow::Error::from)?;
@@ -184,27 +222,9 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let change = update(&current)?;
-        let version = next_version(&mut tx).await?;
-        sqlx::query(
-            "UPDATE passes SET data = ?, voided = ?, version = ?, last_modified = ?, updated_at = ? \
-             WHERE serial_number = ?",
-        )
-        .bind(change.data.to_string())
-        .bind(change.voided)
-        .bind(version)
-        .bind(next_last_modified(Some(current.last_modified)))
-        .bind(now_ms())
-        .bind(serial)
-        .execute(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
-        super::sqlite_outbox::enqueue_for_pass(&mut tx, serial, now_ms(), self.push_coalesce_ms).await?;
-        if self.google_enabled {
-            super::sqlite_google::enqueue(&mut tx, serial, change.message.as_deref(), now_ms()).await?;
-        }
-        let record = fetch_pass(&mut tx, serial).await?;
+        let record = self.write_pass_change(&mut tx, current, change).await?;
         tx.commit().await.map_err(anyhow::Error::from)?;
-        Ok(record)
+        Ok(Some(record))
     }
 
     async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {

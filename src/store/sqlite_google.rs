@@ -11,16 +11,23 @@ use crate::tokens;
 
 /// Queues a sync of `serial` in the caller's transaction, reusing its waiting job
 /// (a new message replaces an older one still waiting).
-pub(super) async fn enqueue(conn: &mut SqliteConnection, serial: &str, message: Option<&str>, now: i64) -> Result<()> {
+pub(super) async fn enqueue_at(
+    conn: &mut SqliteConnection,
+    serial: &str,
+    message: Option<&str>,
+    now: i64,
+    run_at: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO google_jobs (serial_number, message, state, attempts, run_at, created_at, updated_at) \
-         VALUES (?1, ?2, 'pending', 0, ?3, ?3, ?3) \
+         VALUES (?1, ?2, 'pending', 0, ?4, ?3, ?3) \
          ON CONFLICT (serial_number) WHERE state = 'pending' \
          DO UPDATE SET message = COALESCE(excluded.message, google_jobs.message), updated_at = excluded.updated_at",
     )
     .bind(serial)
     .bind(message)
     .bind(now)
+    .bind(run_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -61,7 +68,8 @@ impl GoogleStore for SqliteStore {
     }
 
     async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()> {
-        enqueue(&mut *self.pool.acquire().await?, serial, message, now_ms()).await
+        let now = now_ms();
+        enqueue_at(&mut *self.pool.acquire().await?, serial, message, now, now).await
     }
 
     async fn claim_google_jobs(&self, limit: i64, lease_ms: i64) -> Result<Vec<GoogleJob>> {

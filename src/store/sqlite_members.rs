@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
+use super::PassRecord;
 use super::members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
     duplicate_member,
 };
-use super::sqlite::{SqliteStore, next_version};
-use super::{PassRecord, next_last_modified, now_ms};
+use super::sqlite::SqliteStore;
 use crate::error::Error;
 
 macro_rules! member_columns {
@@ -73,22 +73,6 @@ fn ledger_from_row(row: &SqliteRow) -> Result<LedgerRecord> {
     })
 }
 
-fn pass_from_row(row: &SqliteRow) -> Result<PassRecord> {
-    let data: String = row.try_get("data")?;
-    Ok(PassRecord {
-        serial_number: row.try_get("serial_number")?,
-        template: row.try_get("template")?,
-        data: serde_json::from_str(&data).context("stored pass data is not JSON")?,
-        authentication_token: row.try_get("authentication_token")?,
-        share_token: row.try_get("share_token")?,
-        version: row.try_get("version")?,
-        last_modified: row.try_get("last_modified")?,
-        voided: row.try_get("voided")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 async fn fetch_member(conn: &mut SqliteConnection, id: &str) -> Result<Option<MemberRecord>> {
     let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = ?"))
         .bind(id)
@@ -146,43 +130,9 @@ impl SqliteStore {
         update: MemberPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {
         let Some(serial) = &member.pass_serial else { return Ok(None) };
-        let row = sqlx::query(
-            "SELECT serial_number, template, data, authentication_token, share_token, version, last_modified, \
-             voided, created_at, updated_at FROM passes WHERE serial_number = ?",
-        )
-        .bind(serial)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(anyhow::Error::from)?;
-        let Some(current) = row.as_ref().map(pass_from_row).transpose()? else { return Ok(None) };
+        let Some(current) = super::sqlite::fetch_pass(conn, serial).await? else { return Ok(None) };
         let Some(change) = update(member, &current)? else { return Ok(None) };
-        let version = next_version(conn).await?;
-        let (now, last_modified) = (now_ms(), next_last_modified(Some(current.last_modified)));
-        sqlx::query(
-            "UPDATE passes SET data = ?, voided = ?, version = ?, last_modified = ?, updated_at = ? \
-             WHERE serial_number = ?",
-        )
-        .bind(change.data.to_string())
-        .bind(change.voided)
-        .bind(version)
-        .bind(last_modified)
-        .bind(now)
-        .bind(serial)
-        .execute(&mut *conn)
-        .await
-        .map_err(anyhow::Error::from)?;
-        super::sqlite_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms).await?;
-        if self.google_enabled {
-            super::sqlite_google::enqueue(conn, serial, change.message.as_deref(), now).await?;
-        }
-        Ok(Some(PassRecord {
-            data: change.data,
-            voided: change.voided,
-            version,
-            last_modified,
-            updated_at: now,
-            ..current
-        }))
+        Ok(Some(self.write_pass_change(conn, current, change).await?))
     }
 
     /// The error for a unique violation of `member`: which member has its e-mail, phone or card number.

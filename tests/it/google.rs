@@ -44,6 +44,7 @@ async fn setup(backend: Backend) -> Setup {
     config.google_api_url = google.api_url();
     config.google_callback_keys_url = serve_keys(&signer).await;
     config.google_rate_per_sec = 200;
+    config.google_timeout_ms = 300; // also when a new pass's queued sync comes due
     config.push_poll_ms = 50;
     config.push_coalesce_ms = 50;
     let app = spawn_app_on(backend, config).await;
@@ -91,7 +92,7 @@ async fn passes_reach_google(backend: Backend) {
     let object_id = format!("{ISSUER}.{serial}");
     check_save_link(created["google_save_url"].as_str().unwrap(), &object_id, "loyaltyObjects");
     let object = s.google.object("loyaltyObject", &object_id).expect("the object exists before the link is handed out");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // let the worker see the queued sync
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await; // the queued sync comes due and runs
     let writes = s
         .google
         .requests()
