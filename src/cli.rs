@@ -151,6 +151,7 @@ fn pass_build(
         authentication_token: &token,
         web_service_url: &web_service_url,
         voided: false,
+        locations: &[],
     };
     let pkpass = builder.build(template, &data, &keys)?;
     std::fs::write(output, &pkpass).with_context(|| format!("cannot write {}", output.display()))?;

@@ -140,6 +140,7 @@ pub async fn pkpass(state: &AppState, pass: &PassRecord) -> Result<Vec<u8>> {
     let data = template
         .validate_data(&pass.data)
         .map_err(|e| anyhow::anyhow!("stored data of pass {} no longer fits its template: {e}", pass.serial_number))?;
+    let locations = loyalty_locations(state, &template, &data).await?;
     let builder = state.passes.clone();
     let (serial, token, voided) = (pass.serial_number.clone(), pass.authentication_token.clone(), pass.voided);
     let web_service_url = state.public_url.clone();
@@ -149,12 +150,30 @@ pub async fn pkpass(state: &AppState, pass: &PassRecord) -> Result<Vec<u8>> {
             authentication_token: &token,
             web_service_url: &web_service_url,
             voided,
+            locations: &locations,
         };
         builder.build(&template, &data, &keys)
     })
     .await
     .map_err(|e| Error::Internal(e.into()))??;
     Ok(bytes)
+}
+
+/// A loyalty card shows the stores on the lock screen nearby: the holder's home store first,
+/// then the nearest (at most 10). Other passes keep their template's locations.
+async fn loyalty_locations(state: &AppState, template: &Template, data: &Map<String, Value>) -> Result<Vec<Value>> {
+    if template.definition.kind != crate::templates::Kind::Loyalty {
+        return Ok(Vec::new());
+    }
+    let card = template.definition.roles.card_number.as_ref().and_then(|f| data.get(f)).and_then(Value::as_str);
+    let home = match card {
+        Some(card) => {
+            let lookup = crate::store::MemberLookup { card_number: Some(card.to_owned()), ..Default::default() };
+            state.store.find_members(&lookup).await?.into_iter().next().and_then(|m| m.home_store_id)
+        }
+        None => None,
+    };
+    Ok(crate::stores::locations_for(state.store.as_ref(), home.as_deref()).await?)
 }
 
 pub fn not_found(serial: &str) -> Error {

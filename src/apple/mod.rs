@@ -24,6 +24,8 @@ pub struct PassKeys<'a> {
     /// `PASSERELLE_PUBLIC_URL`; iPhones append `/v1/...` to it.
     pub web_service_url: &'a str,
     pub voided: bool,
+    /// Apple `locations` the server adds (a loyalty card's stores); empty keeps the template's.
+    pub locations: &'a [Value],
 }
 
 /// Builds signed `.pkpass` files; holds the identity and every template's pre-zipped files.
@@ -58,6 +60,9 @@ impl PassBuilder {
         pass.insert("webServiceURL".into(), keys.web_service_url.into());
         if keys.voided {
             pass.insert("voided".into(), true.into());
+        }
+        if !keys.locations.is_empty() {
+            pass.insert("locations".into(), Value::Array(keys.locations.to_vec()));
         }
         serde_json::to_vec(&Value::Object(pass)).expect("JSON values serialize")
     }

@@ -38,6 +38,7 @@ pub fn sign(config: &Config, template_id: &str, seconds: f64, threads: Option<us
             authentication_token: "0123456789abcdef0123",
             web_service_url: "https://example.com",
             voided: false,
+            locations: &[],
         },
     )?;
     println!("pass size: {} bytes", sample.len());
@@ -63,6 +64,7 @@ pub fn sign(config: &Config, template_id: &str, seconds: f64, threads: Option<us
                                 authentication_token: &token,
                                 web_service_url: "https://example.com",
                                 voided: false,
+                                locations: &[],
                             };
                             std::hint::black_box(builder.build(template, &data, &keys).expect("bench pass builds"));
                             count += 1;

@@ -33,6 +33,7 @@ async fn demo_pass(State(state): State<Arc<AppState>>, Path(id): Path<String>) -
             authentication_token: &token,
             web_service_url: &public_url,
             voided: false,
+            locations: &[],
         };
         passes.build(&template, &data, &keys)
     })

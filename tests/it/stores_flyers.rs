@@ -263,4 +263,34 @@ async fn bad_flyers(backend: Backend) {
     }
 }
 
-on_both_backends!(stores_crud, bad_stores_are_named, flyers, bad_flyers);
+/// A member's loyalty card lists the stores: the home store first, then the nearest.
+async fn loyalty_passes_carry_store_locations(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    let stores = [
+        ("paris-01", "Paris Rivoli", 48.8606, 2.3522),
+        ("lille-01", "Lille Centre", 50.6292, 3.0573),
+        ("lyon-01", "Lyon Part-Dieu", 45.7609, 4.8590),
+        ("marseille-01", "Marseille Vieux-Port", 43.2951, 5.3740),
+    ];
+    for (id, name, lat, lon) in stores {
+        let body = json!({"id": id, "name": name, "latitude": lat, "longitude": lon, "timezone": "Europe/Paris"});
+        assert_eq!(post_store(&app, &body).await.status(), 201);
+    }
+    let member = app
+        .api(Method::POST, "/api/v1/members")
+        .json(&json!({"first_name": "Camille", "email": "camille@example.fr", "home_store_id": "lyon-01", "consent": {"terms": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(member.status(), 201);
+    let member: Value = member.json().await.unwrap();
+    let url = member["pass"]["apple_pass_url"].as_str().unwrap();
+    let pkpass = app.client.get(url).send().await.unwrap().bytes().await.unwrap();
+    let pass = crate::helpers::assert_valid_pass(&pkpass).json("pass.json");
+    let names: Vec<&str> =
+        pass["locations"].as_array().unwrap().iter().map(|l| l["relevantText"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Lyon Part-Dieu", "Marseille Vieux-Port", "Paris Rivoli", "Lille Centre"], "home, then nearest");
+    assert_eq!(pass["locations"][0]["latitude"], 45.7609);
+}
+
+on_both_backends!(stores_crud, bad_stores_are_named, flyers, bad_flyers, loyalty_passes_carry_store_locations);
