@@ -173,7 +173,7 @@ async fn loyalty_locations(state: &AppState, template: &Template, data: &Map<Str
         }
         None => None,
     };
-    Ok(crate::stores::locations_for(state.store.as_ref(), home.as_deref()).await?)
+    crate::stores::locations_for(state.store.as_ref(), home.as_deref()).await
 }
 
 pub fn not_found(serial: &str) -> Error {
