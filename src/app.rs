@@ -28,6 +28,7 @@ pub struct AppState {
     pub push: PushParts,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
+    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
 /// What the push workers share with the rest of the process.
@@ -119,7 +120,8 @@ impl App {
             );
         }
         let google = crate::google::service(&config, &store, &public_url).await?;
-        let state = Arc::new(AppState { config, templates, passes, store, public_url, push, google });
+        let mailer = crate::mail::from_config(&config)?;
+        let state = Arc::new(AppState { config, templates, passes, store, public_url, push, google, mailer });
         Ok(Self { listener, state })
     }
 

@@ -10,6 +10,7 @@ pub mod google;
 pub mod http;
 pub mod keys;
 pub mod loyalty;
+pub mod mail;
 pub mod metrics;
 pub mod passes;
 pub mod publish;

@@ -211,6 +211,14 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_POINTS_ALLOW_NEGATIVE", global = true)]
     pub points_allow_negative: bool,
 
+    /// Folder where e-mails are written when no SMTP server is configured.
+    #[arg(long, env = "PASSERELLE_MAIL_DIR", default_value = "data/mail", global = true)]
+    pub mail_dir: PathBuf,
+
+    /// Sender address of e-mails (cards, verification links).
+    #[arg(long, env = "PASSERELLE_MAIL_FROM", default_value = "Passerelle <no-reply@localhost>", global = true)]
+    pub mail_from: String,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `passerelle=debug`).
     #[arg(long, env = "PASSERELLE_LOG", default_value = "info", global = true)]
     pub log: String,

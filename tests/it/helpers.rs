@@ -98,6 +98,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The database this server uses.
     pub database_url: String,
+    /// Where this server writes e-mails (no SMTP in tests).
+    pub mail_dir: PathBuf,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -150,6 +152,8 @@ pub async fn spawn_app_on_existing(config: Config) -> TestApp {
 
 async fn start(mut config: Config, dir: tempfile::TempDir) -> TestApp {
     let database_url = config.database_url.expose().to_owned();
+    config.mail_dir = dir.path().join("mail");
+    let mail_dir = config.mail_dir.clone();
     config.admin_token = Some(passerelle::secret::Secret::new(ADMIN));
     let app = App::build(config).await.expect("app builds");
     let base_url = format!("http://{}", app.local_addr());
@@ -158,7 +162,7 @@ async fn start(mut config: Config, dir: tempfile::TempDir) -> TestApp {
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    TestApp { base_url, public_url, client: reqwest::Client::new(), database_url, _stop: tx, _dir: dir }
+    TestApp { base_url, public_url, client: reqwest::Client::new(), database_url, mail_dir, _stop: tx, _dir: dir }
 }
 
 /// A .pkpass unpacked into a temporary folder.

@@ -1,0 +1,48 @@
+//! Outgoing e-mail (cards, verification links): SMTP when configured, otherwise a local
+//! outbox folder, so the demo works offline.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+
+/// One message to one recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    /// Plain-text body (always sent).
+    pub text: String,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    async fn send(&self, mail: Mail) -> Result<()>;
+}
+
+/// Writes each message as an `.eml` file in a folder and logs where (no SMTP configured).
+pub struct FolderMailer {
+    pub dir: PathBuf,
+    pub from: String,
+}
+
+#[async_trait]
+impl Mailer for FolderMailer {
+    async fn send(&self, mail: Mail) -> Result<()> {
+        tokio::fs::create_dir_all(&self.dir).await.with_context(|| format!("creating {}", self.dir.display()))?;
+        let name = format!("{}-{}.eml", crate::store::now_ms(), crate::tokens::random_hex(4));
+        let path = self.dir.join(name);
+        let body = format!(
+            "From: {}\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            self.from, mail.to, mail.subject, mail.text
+        );
+        tokio::fs::write(&path, body).await.with_context(|| format!("writing {}", path.display()))?;
+        tracing::info!(path = %path.display(), "no SMTP configured: e-mail written to the outbox folder");
+        Ok(())
+    }
+}
+
+/// The configured mailer: the outbox folder until SMTP is configured.
+pub fn from_config(config: &crate::config::Config) -> Result<std::sync::Arc<dyn Mailer>> {
+    Ok(std::sync::Arc::new(FolderMailer { dir: config.mail_dir.clone(), from: config.mail_from.clone() }))
+}
