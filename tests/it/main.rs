@@ -2,6 +2,7 @@
 //! and check passes from outside (unzip, sha1sum, `openssl cms -verify`).
 
 mod admin_api;
+mod browser;
 mod certificates;
 mod cli;
 mod google;

@@ -1,0 +1,165 @@
+//! A small W3C WebDriver client driving Debian's headless Chromium through chromedriver, for
+//! tests of the shoppers' pages (screenshots are saved under `target/test-artifacts/`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    driver: Child,
+    /// Where the browser saves downloads.
+    pub downloads: tempfile::TempDir,
+}
+
+/// Where tests leave screenshots.
+pub fn artifacts() -> PathBuf {
+    let dir = crate::helpers::repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Browser {
+    /// Starts chromedriver and a phone-sized headless Chromium. Without Chromium the test is
+    /// skipped with a note, unless `PASSERELLE_TEST_REQUIRE_BROWSER=1` (as in CI) makes that fail.
+    pub async fn start() -> Option<Browser> {
+        let driver_bin =
+            ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
+        let chrome_bin = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists());
+        let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
+            assert!(
+                std::env::var("PASSERELLE_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
+                "PASSERELLE_TEST_REQUIRE_BROWSER=1 but chromium/chromedriver are not installed"
+            );
+            eprintln!("skipping a browser test: install Debian's chromium and chromium-driver to run it");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let downloads = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chrome_bin,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-quic", "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--window-size=390,844",
+                         "--user-agent=Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"],
+                "prefs": {"download.default_directory": downloads.path(), "download.prompt_for_download": false},
+            }
+        }}});
+        let resp: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session =
+            resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {resp}")).to_owned();
+        Some(Browser { http, base, session, driver, downloads })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"].get("error").is_none(), "WebDriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let v =
+            self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    pub async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_owned()
+    }
+
+    pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let id = self.element(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{id}/attribute/{name}"), None)
+            .await
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Saves a PNG screenshot as `target/test-artifacts/<name>.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = openssl::base64::decode_block(b64.as_str().unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        let path = artifacts().join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Waits for a finished download ending in `suffix` and returns its bytes.
+    pub async fn downloaded(&self, suffix: &str) -> Vec<u8> {
+        for _ in 0..100 {
+            let done = std::fs::read_dir(self.downloads.path())
+                .unwrap()
+                .filter_map(Result::ok)
+                .find(|e| e.file_name().to_string_lossy().ends_with(suffix));
+            if let Some(file) = done {
+                return std::fs::read(file.path()).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {suffix} download in {}", self.downloads.path().display());
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The pass page in a real browser: it renders, and "Add to Apple Wallet" downloads a valid pass.
+#[tokio::test]
+async fn the_pass_page_downloads_a_pass_in_chromium() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = crate::helpers::spawn_app(crate::helpers::test_config()).await;
+    let created = app.create_pass("loyalty", crate::helpers::example("loyalty")).await;
+    browser.goto(created["pass_page_url"].as_str().unwrap()).await;
+    assert!(browser.source().await.contains("Add to Apple Wallet"));
+    browser.screenshot("pass-page").await;
+    browser.click("a.wallet.apple").await;
+    let pkpass = browser.downloaded(".pkpass").await;
+    let pass = crate::helpers::assert_valid_pass(&pkpass).json("pass.json");
+    assert_eq!(pass["serialNumber"], created["serial_number"]);
+}
