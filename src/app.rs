@@ -151,7 +151,9 @@ impl App {
             workers.push(tokio::spawn(worker.run(stopped.clone())));
         }
         let router = crate::http::router(self.state);
-        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         // Workers finish the batch in hand; unfinished jobs are found again when their lease ends.
         let _ = stop.send(true);
         for w in workers {

@@ -219,6 +219,24 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_MAIL_FROM", default_value = "Passerelle <no-reply@localhost>", global = true)]
     pub mail_from: String,
 
+    /// SMTP server for e-mails, e.g. smtps://user:password@smtp.example.com:465, smtp://localhost:25
+    /// (no TLS) or smtp://user:password@host:587?tls=required (STARTTLS). Unset: mails go to PASSERELLE_MAIL_DIR.
+    #[arg(long, env = "PASSERELLE_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<Secret>,
+
+    /// Server secret that signs the enrollment forms' CSRF tokens (HMAC-SHA256). Unset: a random
+    /// one per process, so forms opened before a restart, or served by another process, are refused.
+    #[arg(long, env = "PASSERELLE_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<Secret>,
+
+    /// Sign-up form submissions (POST /join/{code}) allowed per client IP and minute (0: no limit).
+    #[arg(long, env = "PASSERELLE_JOIN_RATE_PER_MIN", default_value_t = 10, global = true)]
+    pub join_rate_per_min: u32,
+
+    /// Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For gives the client address.
+    #[arg(long, env = "PASSERELLE_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `passerelle=debug`).
     #[arg(long, env = "PASSERELLE_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -1,18 +1,23 @@
 //! HTTP routing: every area's routes merged into one axum router.
 
+pub mod client_ip;
 mod demo;
 mod downloads;
 pub mod extract;
+mod flyer_stats_api;
 mod flyers_api;
 mod google_api;
 mod health;
+mod join;
+mod join_guard;
 mod keys_api;
+mod member_links;
 mod members_api;
 mod pages;
 mod passes_api;
 mod push_api;
 mod stores_api;
-mod views;
+pub(crate) mod views;
 mod web_service;
 
 use std::sync::Arc;
@@ -31,8 +36,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(passes_api::router())
         .merge(keys_api::router())
         .merge(members_api::router())
+        .merge(member_links::router())
         .merge(stores_api::router())
         .merge(flyers_api::router())
+        .merge(flyer_stats_api::router())
+        .merge(join::router(&state))
         .merge(push_api::router())
         .merge(google_api::router())
         .merge(downloads::router())

@@ -12,6 +12,15 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.add_template("pass.html", include_str!("pages/pass.html")).expect("pass.html is a valid template");
+        env.add_template("join_base.html", include_str!("pages/join_base.html"))
+            .expect("join_base.html is a valid template");
+        env.add_template("join.html", include_str!("pages/join.html")).expect("join.html is a valid template");
+        env.add_template("join_card.html", include_str!("pages/join_card.html"))
+            .expect("join_card.html is a valid template");
+        env.add_template("join_message.html", include_str!("pages/join_message.html"))
+            .expect("join_message.html is a valid template");
+        env.add_template("member_link.html", include_str!("pages/member_link.html"))
+            .expect("member_link.html is valid");
         env
     })
 }

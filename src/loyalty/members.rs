@@ -9,10 +9,13 @@ use super::card;
 pub use super::input::{Consent, ConsentPatch, MemberPatch, NewMember, Source};
 use super::input::{attributes, birthday, email, language, manual_tier, phone, text};
 use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update, wake_workers};
+use super::verification::{self, CONSENT_URL_FIELD};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::passes;
-use crate::store::{MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, now_ms};
+use crate::store::{
+    MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, TokenPurpose, now_ms,
+};
 use crate::tokens;
 
 fn not_found(id: &str) -> Error {
@@ -94,11 +97,25 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
         .templates
         .get(LOYALTY_TEMPLATE)
         .ok_or_else(|| anyhow::anyhow!("the {LOYALTY_TEMPLATE:?} template is missing from the templates folder"))?;
-    let data = Value::Object(pass_fields(&template.definition.roles, &member));
+    let mut fields = pass_fields(&template.definition.roles, &member);
+    // The back of the pass carries the link that withdraws marketing consent in one tap.
+    let consent_token = template.definition.fields.contains_key(CONSENT_URL_FIELD).then(|| {
+        let (token, record) = verification::new_token(TokenPurpose::WithdrawConsent, &member.id, None);
+        fields.insert(CONSENT_URL_FIELD.into(), Value::from(verification::consent_url(state, &token)));
+        record
+    });
+    let data = Value::Object(fields);
     let pass = passes::create(state, LOYALTY_TEMPLATE, data, None).await?;
     member.pass_serial = Some(pass.serial_number.clone());
     match state.store.insert_member(&member).await {
-        Ok(stored) => Ok((stored, pass)),
+        Ok(stored) => {
+            if let Some(record) = consent_token
+                && let Err(e) = state.store.insert_member_token(&record).await
+            {
+                tracing::error!(member = %stored.id, "storing the consent link of the pass: {e:#}");
+            }
+            Ok((stored, pass))
+        }
         Err(e) => {
             // Someone signed up with the same contact meanwhile: the new pass belongs to no one.
             if let Err(void) = passes::void(state, &pass.serial_number).await {

@@ -4,11 +4,13 @@
 //! name, points and tier, and changes with them in the same transaction.
 
 pub mod card;
+pub mod consent;
 pub mod contact;
 mod input;
 pub mod members;
 pub mod pass;
 pub mod tiers;
+pub mod verification;
 
 pub use contact::Country;
 pub use tiers::TierRules;

@@ -1,6 +1,8 @@
 //! Outgoing e-mail (cards, verification links): SMTP when configured, otherwise a local
 //! outbox folder, so the demo works offline.
 
+mod smtp;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -42,7 +44,15 @@ impl Mailer for FolderMailer {
     }
 }
 
-/// The configured mailer: the outbox folder until SMTP is configured.
+pub use smtp::SmtpMailer;
+
+/// The configured mailer: SMTP when `PASSERELLE_SMTP_URL` is set, else the outbox folder.
 pub fn from_config(config: &crate::config::Config) -> Result<std::sync::Arc<dyn Mailer>> {
-    Ok(std::sync::Arc::new(FolderMailer { dir: config.mail_dir.clone(), from: config.mail_from.clone() }))
+    match &config.smtp_url {
+        Some(url) => Ok(std::sync::Arc::new(SmtpMailer::new(url, &config.mail_from)?)),
+        None => {
+            tracing::info!(dir = %config.mail_dir.display(), "PASSERELLE_SMTP_URL is unset: e-mails go to the outbox folder");
+            Ok(std::sync::Arc::new(FolderMailer { dir: config.mail_dir.clone(), from: config.mail_from.clone() }))
+        }
+    }
 }

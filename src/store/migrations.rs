@@ -12,6 +12,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (3, "google", include_str!("../../migrations/sqlite/0003_google.sql")),
     (4, "stores_flyers", include_str!("../../migrations/sqlite/0004_stores_flyers.sql")),
     (5, "members", include_str!("../../migrations/sqlite/0005_members.sql")),
+    (6, "member_tokens", include_str!("../../migrations/sqlite/0006_member_tokens.sql")),
+    (7, "flyer_stats", include_str!("../../migrations/sqlite/0007_flyer_stats.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
@@ -21,6 +23,8 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "google", include_str!("../../migrations/postgres/0003_google.sql")),
     (4, "stores_flyers", include_str!("../../migrations/postgres/0004_stores_flyers.sql")),
     (5, "members", include_str!("../../migrations/postgres/0005_members.sql")),
+    (6, "member_tokens", include_str!("../../migrations/postgres/0006_member_tokens.sql")),
+    (7, "flyer_stats", include_str!("../../migrations/postgres/0007_flyer_stats.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

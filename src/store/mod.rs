@@ -5,21 +5,27 @@
 //! become visible in the order they were given and a device polling with
 //! `passesUpdatedSince` never skips a change.
 
+mod flyer_stats;
 mod google;
 mod members;
 mod migrations;
 mod outbox;
 pub mod postgres;
+mod postgres_flyer_stats;
 mod postgres_google;
 mod postgres_members;
 mod postgres_outbox;
 mod postgres_stores;
+mod postgres_tokens;
 pub mod sqlite;
+mod sqlite_flyer_stats;
 mod sqlite_google;
 mod sqlite_members;
 mod sqlite_outbox;
 mod sqlite_stores;
+mod sqlite_tokens;
 mod stores;
+mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +35,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::Error;
+pub use flyer_stats::{FlyerStats, FlyerStatsStore};
 pub use google::{GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
 pub use members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
@@ -36,6 +43,7 @@ pub use members::{
 };
 pub use outbox::{DeadJob, JobOutcome, JobResult, OutboxStore, PushJob, QueueStats};
 pub use stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
+pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
 
 /// One stored pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +135,9 @@ pub struct NewApiKey {
 }
 
 #[async_trait]
-pub trait Store: OutboxStore + GoogleStore + StoresStore + MembersStore + Send + Sync + 'static {
+pub trait Store:
+    OutboxStore + GoogleStore + StoresStore + MembersStore + FlyerStatsStore + TokensStore + Send + Sync + 'static
+{
     /// Applies the pending migrations of this backend.
     async fn migrate(&self) -> Result<()>;
     /// Checks the database answers.

@@ -163,3 +163,49 @@ async fn the_pass_page_downloads_a_pass_in_chromium() {
     let pass = crate::helpers::assert_valid_pass(&pkpass).json("pass.json");
     assert_eq!(pass["serialNumber"], created["serial_number"]);
 }
+
+/// A shopper scans a flyer: the form in Chromium, an invalid submit (errors beside the fields),
+/// a valid one, then "Add to Apple Wallet" downloads a valid pass for that member.
+#[tokio::test]
+async fn a_shopper_joins_from_a_flyer_in_chromium() {
+    use reqwest::Method;
+    use serde_json::json;
+    let Some(browser) = Browser::start().await else { return };
+    let app = crate::helpers::spawn_app(crate::helpers::test_config()).await;
+    let store = json!({"id": "paris-01", "name": "Paris Rivoli", "latitude": 48.8606, "longitude": 2.3522, "timezone": "Europe/Paris"});
+    assert_eq!(app.api(Method::POST, "/api/v1/stores").json(&store).send().await.unwrap().status(), 201);
+    let flyer: Value = app
+        .api(Method::POST, "/api/v1/flyers")
+        .json(&json!({"store_id": "paris-01", "label": "Window"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    browser.goto(flyer["join_url"].as_str().unwrap()).await;
+    browser.screenshot("join-form").await;
+    // Terms left unchecked and no contact: the form comes back with errors next to the fields.
+    browser.type_into("#first_name", "Camille").await;
+    browser.click("button[type=submit]").await;
+    let page = browser.source().await;
+    assert!(page.contains("id=\"email-error\"") && page.contains("id=\"terms-error\""), "errors shown");
+    assert_eq!(browser.attribute("#first_name", "value").await.as_deref(), Some("Camille"), "the form is refilled");
+    browser.screenshot("join-form-errors").await;
+
+    browser.type_into("#email", "camille@example.fr").await;
+    browser.click("#terms").await;
+    browser.click("button[type=submit]").await;
+    assert!(browser.source().await.contains("Add to Apple Wallet"), "the result page");
+    browser.screenshot("join-result").await;
+
+    browser.click("a.wallet.apple").await;
+    let pkpass = browser.downloaded(".pkpass").await;
+    let pass = crate::helpers::assert_valid_pass(&pkpass).json("pass.json");
+    let found: Value =
+        app.api(Method::GET, "/api/v1/members?email=camille@example.fr").send().await.unwrap().json().await.unwrap();
+    let member = &found["items"][0];
+    assert_eq!(pass["serialNumber"], member["pass"]["serial_number"], "the pass of the member who signed up");
+    assert_eq!(pass["barcodes"][0]["message"], member["card_number"]);
+}

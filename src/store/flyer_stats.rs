@@ -1,0 +1,26 @@
+//! Flyer attribution: page views of `/join/{code}` and what became of them (sign-ups, cards
+//! added to Apple Wallet, saved to Google Wallet).
+
+use anyhow::Result;
+use async_trait::async_trait;
+
+/// A flyer's numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlyerStats {
+    /// Views of the enrollment page (each GET).
+    pub scans: i64,
+    /// Members whose source flyer is this one.
+    pub signups: i64,
+    /// Of those, members whose pass is registered on at least one Apple device.
+    pub apple_added: i64,
+    /// Of those, members whose pass Google reported saved.
+    pub google_added: i64,
+}
+
+#[async_trait]
+pub trait FlyerStatsStore: Send + Sync {
+    /// Counts one view of the flyer's enrollment page.
+    async fn count_flyer_scan(&self, code: &str) -> Result<()>;
+    /// The flyer's numbers (all zero for a flyer nobody scanned).
+    async fn flyer_stats(&self, code: &str) -> Result<FlyerStats>;
+}

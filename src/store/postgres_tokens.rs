@@ -1,0 +1,59 @@
+//! Member tokens on Postgres (see `tokens.rs`).
+
+use anyhow::{Result, anyhow};
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::postgres::PostgresStore;
+use super::tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
+
+fn token_from_row(row: &PgRow) -> Result<MemberTokenRecord> {
+    let purpose: String = row.try_get("purpose")?;
+    Ok(MemberTokenRecord {
+        token_hash: row.try_get("token_hash")?,
+        member_id: row.try_get("member_id")?,
+        purpose: TokenPurpose::parse(&purpose).ok_or_else(|| anyhow!("unknown member token purpose {purpose:?}"))?,
+        email: row.try_get("email")?,
+        created_at: row.try_get("created_at")?,
+        used_at: row.try_get("used_at")?,
+    })
+}
+
+#[async_trait]
+impl TokensStore for PostgresStore {
+    async fn insert_member_token(&self, t: &MemberTokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO member_tokens (token_hash, member_id, purpose, email, created_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.member_id)
+        .bind(t.purpose.as_str())
+        .bind(&t.email)
+        .bind(t.created_at)
+        .bind(t.used_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn member_token(&self, token_hash: &str) -> Result<Option<MemberTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT token_hash, member_id, purpose, email, created_at, used_at FROM member_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn use_member_token(&self, token_hash: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE member_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
