@@ -390,7 +390,15 @@ async fn submit(
             return form(&guard, &parts.headers, StatusCode::UNPROCESSABLE_ENTITY, &flyer, &store_name, &f, &errors);
         }
         match members::create(&state, new_member(lang, &flyer, &f)).await {
-            Ok((member, pass)) => card_page(&state, &parts.headers, &store_name, &member, &pass),
+            Ok((member, pass)) => {
+                // The e-mail counts as verified once its owner follows this link (receipts rely on it).
+                if member.email.is_some()
+                    && let Err(e) = crate::loyalty::verification::send_verification(&state, &member).await
+                {
+                    tracing::warn!(member = %member.id, "verification e-mail not sent: {e:#}");
+                }
+                card_page(&state, &parts.headers, &store_name, &member, &pass)
+            }
             Err(Error::Duplicate { member_id, .. }) => {
                 let existing = members::get(&state, &member_id).await?;
                 send_card_link(&state, &existing).await;
