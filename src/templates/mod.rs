@@ -5,6 +5,7 @@ pub mod datetime;
 pub mod definition;
 mod images;
 mod load;
+mod pass_keys;
 pub mod pass_rules;
 pub mod placeholder;
 pub mod problem;

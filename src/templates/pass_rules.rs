@@ -10,108 +10,11 @@ use super::definition::{Definition, FieldType};
 use super::placeholder::{Segment, join, parse};
 use super::problem::Report;
 
-pub const STYLES: [&str; 5] = ["boardingPass", "coupon", "eventTicket", "generic", "storeCard"];
-
-/// Keys the server writes into every pass; a template must not set them.
-const SERVER_OWNED: [&str; 3] = ["serialNumber", "authenticationToken", "webServiceURL"];
-
-const TOP_LEVEL: &[&str] = &[
-    "formatVersion",
-    "passTypeIdentifier",
-    "teamIdentifier",
-    "organizationName",
-    "description",
-    "logoText",
-    "foregroundColor",
-    "backgroundColor",
-    "labelColor",
-    "footerBackgroundColor",
-    "suppressStripShine",
-    "sharingProhibited",
-    "groupingIdentifier",
-    "barcode",
-    "barcodes",
-    "beacons",
-    "locations",
-    "maxDistance",
-    "relevantDate",
-    "relevantDates",
-    "expirationDate",
-    "voided",
-    "appLaunchURL",
-    "associatedStoreIdentifiers",
-    "userInfo",
-    "nfc",
-    "semantics",
-    "preferredStyleSchemes",
-    "useAutomaticColors",
-    "suppressHeaderDarkening",
-    "eventLogoText",
-    "accessibilityURL",
-    "addOnURL",
-    "bagPolicyURL",
-    "contactVenueEmail",
-    "contactVenuePhoneNumber",
-    "contactVenueWebsite",
-    "directionsInformationURL",
-    "merchandiseURL",
-    "orderFoodURL",
-    "parkingInformationURL",
-    "purchaseParkingURL",
-    "sellURL",
-    "transferURL",
-    "transitInformationURL",
-    "auxiliaryStoreIdentifiers",
-    "changeSeatURL",
-    "entertainmentURL",
-    "managementURL",
-    "purchaseAdditionalBaggageURL",
-    "purchaseLoungeAccessURL",
-    "purchaseWifiURL",
-    "upgradeURL",
-    "registerServiceAnimalURL",
-    "reportLostBagURL",
-    "requestWheelchairURL",
-    "transitProviderEmail",
-    "transitProviderPhoneNumber",
-    "transitProviderWebsiteURL",
-    "boardingPass",
-    "coupon",
-    "eventTicket",
-    "generic",
-    "storeCard",
-];
-
-const FIELD_GROUPS: [&str; 6] =
-    ["headerFields", "primaryFields", "secondaryFields", "auxiliaryFields", "backFields", "additionalInfoFields"];
-
-const FIELD_KEYS: &[&str] = &[
-    "key",
-    "label",
-    "value",
-    "attributedValue",
-    "changeMessage",
-    "textAlignment",
-    "dataDetectorTypes",
-    "dateStyle",
-    "timeStyle",
-    "ignoresTimeZone",
-    "isRelative",
-    "numberStyle",
-    "currencyCode",
-    "semantics",
-    "row",
-];
-
-const TEXT_ALIGNMENTS: [&str; 4] =
-    ["PKTextAlignmentLeft", "PKTextAlignmentCenter", "PKTextAlignmentRight", "PKTextAlignmentNatural"];
-const DATE_STYLES: [&str; 5] =
-    ["PKDateStyleNone", "PKDateStyleShort", "PKDateStyleMedium", "PKDateStyleLong", "PKDateStyleFull"];
-const NUMBER_STYLES: [&str; 4] =
-    ["PKNumberStyleDecimal", "PKNumberStylePercent", "PKNumberStyleScientific", "PKNumberStyleSpellOut"];
-const BARCODE_FORMATS: [&str; 4] =
-    ["PKBarcodeFormatQR", "PKBarcodeFormatPDF417", "PKBarcodeFormatAztec", "PKBarcodeFormatCode128"];
-const COLOURS: [&str; 4] = ["backgroundColor", "foregroundColor", "labelColor", "footerBackgroundColor"];
+pub use super::pass_keys::STYLES;
+use super::pass_keys::{
+    BARCODE_FORMATS, COLOURS, DATE_STYLES, FIELD_GROUPS, FIELD_KEYS, NUMBER_STYLES, SERVER_OWNED, TEXT_ALIGNMENTS,
+    TOP_LEVEL,
+};
 
 /// The identity every pass is signed with, from the certificate.
 pub struct Identity<'a> {

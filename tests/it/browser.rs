@@ -108,6 +108,18 @@ impl Browser {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_owned()
     }
 
+    /// Waits (up to 10 s) until the page source contains `text`, e.g. after a click that navigates.
+    pub async fn wait_for_text(&self, text: &str) -> String {
+        for _ in 0..100 {
+            let page = self.source().await;
+            if page.contains(text) {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed {text:?}:\n{}", self.source().await);
+    }
+
     pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
         let id = self.element(css).await;
         self.call(reqwest::Method::GET, &format!("/element/{id}/attribute/{name}"), None)
@@ -156,7 +168,7 @@ async fn the_pass_page_downloads_a_pass_in_chromium() {
     let app = crate::helpers::spawn_app(crate::helpers::test_config()).await;
     let created = app.create_pass("loyalty", crate::helpers::example("loyalty")).await;
     browser.goto(created["pass_page_url"].as_str().unwrap()).await;
-    assert!(browser.source().await.contains("Add to Apple Wallet"));
+    browser.wait_for_text("Add to Apple Wallet").await;
     browser.screenshot("pass-page").await;
     browser.click("a.wallet.apple").await;
     let pkpass = browser.downloaded(".pkpass").await;
@@ -189,15 +201,15 @@ async fn a_shopper_joins_from_a_flyer_in_chromium() {
     // Terms left unchecked and no contact: the form comes back with errors next to the fields.
     browser.type_into("#first_name", "Camille").await;
     browser.click("button[type=submit]").await;
-    let page = browser.source().await;
-    assert!(page.contains("id=\"email-error\"") && page.contains("id=\"terms-error\""), "errors shown");
+    let page = browser.wait_for_text("id=\"email-error\"").await;
+    assert!(page.contains("id=\"terms-error\""), "errors shown next to both fields");
     assert_eq!(browser.attribute("#first_name", "value").await.as_deref(), Some("Camille"), "the form is refilled");
     browser.screenshot("join-form-errors").await;
 
     browser.type_into("#email", "camille@example.fr").await;
     browser.click("#terms").await;
     browser.click("button[type=submit]").await;
-    assert!(browser.source().await.contains("Add to Apple Wallet"), "the result page");
+    browser.wait_for_text("Add to Apple Wallet").await;
     browser.screenshot("join-result").await;
 
     browser.click("a.wallet.apple").await;
