@@ -6,6 +6,7 @@
 //! priority 5, since priority 10 without an alert is refused.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -75,6 +76,11 @@ struct Connection {
     id: u64,
 }
 
+/// New connections in a row that APNs closed before answering anything: then the refusal is
+/// ours (TLS 1.3 reports a refused client certificate after the handshake, and a write may
+/// fail before the server's alert is read), not a passing outage.
+const REFUSED_FRESH_CONNECTIONS: u32 = 3;
+
 pub struct ApnsClient {
     connector: TlsConnector,
     host: String,
@@ -84,6 +90,11 @@ pub struct ApnsClient {
     settings: ApnsSettings,
     connection: Mutex<Option<Connection>>,
     next_id: std::sync::atomic::AtomicU64,
+    /// The id of the last connection that got an answer.
+    answered: std::sync::atomic::AtomicU64,
+    /// Connections closed in a row before their first answer (each counted once).
+    silent_failures: std::sync::atomic::AtomicU32,
+    last_silent: std::sync::atomic::AtomicU64,
 }
 
 impl ApnsClient {
@@ -127,6 +138,9 @@ impl ApnsClient {
             settings,
             connection: Mutex::new(None),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            answered: std::sync::atomic::AtomicU64::new(0),
+            silent_failures: std::sync::atomic::AtomicU32::new(0),
+            last_silent: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -219,9 +233,28 @@ impl ApnsClient {
             Ok(Err(e)) if error_text(&e).contains("refused stream") => return Attempt::Refused,
             Ok(Err(e)) => {
                 self.drop_connection(id).await;
-                classify_error(&e)
+                match classify_error(&e) {
+                    PushResult::Retry(reason) if self.answered.load(Ordering::Relaxed) != id => {
+                        let first_for_this_connection = self.last_silent.swap(id, Ordering::Relaxed) != id;
+                        let silent =
+                            self.silent_failures.fetch_add(u32::from(first_for_this_connection), Ordering::Relaxed)
+                                + u32::from(first_for_this_connection);
+                        if silent >= REFUSED_FRESH_CONNECTIONS {
+                            PushResult::CertificateRefused(format!(
+                                "APNs closed {silent} new connections before answering (is the pass certificate accepted?): {reason}"
+                            ))
+                        } else {
+                            PushResult::Retry(reason)
+                        }
+                    }
+                    other => other,
+                }
             }
-            Ok(Ok((status, body))) => classify_response(status, &body),
+            Ok(Ok((status, body))) => {
+                self.answered.store(id, Ordering::Relaxed);
+                self.silent_failures.store(0, Ordering::Relaxed);
+                classify_response(status, &body)
+            }
         })
     }
 }
