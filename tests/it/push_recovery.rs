@@ -216,6 +216,43 @@ async fn template_redesigns_reach_every_pass(backend: Backend) {
     assert_eq!(publish(&app).await["changed"], false, "published once");
 }
 
+/// `passerelle worker` alone (no HTTP server) drains the queue another process filled.
+async fn a_separate_worker_process_pushes(backend: Backend) {
+    let apns = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = backend.database_url(dir.path()).await;
+    let mut config = push_config(&apns);
+    config.database_url = passerelle::secret::Secret::new(db_url.clone());
+    config.push_workers = 0; // this server only takes changes
+    let app = crate::helpers::spawn_app_on_existing(config).await;
+    let held = add_to_wallet(&app).await;
+    register_as(&app, &held, "device-one", &token(1)).await;
+    app.api(Method::PATCH, &format!("/api/v1/passes/{}", held.serial))
+        .json(&json!({"data": {"points": 7}}))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(apns.received_count(), 0, "the web process pushes nothing");
+
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("worker")
+        .current_dir(repo())
+        .env("PASSERELLE_DATABASE_URL", &db_url)
+        .env("PASSERELLE_APNS_URL", apns.url())
+        .env("PASSERELLE_APNS_CA_FILE", repo().join("certs-example/root-ca.pem"))
+        .env("PASSERELLE_PUSH_POLL_MS", "100")
+        .env("PASSERELLE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the worker process pushes the device", async || apns.received_count() == 1).await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(apns.received()[0].token, token(1));
+}
+
 /// SIGKILL with 10,000 jobs queued: after a restart every device is pushed, none lost.
 async fn a_killed_server_loses_no_push(backend: Backend) {
     const DEVICES: usize = 10_000;
@@ -292,5 +329,6 @@ on_both_backends!(
     forbidden_pauses_then_resumes,
     an_expired_lease_is_taken_by_another_worker,
     template_redesigns_reach_every_pass,
+    a_separate_worker_process_pushes,
     a_killed_server_loses_no_push,
 );
