@@ -1,5 +1,5 @@
-//! Admin API for the push outbox and template publishing: dead jobs (list, retry) and
-//! `POST /api/v1/templates/{id}/publish`.
+//! Admin API for the outboxes and template publishing: dead APNs push jobs and Google sync
+//! jobs (list, retry) and `POST /api/v1/templates/{id}/publish`.
 
 use std::sync::Arc;
 
@@ -21,6 +21,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/push/dead", get(dead))
         .route("/api/v1/push/dead/retry", post(retry_all))
         .route("/api/v1/push/dead/{id}/retry", post(retry_one))
+        .route("/api/v1/google/dead", get(google_dead))
+        .route("/api/v1/google/dead/retry", post(google_retry_all))
+        .route("/api/v1/google/dead/{id}/retry", post(google_retry_one))
         .route("/api/v1/templates/{id}/publish", post(publish))
 }
 
@@ -30,15 +33,20 @@ struct Page {
     cursor: Option<i64>,
 }
 
+fn page_limit(page: &Page) -> Result<i64> {
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
+    }
+    Ok(limit)
+}
+
 async fn dead(
     State(state): State<Arc<AppState>>,
     _key: AdminKey,
     QueryParams(page): QueryParams<Page>,
 ) -> Result<Json<Value>> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
-    }
+    let limit = page_limit(&page)?;
     let jobs = state.store.dead_push_jobs(page.cursor, limit).await?;
     let next_cursor = (jobs.len() as i64 == limit).then(|| jobs.last().map(|j| j.id)).flatten();
     let items: Vec<Value> = jobs
@@ -69,6 +77,49 @@ async fn retry_one(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id):
         return Err(Error::NotFound(format!("no dead push job {id}")));
     }
     state.push.wakeup.notify_one();
+    Ok(Json(json!({"retried": n})))
+}
+
+async fn google_dead(
+    State(state): State<Arc<AppState>>,
+    _key: AdminKey,
+    QueryParams(page): QueryParams<Page>,
+) -> Result<Json<Value>> {
+    let limit = page_limit(&page)?;
+    let jobs = state.store.dead_google_jobs(page.cursor, limit).await?;
+    let next_cursor = (jobs.len() as i64 == limit).then(|| jobs.last().map(|j| j.id)).flatten();
+    let items: Vec<Value> = jobs
+        .iter()
+        .map(|j| {
+            json!({
+                "id": j.id,
+                "serial_number": j.serial_number,
+                "attempts": j.attempts,
+                "last_error": j.last_error,
+                "created_at": rfc3339(j.created_at),
+                "failed_at": rfc3339(j.updated_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+async fn google_retry_all(State(state): State<Arc<AppState>>, _key: AdminKey) -> Result<Json<Value>> {
+    let n = state.store.retry_dead_google_jobs(None).await?;
+    state.push.google_wakeup.notify_one();
+    Ok(Json(json!({"retried": n})))
+}
+
+async fn google_retry_one(
+    State(state): State<Arc<AppState>>,
+    _key: AdminKey,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    let n = state.store.retry_dead_google_jobs(Some(id)).await?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("no dead Google sync job {id}")));
+    }
+    state.push.google_wakeup.notify_one();
     Ok(Json(json!({"retried": n})))
 }
 

@@ -30,6 +30,17 @@ pub enum GoogleOutcome {
     },
 }
 
+/// A sync job out of attempts, kept with its error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadGoogleJob {
+    pub id: i64,
+    pub serial_number: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// What Passerelle knows of a pass's Google object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoogleObjectRecord {
@@ -50,6 +61,9 @@ pub trait GoogleStore: Send + Sync {
     /// Records that the object of `serial` matches pass version `version` (outside any job).
     async fn mark_google_synced(&self, serial: &str, object_id: &str, version: i64) -> Result<()>;
     async fn google_object(&self, serial: &str) -> Result<Option<GoogleObjectRecord>>;
+    async fn dead_google_jobs(&self, after_id: Option<i64>, limit: i64) -> Result<Vec<DeadGoogleJob>>;
+    /// Puts dead sync jobs back in the queue (one, or all when `id` is `None`); returns how many.
+    async fn retry_dead_google_jobs(&self, id: Option<i64>) -> Result<u64>;
     /// Records a save (`saved`) or removal callback once per nonce; false for a replayed nonce.
     async fn record_google_callback(&self, nonce: &str, object_id: &str, saved: bool) -> Result<bool>;
 }

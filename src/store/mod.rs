@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
-pub use google::{GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
+pub use google::{DeadGoogleJob, GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
 pub use members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
     duplicate_member,

@@ -4,7 +4,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::{Row, SqliteConnection};
 
-use super::google::{GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
+use super::google::{DeadGoogleJob, GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
 use super::now_ms;
 use super::sqlite::SqliteStore;
 use crate::tokens;
@@ -197,5 +197,53 @@ impl GoogleStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(fresh)
+    }
+
+    async fn dead_google_jobs(&self, after_id: Option<i64>, limit: i64) -> Result<Vec<DeadGoogleJob>> {
+        let rows = sqlx::query(
+            "SELECT id, serial_number, attempts, last_error, created_at, updated_at FROM google_jobs \
+             WHERE state = 'dead' AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after_id.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadGoogleJob {
+                    id: r.try_get("id")?,
+                    serial_number: r.try_get("serial_number")?,
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn retry_dead_google_jobs(&self, id: Option<i64>) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
+        // A pass's waiting job covers its dead ones; of several dead jobs per pass, one is enough.
+        sqlx::query(
+            "DELETE FROM google_jobs WHERE state = 'dead' AND (?1 IS NULL OR id = ?1) AND ( \
+               EXISTS (SELECT 1 FROM google_jobs p WHERE p.serial_number = google_jobs.serial_number \
+                       AND p.state = 'pending') \
+               OR id NOT IN (SELECT MIN(id) FROM google_jobs WHERE state = 'dead' GROUP BY serial_number))",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(
+            "UPDATE google_jobs SET state = 'pending', attempts = 0, run_at = ?1, updated_at = ?1 \
+             WHERE state = 'dead' AND (?2 IS NULL OR id = ?2)",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 }

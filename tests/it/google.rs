@@ -140,6 +140,38 @@ async fn passes_reach_google(backend: Backend) {
     assert_eq!(s.google.object("genericObject", &order_id).unwrap()["genericType"], "GENERIC_RESERVATIONS");
 }
 
+/// A sync Google refuses for good is kept as dead with Google's reason, listed, and retryable.
+async fn dead_google_syncs_are_listed_and_retried(backend: Backend) {
+    let s = setup(backend).await;
+    let created = s.app.create_pass("loyalty", example("loyalty")).await;
+    let serial = created["serial_number"].as_str().unwrap().to_owned();
+    let object_id = format!("{ISSUER}.{serial}");
+    s.google.fail_next(1, 400, "invalidResource");
+    let r = s
+        .app
+        .api(Method::PATCH, &format!("/api/v1/passes/{serial}"))
+        .json(&json!({"data": {"points": 77}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let dead =
+        async || -> Value { s.app.api(Method::GET, "/api/v1/google/dead").send().await.unwrap().json().await.unwrap() };
+    eventually("the refused sync is dead", async || !dead().await["items"].as_array().unwrap().is_empty()).await;
+    let item = dead().await["items"][0].clone();
+    assert_eq!(item["serial_number"], serial.as_str());
+    assert!(item["last_error"].as_str().unwrap().contains("invalidResource"), "{item}");
+
+    let r = s.app.api(Method::POST, &format!("/api/v1/google/dead/{}/retry", item["id"])).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    eventually("the retried sync reaches Google", async || {
+        s.google.object("loyaltyObject", &object_id).is_some_and(|o| o["loyaltyPoints"]["balance"]["int"] == 77)
+    })
+    .await;
+    assert_eq!(dead().await["items"], json!([]));
+    assert_eq!(s.app.api(Method::POST, "/api/v1/google/dead/999999/retry").send().await.unwrap().status(), 404);
+}
+
 /// Google keeps at most 10 messages per object: older ones are pruned, the newest kept.
 async fn messages_are_pruned_to_ten(backend: Backend) {
     let s = setup(backend).await;
@@ -266,6 +298,7 @@ async fn pass_page_offers_both_wallets(backend: Backend) {
 
 on_both_backends!(
     passes_reach_google,
+    dead_google_syncs_are_listed_and_retried,
     messages_are_pruned_to_ten,
     signed_callbacks_are_verified,
     the_rate_limit_is_shared,
