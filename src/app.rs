@@ -150,6 +150,8 @@ impl App {
             };
             workers.push(tokio::spawn(worker.run(stopped.clone())));
         }
+        let expiry = std::time::Duration::from_secs(self.state.config.order_expiry_interval_secs);
+        workers.push(tokio::spawn(crate::orders::run_expiry(self.state.clone(), expiry, stopped.clone())));
         let router = crate::http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)

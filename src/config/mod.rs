@@ -141,6 +141,10 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_PUSH_PAUSE_SECS", default_value_t = 60, global = true)]
     pub push_pause_secs: u64,
 
+    /// How often `serve` expires click & collect orders past their pickup window (seconds).
+    #[arg(long, env = "PASSERELLE_ORDER_EXPIRY_INTERVAL_SECS", default_value_t = 60, global = true)]
+    pub order_expiry_interval_secs: u64,
+
     /// Passes bumped per transaction when a template is published.
     #[arg(long, env = "PASSERELLE_PUBLISH_BATCH_SIZE", default_value_t = 500, global = true)]
     pub publish_batch_size: i64,

@@ -15,9 +15,11 @@ mod join_pages;
 mod keys_api;
 mod member_links;
 mod members_api;
+mod orders_api;
 mod pages;
 mod passes_api;
 mod push_api;
+mod receipts_api;
 mod stores_api;
 pub(crate) mod views;
 mod web_service;
@@ -38,12 +40,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(passes_api::router())
         .merge(keys_api::router())
         .merge(members_api::router())
+        .merge(orders_api::router())
         .merge(member_links::router())
         .merge(stores_api::router())
         .merge(flyers_api::router())
         .merge(flyer_stats_api::router())
         .merge(join::router(&state))
         .merge(push_api::router())
+        .merge(receipts_api::router())
         .merge(google_api::router())
         .merge(downloads::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })

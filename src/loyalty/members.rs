@@ -114,6 +114,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
             {
                 tracing::error!(member = %stored.id, "storing the consent link of the pass: {e:#}");
             }
+            crate::receipts::link_pending_logged(state, &stored).await;
             Ok((stored, pass))
         }
         Err(e) => {
@@ -243,6 +244,7 @@ pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<Me
     if pass.is_some() {
         wake_workers(state);
     }
+    crate::receipts::link_pending_logged(state, &member).await;
     Ok(member)
 }
 

@@ -172,6 +172,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<VerifyOutcome
             if pass.is_some() {
                 wake_workers(state);
             }
+            crate::receipts::link_pending_logged(state, &member).await;
             Ok(VerifyOutcome::Verified(Box::new(member)))
         }
         Ok(None) => Ok(VerifyOutcome::Unknown),

@@ -14,6 +14,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "members", include_str!("../../migrations/sqlite/0005_members.sql")),
     (6, "member_tokens", include_str!("../../migrations/sqlite/0006_member_tokens.sql")),
     (7, "flyer_stats", include_str!("../../migrations/sqlite/0007_flyer_stats.sql")),
+    (8, "orders", include_str!("../../migrations/sqlite/0008_orders.sql")),
+    (9, "receipts", include_str!("../../migrations/sqlite/0009_receipts.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
@@ -25,6 +27,8 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "members", include_str!("../../migrations/postgres/0005_members.sql")),
     (6, "member_tokens", include_str!("../../migrations/postgres/0006_member_tokens.sql")),
     (7, "flyer_stats", include_str!("../../migrations/postgres/0007_flyer_stats.sql")),
+    (8, "orders", include_str!("../../migrations/postgres/0008_orders.sql")),
+    (9, "receipts", include_str!("../../migrations/postgres/0009_receipts.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -9,19 +9,25 @@ mod flyer_stats;
 mod google;
 mod members;
 mod migrations;
+mod orders;
 mod outbox;
 pub mod postgres;
 mod postgres_flyer_stats;
 mod postgres_google;
 mod postgres_members;
+mod postgres_orders;
 mod postgres_outbox;
+mod postgres_receipts;
 mod postgres_stores;
 mod postgres_tokens;
+mod receipts;
 pub mod sqlite;
 mod sqlite_flyer_stats;
 mod sqlite_google;
 mod sqlite_members;
+mod sqlite_orders;
 mod sqlite_outbox;
+mod sqlite_receipts;
 mod sqlite_stores;
 mod sqlite_tokens;
 mod stores;
@@ -41,7 +47,9 @@ pub use members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
     duplicate_member,
 };
+pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use outbox::{DeadJob, JobOutcome, JobResult, OutboxStore, PushJob, QueueStats};
+pub use receipts::{ReceiptRecord, ReceiptsStore};
 pub use stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
 
@@ -136,7 +144,17 @@ pub struct NewApiKey {
 
 #[async_trait]
 pub trait Store:
-    OutboxStore + GoogleStore + StoresStore + MembersStore + FlyerStatsStore + TokensStore + Send + Sync + 'static
+    OutboxStore
+    + GoogleStore
+    + StoresStore
+    + MembersStore
+    + OrdersStore
+    + ReceiptsStore
+    + FlyerStatsStore
+    + TokensStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Applies the pending migrations of this backend.
     async fn migrate(&self) -> Result<()>;

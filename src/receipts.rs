@@ -1,0 +1,432 @@
+//! Till receipts: `POST /api/v1/receipts` checks the amounts (integers in minor units: lines
+//! add up to the subtotal, `total = subtotal + tax` unless the prices include the tax), makes
+//! the receipt pass (`receipt` template) and links the receipt to its customer.
+//!
+//! Linking: a card number (shown at the till) links at once; a phone or an e-mail links only to
+//! a member who verified that contact. Otherwise the receipt keeps HMAC-SHA256 lookup keys of
+//! the normalised contact (keyed with `PASSERELLE_SECRET_KEY`, never the contact itself) and
+//! `link_pending` links it when a member verifies that contact later.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::loyalty::contact::{normalise_email, normalise_phone};
+use crate::passes;
+use crate::store::{MemberLookup, MemberRecord, ReceiptRecord, now_ms};
+use crate::templates::datetime::parse_w3c;
+use crate::tokens;
+
+/// The pass template of receipts.
+pub const RECEIPT_TEMPLATE: &str = "receipt";
+/// Most lines on one receipt.
+const MAX_LINES: usize = 500;
+/// Longest receipt number, store id, label or idempotency key.
+const MAX_TEXT: usize = 200;
+
+/// The body of `POST /api/v1/receipts`. Amounts stay JSON values so that a float or a string
+/// is refused naming its field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReceipt {
+    pub store_id: Option<String>,
+    pub issued_at: Option<String>,
+    pub receipt_number: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<NewLine>,
+    pub totals: Option<NewTotals>,
+    pub payment: Option<NewPayment>,
+    pub customer: Option<Customer>,
+    pub idempotency_key: Option<String>,
+    /// Prices include the tax (French TTC): `total = subtotal`. Also accepted in `totals`.
+    #[serde(default)]
+    pub tax_included: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    pub sku: Option<String>,
+    pub label: Option<String>,
+    pub quantity: Option<Value>,
+    pub unit_price: Option<Value>,
+    pub total: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTotals {
+    pub subtotal: Option<Value>,
+    pub tax: Option<Value>,
+    pub total: Option<Value>,
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub tax_included: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPayment {
+    pub method: Option<String>,
+    pub last4: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub card_number: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// What posting a receipt did.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub receipt: ReceiptRecord,
+    /// The idempotency key had been used: this is the receipt it made then.
+    pub replayed: bool,
+}
+
+fn unprocessable(field: &str, message: impl std::fmt::Display) -> Error {
+    Error::unprocessable(format!("{field} {message}"), field)
+}
+
+fn text(value: Option<String>, field: &str, required: bool) -> Result<Option<String>> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    match value {
+        None if required => Err(unprocessable(field, "is required")),
+        Some(v) if v.chars().count() > MAX_TEXT => Err(unprocessable(field, "is longer than 200 characters")),
+        Some(v) if v.chars().any(char::is_control) => Err(unprocessable(field, "may not hold control characters")),
+        v => Ok(v),
+    }
+}
+
+/// An amount (or quantity): a JSON integer, never a float or a string.
+fn integer(value: &Option<Value>, field: &str) -> Result<i64> {
+    match value {
+        None | Some(Value::Null) => Err(unprocessable(field, "is required")),
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| unprocessable(field, "must be a whole number (amounts are in minor units: 1299 for 12.99)")),
+    }
+}
+
+/// Digits after the decimal point of an ISO 4217 currency.
+pub fn currency_exponent(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// Minor units as text in major units: `1299` → `12.99`, `-5` → `-0.05`.
+pub fn format_amount(minor: i64, exponent: u32) -> String {
+    if exponent == 0 {
+        return minor.to_string();
+    }
+    let scale = 10u64.pow(exponent);
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exponent as usize)
+}
+
+/// Minor units as a JSON number in major units (for the pass's number fields).
+fn major(minor: i64, exponent: u32) -> Value {
+    let text = format_amount(minor, exponent);
+    text.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)).unwrap_or(Value::Null)
+}
+
+/// The key of the lookup HMACs: `PASSERELLE_SECRET_KEY`, or without it one drawn at random for
+/// this process (so receipts waiting before a restart no longer link: set the secret).
+fn hmac_key(state: &AppState) -> Vec<u8> {
+    if let Some(s) = &state.config.secret_key
+        && !s.expose().is_empty()
+    {
+        return s.expose().as_bytes().to_vec();
+    }
+    static RANDOM: OnceLock<Vec<u8>> = OnceLock::new();
+    RANDOM
+        .get_or_init(|| {
+            tracing::warn!(
+                "PASSERELLE_SECRET_KEY is unset: receipts waiting for a member to verify their contact are keyed \
+                 with a random key of this process and will not link after a restart; set it in production"
+            );
+            let mut key = vec![0u8; 32];
+            openssl::rand::rand_bytes(&mut key).expect("random bytes from OpenSSL");
+            key
+        })
+        .clone()
+}
+
+/// Hex HMAC-SHA256 of a normalised contact (`kind` is `email` or `phone`).
+pub fn contact_hmac(state: &AppState, kind: &str, normalised: &str) -> Result<String> {
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::sign::Signer;
+    let key = PKey::hmac(&hmac_key(state)).map_err(anyhow::Error::from)?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(anyhow::Error::from)?;
+    signer.update(format!("receipt-{kind}:{normalised}").as_bytes()).map_err(anyhow::Error::from)?;
+    Ok(hex::encode(signer.sign_to_vec().map_err(anyhow::Error::from)?))
+}
+
+fn member_name(m: &MemberRecord) -> String {
+    match &m.last_name {
+        Some(last) => format!("{} {last}", m.first_name),
+        None => m.first_name.clone(),
+    }
+}
+
+/// Validates a receipt, links it if its customer can be trusted, makes its pass and stores it.
+/// The same idempotency key again returns the receipt it made (nothing new is stored).
+pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
+    let idempotency_key = text(input.idempotency_key, "idempotency_key", false)?;
+    if let Some(key) = &idempotency_key
+        && let Some(existing) = state.store.receipt_by_idempotency_key(key).await?
+    {
+        return Ok(Posted { receipt: existing, replayed: true });
+    }
+    let store_id = text(input.store_id, "store_id", true)?.unwrap_or_default();
+    let receipt_number = text(input.receipt_number, "receipt_number", true)?.unwrap_or_default();
+    if !passes::valid_serial(&receipt_number) {
+        return Err(unprocessable("receipt_number", "must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
+    }
+    let issued_given = text(input.issued_at, "issued_at", true)?.unwrap_or_default();
+    let issued = parse_w3c(&issued_given).map_err(|e| unprocessable("issued_at", e))?;
+    let issued_at = (issued.unix_timestamp_nanos() / 1_000_000) as i64;
+
+    // Amounts.
+    if input.lines.is_empty() {
+        return Err(unprocessable("lines", "must list at least one line"));
+    }
+    if input.lines.len() > MAX_LINES {
+        return Err(unprocessable("lines", format!("may list at most {MAX_LINES} lines")));
+    }
+    let totals = input.totals.ok_or_else(|| unprocessable("totals", "is required"))?;
+    let currency = text(totals.currency, "totals.currency", true)?.unwrap_or_default().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(unprocessable("totals.currency", "must be an ISO 4217 code such as EUR"));
+    }
+    let exponent = currency_exponent(&currency);
+    let mut lines = Vec::with_capacity(input.lines.len());
+    let mut sum: i64 = 0;
+    for (i, line) in input.lines.into_iter().enumerate() {
+        let f = |name: &str| format!("lines[{i}].{name}");
+        let label = text(line.label, &f("label"), true)?.unwrap_or_default();
+        let sku = text(line.sku, &f("sku"), false)?;
+        let quantity = integer(&line.quantity, &f("quantity"))?;
+        if quantity == 0 {
+            return Err(unprocessable(&f("quantity"), "may not be zero"));
+        }
+        let unit_price = integer(&line.unit_price, &f("unit_price"))?;
+        let total = integer(&line.total, &f("total"))?;
+        let expected = quantity.checked_mul(unit_price).ok_or_else(|| unprocessable(&f("total"), "is out of range"))?;
+        if total != expected {
+            return Err(unprocessable(
+                &f("total"),
+                format!("is {total} but quantity × unit_price is {quantity} × {unit_price} = {expected}"),
+            ));
+        }
+        sum = sum.checked_add(total).ok_or_else(|| unprocessable(&f("total"), "is out of range"))?;
+        lines.push(json!({"sku": sku, "label": label, "quantity": quantity, "unit_price": unit_price, "total": total}));
+    }
+    let subtotal = integer(&totals.subtotal, "totals.subtotal")?;
+    if subtotal != sum {
+        return Err(unprocessable("totals.subtotal", format!("is {subtotal} but the lines add up to {sum}")));
+    }
+    let tax = match &totals.tax {
+        None | Some(Value::Null) => 0,
+        v => integer(v, "totals.tax")?,
+    };
+    if tax < 0 {
+        return Err(unprocessable("totals.tax", "may not be negative"));
+    }
+    let total = integer(&totals.total, "totals.total")?;
+    let tax_included = input.tax_included || totals.tax_included;
+    let expected_total = if tax_included {
+        subtotal
+    } else {
+        subtotal.checked_add(tax).ok_or_else(|| unprocessable("totals.total", "is out of range"))?
+    };
+    if total != expected_total {
+        let rule = if tax_included {
+            format!("the subtotal {subtotal} (tax included)")
+        } else {
+            format!("subtotal + tax = {subtotal} + {tax} = {expected_total}")
+        };
+        return Err(unprocessable("totals.total", format!("is {total} but should be {rule}")));
+    }
+
+    // Payment.
+    let payment = match input.payment {
+        None => None,
+        Some(p) => {
+            let method = text(p.method, "payment.method", true)?.unwrap_or_default();
+            let last4 = text(p.last4, "payment.last4", false)?;
+            if let Some(l) = &last4
+                && (l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return Err(unprocessable("payment.last4", "must be the last 4 digits of the card"));
+            }
+            Some((method, last4))
+        }
+    };
+
+    // The customer.
+    let customer = input.customer.unwrap_or_default();
+    let mut member: Option<MemberRecord> = None;
+    let (mut email_hmac, mut phone_hmac) = (None, None);
+    if let Some(card) = text(customer.card_number, "customer.card_number", false)? {
+        let lookup = MemberLookup { card_number: Some(card.clone()), ..Default::default() };
+        member = Some(
+            state
+                .store
+                .find_members(&lookup)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| unprocessable("customer.card_number", format!("{card:?} is no member's card")))?,
+        );
+    }
+    if let Some(raw) = text(customer.email, "customer.email", false)? {
+        let email = normalise_email(&raw).map_err(|e| unprocessable("customer.email", e))?;
+        let lookup = MemberLookup { email: Some(email.clone()), ..Default::default() };
+        let verified = state.store.find_members(&lookup).await?.into_iter().find(|m| m.email_verified);
+        if member.is_none() && verified.is_some() {
+            member = verified;
+        } else if member.is_none() {
+            email_hmac = Some(contact_hmac(state, "email", &email)?);
+        }
+    }
+    if let Some(raw) = text(customer.phone, "customer.phone", false)? {
+        let phone =
+            normalise_phone(&raw, state.config.default_country).map_err(|e| unprocessable("customer.phone", e))?;
+        let lookup = MemberLookup { phone: Some(phone.clone()), ..Default::default() };
+        let verified = state.store.find_members(&lookup).await?.into_iter().find(|m| m.phone_verified);
+        if member.is_none() && verified.is_some() {
+            member = verified;
+        } else if member.is_none() {
+            phone_hmac = Some(contact_hmac(state, "phone", &phone)?);
+        }
+    }
+    if member.is_some() {
+        (email_hmac, phone_hmac) = (None, None);
+    }
+
+    // The pass.
+    let store_name = match state.store.store(&store_id).await? {
+        Some(s) => s.name,
+        None => store_id.clone(),
+    };
+    let lines_text = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "{} × {}  {}",
+                l["quantity"],
+                l["label"].as_str().unwrap_or_default(),
+                format_amount(l["total"].as_i64().unwrap_or_default(), exponent)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let payment_text = payment.as_ref().map(|(method, last4)| {
+        let mut chars = method.chars();
+        let method: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+        match last4 {
+            Some(l) => format!("{method} •••• {l}"),
+            None => method,
+        }
+    });
+    let mut data = Map::new();
+    data.insert("receipt_number".into(), json!(receipt_number));
+    data.insert("store".into(), json!(store_name));
+    data.insert("issued_at".into(), json!(issued_given));
+    data.insert("total".into(), major(total, exponent));
+    data.insert("currency".into(), json!(currency));
+    data.insert("tax".into(), major(tax, exponent));
+    data.insert("lines".into(), json!(lines_text));
+    if let Some(p) = &payment_text {
+        data.insert("payment".into(), json!(p));
+    }
+    if let Some(m) = &member {
+        data.insert("member_name".into(), json!(member_name(m)));
+    }
+    let pass = passes::create(state, RECEIPT_TEMPLATE, Value::Object(data), None).await?;
+
+    let body = json!({
+        "issued_at": issued_given,
+        "lines": lines,
+        "totals": {"subtotal": subtotal, "tax": tax, "total": total, "currency": currency, "tax_included": tax_included},
+        "payment": payment.map(|(method, last4)| json!({"method": method, "last4": last4})),
+    });
+    let record = ReceiptRecord {
+        id: format!("rcp_{}", tokens::random_hex(8)),
+        receipt_number,
+        store_id,
+        issued_at,
+        body,
+        member_id: member.map(|m| m.id),
+        idempotency_key: idempotency_key.clone(),
+        email_hmac,
+        phone_hmac,
+        pass_serial: pass.serial_number.clone(),
+        created_at: now_ms(),
+    };
+    match state.store.insert_receipt(&record).await {
+        Ok(stored) => Ok(Posted { receipt: stored, replayed: false }),
+        Err(e) => {
+            // The pass belongs to no receipt.
+            if let Err(void) = passes::void(state, &pass.serial_number).await {
+                tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused receipt: {void}");
+            }
+            // The same key posted twice at once: the other request stored it.
+            if let Some(key) = &idempotency_key
+                && let Some(existing) = state.store.receipt_by_idempotency_key(key).await?
+            {
+                return Ok(Posted { receipt: existing, replayed: true });
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Links to the member every receipt waiting for one of their verified contacts, and puts
+/// their name on those receipts' passes. Returns how many it linked.
+pub async fn link_pending(state: &AppState, member: &MemberRecord) -> Result<usize> {
+    let email_hmac = match (&member.email, member.email_verified) {
+        (Some(e), true) => Some(contact_hmac(state, "email", e)?),
+        _ => None,
+    };
+    let phone_hmac = match (&member.phone, member.phone_verified) {
+        (Some(p), true) => Some(contact_hmac(state, "phone", p)?),
+        _ => None,
+    };
+    if email_hmac.is_none() && phone_hmac.is_none() {
+        return Ok(0);
+    }
+    let linked = state.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?;
+    let name = member_name(member);
+    for receipt in &linked {
+        let mut patch = Map::new();
+        patch.insert("member_name".into(), json!(name));
+        if let Err(e) = passes::change(state, &receipt.pass_serial, Some(patch), None).await {
+            tracing::warn!(receipt = %receipt.id, "putting the member's name on the receipt pass: {e}");
+        }
+    }
+    if !linked.is_empty() {
+        tracing::info!(member = %member.id, count = linked.len(), "receipts linked to a verified contact");
+    }
+    Ok(linked.len())
+}
+
+/// `link_pending` for hooks that must not fail the change that verified a contact.
+pub async fn link_pending_logged(state: &AppState, member: &MemberRecord) {
+    if let Err(e) = link_pending(state, member).await {
+        tracing::error!(member = %member.id, "linking the receipts waiting for a verified contact: {e}");
+    }
+}

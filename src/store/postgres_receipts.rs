@@ -1,0 +1,116 @@
+//! Receipts on Postgres (see `receipts.rs`).
+
+use anyhow::Result;
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::postgres::PostgresStore;
+use super::receipts::{ReceiptRecord, ReceiptsStore};
+use crate::error::Error;
+
+fn receipt_from_row(row: &PgRow) -> Result<ReceiptRecord> {
+    let body: String = row.try_get("body")?;
+    Ok(ReceiptRecord {
+        id: row.try_get("id")?,
+        receipt_number: row.try_get("receipt_number")?,
+        store_id: row.try_get("store_id")?,
+        issued_at: row.try_get("issued_at")?,
+        body: serde_json::from_str(&body)?,
+        member_id: row.try_get("member_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        email_hmac: row.try_get("email_hmac")?,
+        phone_hmac: row.try_get("phone_hmac")?,
+        pass_serial: row.try_get("pass_serial")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+#[async_trait]
+impl ReceiptsStore for PostgresStore {
+    async fn insert_receipt(&self, r: &ReceiptRecord) -> Result<ReceiptRecord, Error> {
+        let done = sqlx::query(
+            "INSERT INTO receipts (id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&r.id)
+        .bind(&r.receipt_number)
+        .bind(&r.store_id)
+        .bind(r.issued_at)
+        .bind(r.body.to_string())
+        .bind(&r.member_id)
+        .bind(&r.idempotency_key)
+        .bind(&r.email_hmac)
+        .bind(&r.phone_hmac)
+        .bind(&r.pass_serial)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await;
+        match done {
+            Ok(_) => Ok(r.clone()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::conflict(
+                format!("receipt {:?} of store {:?} exists already", r.receipt_number, r.store_id),
+                "receipt_number",
+            )),
+            Err(e) => Err(anyhow::Error::from(e).into()),
+        }
+    }
+
+    async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>> {
+        let row = sqlx::query("SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(receipt_from_row).transpose()
+    }
+
+    async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>> {
+        let row = sqlx::query("SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(receipt_from_row).transpose()
+    }
+
+    async fn receipts_by_number(&self, number: &str) -> Result<Vec<ReceiptRecord>> {
+        let rows = sqlx::query("SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE receipt_number = $1 ORDER BY created_at, id")
+            .bind(number)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(receipt_from_row).collect()
+    }
+
+    async fn member_receipts(&self, member_id: &str, limit: i64) -> Result<Vec<ReceiptRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE member_id = $1 \
+             ORDER BY issued_at DESC, created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(member_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(receipt_from_row).collect()
+    }
+
+    async fn link_receipts(
+        &self,
+        member_id: &str,
+        email_hmac: Option<&str>,
+        phone_hmac: Option<&str>,
+    ) -> Result<Vec<ReceiptRecord>> {
+        if email_hmac.is_none() && phone_hmac.is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "UPDATE receipts SET member_id = $1, email_hmac = NULL, phone_hmac = NULL \
+             WHERE member_id IS NULL AND (email_hmac = $2 OR phone_hmac = $3) \
+             RETURNING id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at",
+        )
+        .bind(member_id)
+        .bind(email_hmac)
+        .bind(phone_hmac)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(receipt_from_row).collect()
+    }
+}

@@ -1,0 +1,145 @@
+//! Orders' storage on SQLite (see `orders.rs`): every change runs in a `BEGIN IMMEDIATE`
+//! transaction, so the write lock serialises concurrent status changes.
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::PassRecord;
+use super::orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
+use super::sqlite::SqliteStore;
+use crate::error::Error;
+
+macro_rules! order_columns {
+    () => {
+        "order_number, store_id, customer, items, pickup_from, pickup_until, status, pass_serial, created_at, updated_at"
+    };
+}
+
+fn order_from_row(row: &SqliteRow) -> Result<OrderRecord> {
+    let customer: String = row.try_get("customer")?;
+    let items: String = row.try_get("items")?;
+    Ok(OrderRecord {
+        order_number: row.try_get("order_number")?,
+        store_id: row.try_get("store_id")?,
+        customer: serde_json::from_str(&customer).context("stored order customer is not JSON")?,
+        items: serde_json::from_str(&items).context("stored order items are not JSON")?,
+        pickup_from: row.try_get("pickup_from")?,
+        pickup_until: row.try_get("pickup_until")?,
+        status: row.try_get("status")?,
+        pass_serial: row.try_get("pass_serial")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+async fn fetch_order(conn: &mut SqliteConnection, number: &str) -> Result<Option<OrderRecord>> {
+    let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = ?"))
+        .bind(number)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(order_from_row).transpose()
+}
+
+async fn write_status(conn: &mut SqliteConnection, o: &OrderRecord) -> Result<()> {
+    sqlx::query("UPDATE orders SET status = ?, updated_at = ? WHERE order_number = ?")
+        .bind(&o.status)
+        .bind(o.updated_at)
+        .bind(&o.order_number)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Applies `update` to the order's pass inside the caller's write transaction, with the
+    /// effects of `update_pass`: next version tag, push jobs for its devices, a Google sync.
+    async fn change_order_pass(
+        &self,
+        conn: &mut SqliteConnection,
+        order: &OrderRecord,
+        update: &OrderPassUpdate,
+    ) -> Result<Option<PassRecord>, Error> {
+        let Some(serial) = &order.pass_serial else { return Ok(None) };
+        let Some(current) = super::sqlite::fetch_pass(conn, serial).await? else { return Ok(None) };
+        let Some(change) = update(order, &current)? else { return Ok(None) };
+        Ok(Some(self.write_pass_change(conn, current, change).await?))
+    }
+}
+
+#[async_trait]
+impl OrdersStore for SqliteStore {
+    async fn insert_order(&self, o: &OrderRecord) -> Result<OrderRecord, Error> {
+        let row = sqlx::query(concat!(
+            "INSERT INTO orders (",
+            order_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+            order_columns!()
+        ))
+        .bind(&o.order_number)
+        .bind(&o.store_id)
+        .bind(o.customer.to_string())
+        .bind(o.items.to_string())
+        .bind(o.pickup_from)
+        .bind(o.pickup_until)
+        .bind(&o.status)
+        .bind(&o.pass_serial)
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .fetch_one(&self.pool)
+        .await;
+        match row {
+            Ok(row) => Ok(order_from_row(&row)?),
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                Err(Error::conflict(format!("order {:?} already exists", o.order_number), "order_number"))
+            }
+            Err(e) => Err(Error::Internal(e.into())),
+        }
+    }
+
+    async fn order(&self, number: &str) -> Result<Option<OrderRecord>> {
+        fetch_order(&mut *self.pool.acquire().await?, number).await
+    }
+
+    async fn update_order(
+        &self,
+        number: &str,
+        update: OrderUpdate,
+        pass: OrderPassUpdate,
+    ) -> Result<Option<(OrderRecord, Option<PassRecord>)>, Error> {
+        let mut tx = self.write_tx().await?;
+        let Some(current) = fetch_order(&mut tx, number).await? else { return Ok(None) };
+        let next = update(&current)?;
+        write_status(&mut tx, &next).await?;
+        let pass = self.change_order_pass(&mut tx, &next, &pass).await?;
+        let stored = fetch_order(&mut tx, number).await?.context("updated order vanished")?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(Some((stored, pass)))
+    }
+
+    async fn expire_orders(&self, now: i64, limit: i64, pass: OrderPassUpdate) -> Result<Vec<OrderRecord>, Error> {
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE status IN ('placed', 'ready') AND pickup_until < ? ORDER BY pickup_until LIMIT ?"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)?;
+        let mut expired = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut order = order_from_row(row)?;
+            order.status = "expired".into();
+            order.updated_at = now.max(order.updated_at);
+            write_status(&mut tx, &order).await?;
+            self.change_order_pass(&mut tx, &order, &pass).await?;
+            expired.push(order);
+        }
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(expired)
+    }
+}
