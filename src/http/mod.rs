@@ -13,6 +13,7 @@ mod join_form;
 mod join_guard;
 mod join_pages;
 mod keys_api;
+mod me_page;
 mod member_links;
 mod members_api;
 mod orders_api;
@@ -42,6 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(members_api::router())
         .merge(orders_api::router())
         .merge(member_links::router())
+        .merge(me_page::router())
         .merge(stores_api::router())
         .merge(flyers_api::router())
         .merge(flyer_stats_api::router())

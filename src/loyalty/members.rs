@@ -104,6 +104,12 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
         fields.insert(CONSENT_URL_FIELD.into(), Value::from(verification::consent_url(state, &token)));
         record
     });
+    // ...and the private link to the member's "My receipts" page.
+    let me_token = template.definition.fields.contains_key(super::me::ME_URL_FIELD).then(|| {
+        let (token, record) = super::me::new_me_token(&member.id);
+        fields.insert(super::me::ME_URL_FIELD.into(), Value::from(super::me::me_url(state, &token)));
+        record
+    });
     let data = Value::Object(fields);
     let pass = passes::create(state, LOYALTY_TEMPLATE, data, None).await?;
     member.pass_serial = Some(pass.serial_number.clone());
@@ -113,6 +119,11 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
                 && let Err(e) = state.store.insert_member_token(&record).await
             {
                 tracing::error!(member = %stored.id, "storing the consent link of the pass: {e:#}");
+            }
+            if let Some(record) = me_token
+                && let Err(e) = state.store.insert_member_token(&record).await
+            {
+                tracing::error!(member = %stored.id, "storing the \"My receipts\" link of the pass: {e:#}");
             }
             crate::receipts::link_pending_logged(state, &stored).await;
             Ok((stored, pass))

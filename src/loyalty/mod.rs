@@ -7,6 +7,7 @@ pub mod card;
 pub mod consent;
 pub mod contact;
 mod input;
+pub mod me;
 pub mod members;
 pub mod pass;
 pub mod tiers;

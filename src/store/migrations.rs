@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "flyer_stats", include_str!("../../migrations/sqlite/0007_flyer_stats.sql")),
     (8, "orders", include_str!("../../migrations/sqlite/0008_orders.sql")),
     (9, "receipts", include_str!("../../migrations/sqlite/0009_receipts.sql")),
+    (10, "me_tokens", include_str!("../../migrations/sqlite/0010_me_tokens.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "flyer_stats", include_str!("../../migrations/postgres/0007_flyer_stats.sql")),
     (8, "orders", include_str!("../../migrations/postgres/0008_orders.sql")),
     (9, "receipts", include_str!("../../migrations/postgres/0009_receipts.sql")),
+    (10, "me_tokens", include_str!("../../migrations/postgres/0010_me_tokens.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -56,4 +56,16 @@ impl TokensStore for SqliteStore {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn revoke_member_tokens(&self, member_id: &str, purpose: TokenPurpose, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE member_tokens SET used_at = ?1 WHERE member_id = ?2 AND purpose = ?3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(member_id)
+        .bind(purpose.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

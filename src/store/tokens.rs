@@ -11,6 +11,8 @@ pub enum TokenPurpose {
     VerifyEmail,
     /// Withdraws marketing consent; works any number of times (it sits on the pass).
     WithdrawConsent,
+    /// Opens the member's "My receipts" page; no expiry, revoked by marking it used.
+    Me,
 }
 
 impl TokenPurpose {
@@ -18,6 +20,7 @@ impl TokenPurpose {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::WithdrawConsent => "withdraw_consent",
+            Self::Me => "me",
         }
     }
 
@@ -25,6 +28,7 @@ impl TokenPurpose {
         match s {
             "verify_email" => Some(Self::VerifyEmail),
             "withdraw_consent" => Some(Self::WithdrawConsent),
+            "me" => Some(Self::Me),
             _ => None,
         }
     }
@@ -52,4 +56,6 @@ pub trait TokensStore: Send + Sync {
     /// Records the first use of a token: true if this call did, false if it was used already
     /// (or does not exist). Two concurrent calls never both get true.
     async fn use_member_token(&self, token_hash: &str, now: i64) -> Result<bool>;
+    /// Marks every unused token of this member and purpose used (revoked); returns how many.
+    async fn revoke_member_tokens(&self, member_id: &str, purpose: TokenPurpose, now: i64) -> Result<u64>;
 }

@@ -10,6 +10,7 @@ mod google;
 mod google_client;
 mod google_schema;
 mod helpers;
+mod me_page;
 mod member_links;
 mod members;
 mod orders;
