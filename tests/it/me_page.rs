@@ -172,7 +172,43 @@ async fn me_page_lists_receipts_newest_first(backend: Backend) {
     assert_eq!(resp.status(), 404);
 }
 
-on_both_backends!(me_page_lists_receipts_newest_first);
+/// A receipt bought before the loyalty card existed shows on the member's /me page and in the
+/// API once the member's e-mail is verified, never before.
+async fn earlier_receipts_appear_after_sign_up(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    let body = json!({
+        "store_id": "paris-01",
+        "issued_at": "2026-11-02T11:00:00+01:00",
+        "receipt_number": "R-EARLY-1",
+        "lines": [{"sku": "SKU-9", "label": "Brass table lamp", "quantity": 1, "unit_price": 8900, "total": 8900}],
+        "totals": {"subtotal": 8900, "tax": 1780, "total": 10680, "currency": "EUR"},
+        "payment": {"method": "visa", "last4": "4242"},
+        "customer": {"email": "Early.Bird@Example.fr"},
+    });
+    let receipt: Value =
+        app.api(Method::POST, "/api/v1/receipts").json(&body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(receipt["member_id"], Value::Null, "no member yet");
+
+    let member = sign_up(&app, "Eve", "early.bird@example.fr").await;
+    let id = member["id"].as_str().unwrap();
+    let me = path_of(&app, &me_url_on_pass(&app, &member).await);
+    let path = format!("/api/v1/members/{id}/receipts");
+    let listed = async || app.api(Method::GET, &path).send().await.unwrap().json::<Value>().await.unwrap();
+    assert!(!get(&app, &me).await.2.contains("R-EARLY-1"), "an unverified e-mail claims nothing");
+    assert_eq!(listed().await["items"], json!([]));
+
+    let r = app
+        .api(Method::PATCH, &format!("/api/v1/members/{id}"))
+        .json(&json!({"email_verified": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(get(&app, &me).await.2.contains("R-EARLY-1"), "the earlier receipt is on the /me page");
+    assert_eq!(listed().await["items"][0]["receipt_number"], "R-EARLY-1");
+}
+
+on_both_backends!(me_page_lists_receipts_newest_first, earlier_receipts_appear_after_sign_up);
 
 /// The pages in headless Chromium on a phone-sized viewport.
 #[tokio::test]
