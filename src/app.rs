@@ -121,6 +121,7 @@ impl App {
         }
         let google = crate::google::service(&config, &store, &public_url).await?;
         let mailer = crate::mail::from_config(&config)?;
+        crate::webhooks::check_config(&config)?;
         let state = Arc::new(AppState { config, templates, passes, store, public_url, push, google, mailer });
         Ok(Self { listener, state })
     }
@@ -148,6 +149,11 @@ impl App {
                 settings: self.state.config.google_worker_settings(),
                 wakeup: self.state.push.google_wakeup.clone(),
             };
+            workers.push(tokio::spawn(worker.run(stopped.clone())));
+        }
+        if let Some(worker) = crate::webhooks::WebhookWorker::from_config(&self.state.config, self.state.store.clone())?
+            && self.state.config.push_workers > 0
+        {
             workers.push(tokio::spawn(worker.run(stopped.clone())));
         }
         let expiry = std::time::Duration::from_secs(self.state.config.order_expiry_interval_secs);

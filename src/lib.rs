@@ -23,3 +23,4 @@ pub mod stores;
 pub mod telemetry;
 pub mod templates;
 pub mod tokens;
+pub mod webhooks;

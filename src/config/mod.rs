@@ -203,6 +203,18 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_GOOGLE_BATCH_SIZE", default_value_t = 50, global = true)]
     pub google_batch_size: i64,
 
+    /// URL that receives signed webhook events (order.ready, order.collected, pass.added, pass.removed). Unset: no webhooks.
+    #[arg(long, env = "PASSERELLE_WEBHOOK_URL", global = true)]
+    pub webhook_url: Option<String>,
+
+    /// Secret of the webhooks' X-Passerelle-Signature (HMAC-SHA256 of the body); required with PASSERELLE_WEBHOOK_URL.
+    #[arg(long, env = "PASSERELLE_WEBHOOK_SECRET", hide_env_values = true, global = true)]
+    pub webhook_secret: Option<Secret>,
+
+    /// Attempts of a webhook delivery before it is kept as dead.
+    #[arg(long, env = "PASSERELLE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    pub webhook_max_attempts: i64,
+
     /// Loyalty tiers as name:points pairs; a member is in the highest tier whose points they reach.
     #[arg(long, env = "PASSERELLE_TIERS", default_value = "member:0,premium:300,gold:1000", global = true)]
     pub tiers: crate::loyalty::TierRules,
@@ -293,6 +305,7 @@ impl Config {
             push_coalesce_ms: self.push_coalesce_ms as i64,
             google_enabled: self.google_enabled(),
             google_first_sync_delay_ms: self.google_timeout_ms as i64,
+            webhooks_enabled: self.webhook_url.is_some(),
         }
     }
 
@@ -335,6 +348,13 @@ impl Config {
         let mut s = self.worker_settings();
         s.batch_size = self.google_batch_size.max(1);
         s.max_attempts = self.google_max_attempts.max(1);
+        s
+    }
+
+    /// The webhook worker's loop settings (lease, poll and backoff as for pushes).
+    pub fn webhook_worker_settings(&self) -> crate::push::worker::WorkerSettings {
+        let mut s = self.worker_settings();
+        s.max_attempts = self.webhook_max_attempts.max(1);
         s
     }
 

@@ -14,7 +14,7 @@ use super::callback::RootKeyCache;
 use super::client::{GoogleError, RateLimiter, WalletApi};
 use super::jwt::SaveLinkSigner;
 use super::mapping::{self, GoogleContext, ObjectState, Vertical};
-use crate::store::{GoogleJob, GoogleOutcome, Store, now_ms};
+use crate::store::{GoogleJob, GoogleOutcome, PassRecord, Store, now_ms};
 use crate::templates::{Template, TemplateSet};
 
 /// Google keeps at most 10 messages per object; older ones are pruned before adding.
@@ -80,7 +80,7 @@ impl GoogleService {
             self.api.upsert(vertical.class_resource(), &class_id, &mapping::class_json(&ctx, template)).await?;
             self.classes.lock().await.insert(class_key);
         }
-        let state = if pass.voided { ObjectState::Inactive } else { ObjectState::Active };
+        let state = object_state(store, template, &pass).await?;
         let object_id = mapping::object_id(&ctx, serial);
         let object = mapping::object_json(&ctx, template, &data, serial, state);
         // A new object is inserted (one request); a known one is patched (insert if Google lost it).
@@ -122,6 +122,34 @@ impl GoogleService {
             json!({"id": format!("v{version}"), "header": header, "body": text, "messageType": "TEXT_AND_NOTIFY"});
         self.api.add_message(resource, object_id, &message).await?;
         Ok(())
+    }
+}
+
+/// The Google state of a pass's object. A receipt is done as soon as it is issued (COMPLETED:
+/// kept in the wallet, not pinned). A reservation pass follows its order's stored status:
+/// collected → COMPLETED, cancelled → INACTIVE, expired → EXPIRED. Any other voided pass is
+/// INACTIVE, the rest ACTIVE.
+async fn object_state(store: &dyn Store, template: &Template, pass: &PassRecord) -> Result<ObjectState> {
+    use crate::orders::Status;
+    use crate::templates::definition::Kind;
+    let fallback = if pass.voided { ObjectState::Inactive } else { ObjectState::Active };
+    match template.definition.kind {
+        Kind::Receipt if !pass.voided => Ok(ObjectState::Completed),
+        Kind::Reservation if template.id == crate::orders::ORDER_TEMPLATE => {
+            let Some(number) = pass.data.get("order_number").and_then(|v| v.as_str()) else { return Ok(fallback) };
+            let order = store.order(number).await?;
+            // Only the order this pass was made for (a refused duplicate's pass names a taken number).
+            let Some(order) = order.filter(|o| o.pass_serial.as_deref() == Some(pass.serial_number.as_str())) else {
+                return Ok(fallback);
+            };
+            Ok(match Status::parse(&order.status) {
+                Some(Status::Collected) => ObjectState::Completed,
+                Some(Status::Cancelled) => ObjectState::Inactive,
+                Some(Status::Expired) => ObjectState::Expired,
+                _ => fallback,
+            })
+        }
+        _ => Ok(fallback),
     }
 }
 

@@ -80,13 +80,16 @@ async fn register(
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<StatusCode> {
     check_identifier(&device, "deviceLibraryIdentifier")?;
-    authorize(&state, &headers, &pass_type, &serial).await?;
+    let pass = authorize(&state, &headers, &pass_type, &serial).await?;
     let token = body.push_token.trim();
     if token.is_empty() || token.len() > MAX_PUSH_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::bad_request("pushToken must be a non-empty token", "pushToken"));
     }
     Ok(match state.store.register_device(&device, &serial, token).await? {
-        Registration::Created => StatusCode::CREATED,
+        Registration::Created => {
+            crate::webhooks::pass_registration(&state, &pass, true).await;
+            StatusCode::CREATED
+        }
         Registration::AlreadyRegistered => StatusCode::OK,
     })
 }
@@ -97,8 +100,10 @@ async fn unregister(
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     check_identifier(&device, "deviceLibraryIdentifier")?;
-    authorize(&state, &headers, &pass_type, &serial).await?;
-    state.store.unregister_device(&device, &serial).await?;
+    let pass = authorize(&state, &headers, &pass_type, &serial).await?;
+    if state.store.unregister_device(&device, &serial).await? {
+        crate::webhooks::pass_registration(&state, &pass, false).await;
+    }
     Ok(StatusCode::OK)
 }
 

@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (8, "orders", include_str!("../../migrations/sqlite/0008_orders.sql")),
     (9, "receipts", include_str!("../../migrations/sqlite/0009_receipts.sql")),
     (10, "me_tokens", include_str!("../../migrations/sqlite/0010_me_tokens.sql")),
+    (11, "webhooks", include_str!("../../migrations/sqlite/0011_webhooks.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
@@ -31,6 +32,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (8, "orders", include_str!("../../migrations/postgres/0008_orders.sql")),
     (9, "receipts", include_str!("../../migrations/postgres/0009_receipts.sql")),
     (10, "me_tokens", include_str!("../../migrations/postgres/0010_me_tokens.sql")),
+    (11, "webhooks", include_str!("../../migrations/postgres/0011_webhooks.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

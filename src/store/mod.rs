@@ -20,6 +20,7 @@ mod postgres_outbox;
 mod postgres_receipts;
 mod postgres_stores;
 mod postgres_tokens;
+mod postgres_webhooks;
 mod receipts;
 pub mod sqlite;
 mod sqlite_flyer_stats;
@@ -30,8 +31,10 @@ mod sqlite_outbox;
 mod sqlite_receipts;
 mod sqlite_stores;
 mod sqlite_tokens;
+mod sqlite_webhooks;
 mod stores;
 mod tokens;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +55,7 @@ pub use outbox::{DeadJob, JobOutcome, JobResult, OutboxStore, PushJob, QueueStat
 pub use receipts::{ReceiptRecord, ReceiptsStore};
 pub use stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
+pub use webhooks::{WebhookEvent, WebhookJob, WebhookOutcome, WebhooksStore};
 
 /// One stored pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +156,7 @@ pub trait Store:
     + ReceiptsStore
     + FlyerStatsStore
     + TokensStore
+    + WebhooksStore
     + Send
     + Sync
     + 'static
@@ -201,6 +206,8 @@ pub struct DbSettings {
     pub google_enabled: bool,
     /// A new pass's queued Google sync waits this long: the API creates the object inline first.
     pub google_first_sync_delay_ms: i64,
+    /// Whether order changes and device registrations queue webhook events.
+    pub webhooks_enabled: bool,
 }
 
 /// Opens the database named by the URL scheme (`sqlite:` or `postgres:`), without migrating.

@@ -122,6 +122,7 @@ impl OrdersStore for PostgresStore {
         let Some(current) = lock_order(&mut tx, number).await? else { return Ok(None) };
         let next = update(&current)?;
         write_status(&mut tx, &next).await?;
+        super::postgres_webhooks::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
         let pass = self.change_order_pass(&mut tx, &next, &pass).await?;
         let stored = fetch_order(&mut tx, number).await?.context("updated order vanished")?;
         tx.commit().await.map_err(anyhow::Error::from)?;

@@ -27,6 +27,7 @@ pub struct SqliteStore {
     pub(super) push_coalesce_ms: i64,
     pub(super) google_enabled: bool,
     pub(super) google_first_sync_delay_ms: i64,
+    pub(super) webhooks_enabled: bool,
 }
 
 impl SqliteStore {
@@ -52,6 +53,7 @@ impl SqliteStore {
             push_coalesce_ms: settings.push_coalesce_ms,
             google_enabled: settings.google_enabled,
             google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
+            webhooks_enabled: settings.webhooks_enabled,
         })
     }
 

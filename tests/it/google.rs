@@ -296,7 +296,58 @@ async fn pass_page_offers_both_wallets(backend: Backend) {
     assert!(!first(&iphone), "Apple first on an iPhone");
 }
 
+/// The Google state follows the order (collected → COMPLETED, cancelled → INACTIVE) and a
+/// receipt is COMPLETED as soon as it is issued.
+async fn order_and_receipt_states(backend: Backend) {
+    let s = setup(backend).await;
+    let store = json!({"id": "lyon-01", "name": "Maison Lumière Lyon", "latitude": 45.7609, "longitude": 4.859,
+        "timezone": "Europe/Paris"});
+    assert_eq!(s.app.api(Method::POST, "/api/v1/stores").json(&store).send().await.unwrap().status(), 201);
+    let mut objects = Vec::new();
+    for (number, status) in [("CC-G1", "collected"), ("CC-G2", "cancelled")] {
+        let body = json!({
+            "order_number": number, "store_id": "lyon-01", "customer": {"name": "Camille Durand"},
+            "items": [{"label": "Scented candle", "quantity": 2}],
+            "pickup": {"from": "2099-11-24T10:00:00+01:00", "until": "2099-11-24T19:00:00+01:00"},
+        });
+        let r = s.app.api(Method::POST, "/api/v1/orders").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let order: Value = r.json().await.unwrap();
+        let object_id = format!("{ISSUER}.{}", order["pass"]["serial_number"].as_str().unwrap());
+        assert_eq!(s.google.object("genericObject", &object_id).unwrap()["state"], "ACTIVE", "placed: ACTIVE");
+        if status == "collected" {
+            let r =
+                s.app.api(Method::POST, &format!("/api/v1/orders/{number}/status")).json(&json!({"status": "ready"}));
+            assert_eq!(r.send().await.unwrap().status(), 200);
+        }
+        let r = s.app.api(Method::POST, &format!("/api/v1/orders/{number}/status")).json(&json!({"status": status}));
+        assert_eq!(r.send().await.unwrap().status(), 200);
+        objects.push((object_id, if status == "collected" { "COMPLETED" } else { "INACTIVE" }));
+    }
+    for (object_id, state) in &objects {
+        eventually("the object's state follows the order", async || {
+            s.google.object("genericObject", object_id).is_some_and(|o| o["state"] == *state)
+        })
+        .await;
+    }
+    let receipt = json!({
+        "store_id": "lyon-01", "issued_at": "2026-11-22T15:42:00+01:00", "receipt_number": "R-G1",
+        "lines": [{"sku": "CNDL-2", "label": "Scented candle", "quantity": 1, "unit_price": 500, "total": 500}],
+        "totals": {"subtotal": 500, "tax": 100, "total": 600, "currency": "EUR"},
+        "payment": {"method": "visa", "last4": "4242"}
+    });
+    let r = s.app.api(Method::POST, "/api/v1/receipts").json(&receipt).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    let object_id = format!("{ISSUER}.{}", body["pass"]["serial_number"].as_str().unwrap());
+    eventually("a receipt is COMPLETED at once", async || {
+        s.google.object("genericObject", &object_id).is_some_and(|o| o["state"] == "COMPLETED")
+    })
+    .await;
+}
+
 on_both_backends!(
+    order_and_receipt_states,
     passes_reach_google,
     dead_google_syncs_are_listed_and_retried,
     messages_are_pruned_to_ten,

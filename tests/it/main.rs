@@ -23,3 +23,4 @@ mod storage;
 mod stores_flyers;
 mod template_rules;
 mod web_service;
+mod webhooks;
