@@ -22,6 +22,7 @@ mod postgres_stores;
 mod postgres_tokens;
 mod postgres_webhooks;
 mod receipts;
+mod rows;
 pub mod sqlite;
 mod sqlite_flyer_stats;
 mod sqlite_google;

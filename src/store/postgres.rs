@@ -6,9 +6,10 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres, Row};
 
+use super::rows::{key_from_row, pass_from_row};
 use super::{
     ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
     UpdatedSerials, migrations, next_last_modified, now_ms,
@@ -96,22 +97,6 @@ pub(super) async fn next_version(conn: &mut PgConnection) -> Result<i64> {
     Ok(v)
 }
 
-fn pass_from_row(row: &PgRow) -> Result<PassRecord> {
-    let data: String = row.try_get("data")?;
-    Ok(PassRecord {
-        serial_number: row.try_get("serial_number")?,
-        template: row.try_get("template")?,
-        data: serde_json::from_str(&data).context("stored pass data is not JSON")?,
-        authentication_token: row.try_get("authentication_token")?,
-        share_token: row.try_get("share_token")?,
-        version: row.try_get("version")?,
-        last_modified: row.try_get("last_modified")?,
-        voided: row.try_get("voided")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 /// Reads a pass and locks its row until the transaction ends: a concurrent change waits,
 /// then reads this one's result (no lost update).
 pub(super) async fn lock_pass(conn: &mut PgConnection, serial: &str) -> Result<Option<PassRecord>> {
@@ -121,17 +106,6 @@ pub(super) async fn lock_pass(conn: &mut PgConnection, serial: &str) -> Result<O
             .fetch_optional(conn)
             .await?;
     row.as_ref().map(pass_from_row).transpose()
-}
-
-fn key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
-    Ok(ApiKeyRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
 }
 
 #[async_trait]

@@ -5,9 +5,10 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::rows::{key_from_row, pass_from_row};
 use super::{
     ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
     UpdatedSerials, migrations, next_last_modified, now_ms,
@@ -98,33 +99,6 @@ pub(super) async fn next_version(conn: &mut SqliteConnection) -> Result<i64> {
         .fetch_one(conn)
         .await?;
     Ok(v)
-}
-
-fn pass_from_row(row: &SqliteRow) -> Result<PassRecord> {
-    let data: String = row.try_get("data")?;
-    Ok(PassRecord {
-        serial_number: row.try_get("serial_number")?,
-        template: row.try_get("template")?,
-        data: serde_json::from_str(&data).context("stored pass data is not JSON")?,
-        authentication_token: row.try_get("authentication_token")?,
-        share_token: row.try_get("share_token")?,
-        version: row.try_get("version")?,
-        last_modified: row.try_get("last_modified")?,
-        voided: row.try_get("voided")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
-    Ok(ApiKeyRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
 }
 
 pub(super) async fn fetch_pass(conn: &mut SqliteConnection, serial: &str) -> Result<Option<PassRecord>> {
