@@ -40,6 +40,8 @@ pub struct PushParts {
     pub wakeup: Arc<Notify>,
     /// Wakes the Google worker when this process queued syncs.
     pub google_wakeup: Arc<Notify>,
+    /// Wakes the campaign worker when this process approved a campaign.
+    pub campaign_wakeup: Arc<Notify>,
 }
 
 impl PushParts {
@@ -50,7 +52,23 @@ impl PushParts {
             health: Arc::default(),
             wakeup: Arc::default(),
             google_wakeup: Arc::default(),
+            campaign_wakeup: Arc::default(),
         })
+    }
+
+    /// Starts the campaign worker (when there are push workers); it stops with `shutdown`.
+    pub fn spawn_campaign_worker(
+        &self,
+        config: &Config,
+        store: &Arc<dyn Store>,
+        templates: &TemplateSet,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<Option<tokio::task::JoinHandle<()>>> {
+        if config.push_workers == 0 {
+            return Ok(None);
+        }
+        let worker = crate::campaigns::worker::CampaignWorker::new(config, store.clone(), templates, self)?;
+        Ok(Some(tokio::spawn(worker.run(shutdown.clone()))))
     }
 
     /// Starts `PASSERELLE_PUSH_WORKERS` workers; they stop when `shutdown` turns true.
@@ -122,6 +140,7 @@ impl App {
         let google = crate::google::service(&config, &store, &public_url).await?;
         let mailer = crate::mail::from_config(&config)?;
         crate::webhooks::check_config(&config)?;
+        config.pressure()?;
         let state = Arc::new(AppState { config, templates, passes, store, public_url, push, google, mailer });
         Ok(Self { listener, state })
     }
@@ -156,6 +175,8 @@ impl App {
         {
             workers.push(tokio::spawn(worker.run(stopped.clone())));
         }
+        let state = &self.state;
+        workers.extend(state.push.spawn_campaign_worker(&state.config, &state.store, &state.templates, &stopped)?);
         let expiry = std::time::Duration::from_secs(self.state.config.order_expiry_interval_secs);
         workers.push(tokio::spawn(crate::orders::run_expiry(self.state.clone(), expiry, stopped.clone())));
         let router = crate::http::router(self.state);

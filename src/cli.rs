@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use crate::app::{self, App};
 use crate::apple::{PassKeys, SigningIdentity};
 use crate::config::{BenchCommand, Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand};
+use crate::keys::KeyScope;
 use crate::templates::TemplateSet;
 use crate::tokens;
 
@@ -54,15 +55,23 @@ fn serve(config: Config) -> Result<ExitCode> {
 async fn keys(config: Config, command: KeysCommand) -> Result<ExitCode> {
     let store = app::open_store(&config).await?;
     match command {
-        KeysCommand::Create { name } => {
-            let (record, secret) = crate::keys::create(store.as_ref(), &name).await?;
-            println!("id:   {}\nname: {}\nkey:  {}", record.id, record.name, secret.expose());
+        KeysCommand::Create { name, store: store_id } => {
+            let scope = store_id.map_or(KeyScope::Hq, KeyScope::Store);
+            let name = name.unwrap_or_else(|| scope.to_string());
+            let (record, secret) = crate::keys::create(store.as_ref(), &name, &scope).await?;
+            println!(
+                "id:   {}\nname: {}\nscope: {}\nkey:  {}",
+                record.id,
+                record.name,
+                record.scope,
+                secret.expose()
+            );
             eprintln!("The key is shown once; it is stored hashed.");
         }
         KeysCommand::List => {
             for k in store.list_api_keys().await? {
                 let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{}\t{}\t{}…\t{}", k.id, state, k.prefix, k.name);
+                println!("{}\t{}\t{}…\t{}\t{}", k.id, state, k.prefix, k.scope, k.name);
             }
         }
         KeysCommand::Revoke { id } => {
@@ -93,17 +102,18 @@ async fn templates_publish(config: Config, id: String, force: bool) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// Push workers without the HTTP server: a separate process sharing the database.
+/// Push workers and the campaign fan-out without the HTTP server: a separate process sharing the database.
 async fn worker(config: Config) -> Result<ExitCode> {
     if config.push_workers == 0 {
         anyhow::bail!("PASSERELLE_PUSH_WORKERS is 0: this worker would do nothing");
     }
-    let (_, passes) = app::load_passes(&config)?;
+    let (templates, passes) = app::load_passes(&config)?;
     let store = app::open_store(&config).await?;
     let push = app::PushParts::new(&config, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = push.spawn_workers(&config, &store, &stopped);
+    let mut workers = push.spawn_workers(&config, &store, &stopped);
     tracing::info!(workers = workers.len(), apns = %config.apns_url, "push workers running");
+    workers.extend(push.spawn_campaign_worker(&config, &store, &templates, &stopped)?);
     app::shutdown_signal().await;
     let _ = stop.send(true);
     for w in workers {

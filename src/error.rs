@@ -14,6 +14,9 @@ pub enum Error {
     /// 401: missing or wrong credentials (API key or ApplePass token).
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: a store's key outside its store, or an HQ-only action.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{message}")]
     Conflict { message: String, field: Option<String> },
     /// 409: another member already has this e-mail or phone; the body names them (`member_id`).
@@ -38,6 +41,7 @@ impl Error {
         match self {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::Duplicate { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),

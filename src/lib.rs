@@ -3,6 +3,7 @@
 pub mod app;
 pub mod apple;
 pub mod bench;
+pub mod campaigns;
 pub mod cli;
 pub mod config;
 pub mod error;

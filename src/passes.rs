@@ -56,7 +56,7 @@ pub async fn create(state: &AppState, template_id: &str, data: Value, serial: Op
     // The save link is only useful once the object exists at Google: write it now when
     // Google answers in time; otherwise the queued sync (same transaction) does it shortly.
     if let Some(google) = &state.google {
-        let sync = google.sync_pass(state.store.as_ref(), &state.templates, &pass.serial_number, None);
+        let sync = google.sync_pass(state.store.as_ref(), &state.templates, &pass.serial_number, None, None);
         match tokio::time::timeout(std::time::Duration::from_millis(state.config.google_timeout_ms), sync).await {
             Ok(Ok((object_id, version))) => {
                 state.store.mark_google_synced(&pass.serial_number, &object_id, version).await?;
@@ -106,7 +106,7 @@ pub async fn change(
         }
         let data = Value::Object(data);
         template.validate_data(&data).map_err(prefix_data_field)?;
-        Ok(PassChange { data, voided: false, message: google_message })
+        Ok(PassChange { data, voided: false, message: google_message, campaign: None })
     });
     let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
     state.push.wakeup.notify_one();
@@ -120,7 +120,9 @@ pub async fn void(state: &AppState, serial: &str) -> Result<PassRecord> {
     if current.voided {
         return Ok(current);
     }
-    let update = Box::new(|pass: &PassRecord| Ok(PassChange { data: pass.data.clone(), voided: true, message: None }));
+    let update = Box::new(|pass: &PassRecord| {
+        Ok(PassChange { data: pass.data.clone(), voided: true, message: None, campaign: None })
+    });
     let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
     state.push.wakeup.notify_one();
     state.push.google_wakeup.notify_one();

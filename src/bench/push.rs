@@ -46,7 +46,9 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
     println!("# passerelle bench push: {devices} devices registered in {:.1} s", started.elapsed().as_secs_f64());
 
     let started = Instant::now();
-    store.update_pass(&serial, Box::new(move |_| Ok(PassChange { data, voided: false, message: None }))).await?;
+    store
+        .update_pass(&serial, Box::new(move |_| Ok(PassChange { data, voided: false, message: None, campaign: None })))
+        .await?;
     println!(
         "enqueue (one pass change, one job per device, one transaction): {:.2} s",
         started.elapsed().as_secs_f64()

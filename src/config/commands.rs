@@ -50,9 +50,12 @@ pub enum Command {
 pub enum KeysCommand {
     /// Create a key; it is printed once and stored hashed.
     Create {
-        /// What the key is for (e.g. "till paris-01").
+        /// What the key is for (e.g. "till paris-01"); defaults to its scope.
         #[arg(long)]
-        name: String,
+        name: Option<String>,
+        /// Limit the key to one store (its campaigns need HQ approval); without it, an HQ key.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// List keys (never their secrets).
     List,

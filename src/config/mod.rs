@@ -215,6 +215,30 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, global = true)]
     pub webhook_max_attempts: i64,
 
+    /// Campaign notifications a holder may get in 7 days (a "high" priority campaign may go beyond).
+    #[arg(long, env = "PASSERELLE_CAMPAIGN_WEEKLY_CAP", default_value_t = 2, global = true)]
+    pub campaign_weekly_cap: i64,
+
+    /// Campaign notifications a holder may get in 24 hours, whatever the priority (Google refuses a 4th).
+    #[arg(long, env = "PASSERELLE_CAMPAIGN_DAILY_CAP", default_value_t = 3, global = true)]
+    pub campaign_daily_cap: i64,
+
+    /// Local hours (in the holder's home store's timezone) when campaigns wait, HH:MM-HH:MM; "off" for none.
+    #[arg(long, env = "PASSERELLE_QUIET_HOURS", default_value = "21:00-09:00", global = true)]
+    pub quiet_hours: String,
+
+    /// Timezone of holders without a home store (IANA name, e.g. Europe/Paris).
+    #[arg(long, env = "PASSERELLE_CAMPAIGN_DEFAULT_TIMEZONE", default_value = "UTC", global = true)]
+    pub campaign_default_timezone: String,
+
+    /// Holders a campaign fan-out handles per transaction.
+    #[arg(long, env = "PASSERELLE_CAMPAIGN_BATCH_SIZE", default_value_t = 500, global = true)]
+    pub campaign_batch_size: i64,
+
+    /// Longest campaign message, in characters (each language).
+    #[arg(long, env = "PASSERELLE_CAMPAIGN_MESSAGE_MAX_CHARS", default_value_t = 300, global = true)]
+    pub campaign_message_max_chars: usize,
+
     /// Loyalty tiers as name:points pairs; a member is in the highest tier whose points they reach.
     #[arg(long, env = "PASSERELLE_TIERS", default_value = "member:0,premium:300,gold:1000", global = true)]
     pub tiers: crate::loyalty::TierRules,
@@ -356,6 +380,24 @@ impl Config {
         let mut s = self.worker_settings();
         s.max_attempts = self.webhook_max_attempts.max(1);
         s
+    }
+
+    /// The campaign pressure rules; errors name the setting.
+    pub fn pressure(&self) -> anyhow::Result<crate::campaigns::pressure::Pressure> {
+        use crate::campaigns::pressure::{Pressure, QuietHours};
+        let quiet = QuietHours::parse(&self.quiet_hours).map_err(|e| anyhow::anyhow!("PASSERELLE_QUIET_HOURS: {e}"))?;
+        let default_timezone = jiff::tz::TimeZone::get(&self.campaign_default_timezone).map_err(|_| {
+            anyhow::anyhow!(
+                "PASSERELLE_CAMPAIGN_DEFAULT_TIMEZONE: {:?} is not an IANA timezone",
+                self.campaign_default_timezone
+            )
+        })?;
+        Ok(Pressure {
+            weekly_cap: self.campaign_weekly_cap.max(0),
+            daily_cap: self.campaign_daily_cap.max(0),
+            quiet,
+            default_timezone,
+        })
     }
 
     /// Google Wallet is on when both the key and the issuer id are set.

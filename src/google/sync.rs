@@ -60,6 +60,7 @@ impl GoogleService {
         templates: &TemplateSet,
         serial: &str,
         message: Option<&str>,
+        campaign: Option<&str>,
     ) -> Result<(String, i64), SyncError> {
         let pass = store.pass(serial).await?.with_context(|| format!("pass {serial} no longer exists"))?;
         let known = store.google_object(serial).await?;
@@ -90,7 +91,9 @@ impl GoogleService {
             self.api.upsert(vertical.object_resource(), &object_id, &object).await?;
         }
         if let Some(text) = message {
-            self.add_message(vertical, &object_id, template, text, pass.version).await?;
+            // The id comes from the campaign or the pass version: a retried job never shows it twice.
+            let id = campaign.map_or_else(|| format!("v{}", pass.version), |c| format!("campaign-{c}"));
+            self.add_message(vertical, &object_id, template, text, &id).await?;
         }
         Ok((object_id, pass.version))
     }
@@ -101,7 +104,7 @@ impl GoogleService {
         object_id: &str,
         template: &Template,
         text: &str,
-        version: i64,
+        id: &str,
     ) -> Result<(), SyncError> {
         let resource = vertical.object_resource();
         if let Some(object) = self.api.get(resource, object_id).await?
@@ -117,9 +120,7 @@ impl GoogleService {
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_owned();
-        // The id comes from the pass version, so a retried job never shows the message twice.
-        let message =
-            json!({"id": format!("v{version}"), "header": header, "body": text, "messageType": "TEXT_AND_NOTIFY"});
+        let message = json!({"id": id, "header": header, "body": text, "messageType": "TEXT_AND_NOTIFY"});
         self.api.add_message(resource, object_id, &message).await?;
         Ok(())
     }
@@ -229,7 +230,13 @@ impl GoogleWorker {
     async fn sync(&self, job: &GoogleJob) -> GoogleOutcome {
         let result = self
             .service
-            .sync_pass(self.store.as_ref(), &self.templates, &job.serial_number, job.message.as_deref())
+            .sync_pass(
+                self.store.as_ref(),
+                &self.templates,
+                &job.serial_number,
+                job.message.as_deref(),
+                job.campaign_id.as_deref(),
+            )
             .await;
         match result {
             Ok((object_id, version)) => {

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
 use crate::error::Error;
+use crate::keys::KeyScope;
 
 /// `axum::Json` whose rejections are our JSON errors (400 naming the problem, 413 too large).
 pub struct JsonBody<T>(pub T);
@@ -58,14 +59,24 @@ pub fn key_hash(key: &str) -> String {
     hex::encode(openssl::sha::sha256(key.as_bytes()))
 }
 
-/// A caller of the admin API, authenticated by `Authorization: Bearer <key>`.
+/// A caller of the admin API, authenticated by `Authorization: Bearer <key>`, of any scope.
+/// Handlers that take it decide what a store's key may do; most take `AdminKey` (HQ only).
 #[derive(Debug, Clone)]
-pub struct AdminKey {
+pub struct ApiCaller {
     /// The key's id, or `admin-token` for PASSERELLE_ADMIN_TOKEN.
     pub id: String,
+    pub name: String,
+    pub scope: KeyScope,
 }
 
-impl FromRequestParts<Arc<AppState>> for AdminKey {
+impl ApiCaller {
+    /// Who did it, for audit logs: `key_ab12cd34 (till paris-01)`.
+    pub fn actor(&self) -> String {
+        format!("{} ({})", self.id, self.name)
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for ApiCaller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
@@ -74,11 +85,38 @@ impl FromRequestParts<Arc<AppState>> for AdminKey {
         if let Some(admin) = &state.config.admin_token
             && secrets_equal(admin.expose(), key)
         {
-            return Ok(Self { id: "admin-token".into() });
+            return Ok(Self { id: "admin-token".into(), name: "PASSERELLE_ADMIN_TOKEN".into(), scope: KeyScope::Hq });
         }
-        match state.store.use_api_key(&key_hash(key)).await? {
-            Some(record) => Ok(Self { id: record.id }),
-            None => Err(Error::Unauthorized("unknown or revoked API key".into())),
+        let record = state
+            .store
+            .use_api_key(&key_hash(key))
+            .await?
+            .ok_or_else(|| Error::Unauthorized("unknown or revoked API key".into()))?;
+        // An unreadable scope grants nothing rather than everything.
+        let scope = KeyScope::parse(&record.scope)
+            .ok_or_else(|| Error::Forbidden(format!("API key {} has an unknown scope", record.id)))?;
+        Ok(Self { id: record.id, name: record.name, scope })
+    }
+}
+
+/// A caller with an HQ key: the whole admin API. A store's key gets 403.
+#[derive(Debug, Clone)]
+pub struct AdminKey {
+    /// The key's id, or `admin-token` for PASSERELLE_ADMIN_TOKEN.
+    pub id: String,
+    pub caller: ApiCaller,
+}
+
+impl FromRequestParts<Arc<AppState>> for AdminKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let caller = ApiCaller::from_request_parts(parts, state).await?;
+        match &caller.scope {
+            KeyScope::Hq => Ok(Self { id: caller.id.clone(), caller }),
+            KeyScope::Store(store) => {
+                Err(Error::Forbidden(format!("this needs an HQ key; the key is limited to store {store:?}")))
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use super::extract::{AdminKey, JsonBody};
 use super::views;
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::keys;
+use crate::keys::{self, KeyScope};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/keys", get(list).post(create)).route("/api/v1/keys/{id}", delete(revoke))
@@ -22,7 +22,9 @@ pub fn router() -> Router<Arc<AppState>> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
-    name: String,
+    name: Option<String>,
+    /// `hq` (default) or `store:<id>`.
+    scope: Option<String>,
 }
 
 async fn create(
@@ -30,7 +32,13 @@ async fn create(
     _key: AdminKey,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let (record, secret) = keys::create(state.store.as_ref(), &body.name).await?;
+    let scope = match body.scope.as_deref() {
+        None => KeyScope::Hq,
+        Some(text) => KeyScope::parse(text)
+            .ok_or_else(|| Error::unprocessable("scope must be \"hq\" or \"store:<store id>\"", "scope"))?,
+    };
+    let name = body.name.unwrap_or_else(|| scope.to_string());
+    let (record, secret) = keys::create(state.store.as_ref(), &name, &scope).await?;
     let mut out = views::api_key(&record);
     // The only time the key is shown.
     out["key"] = Value::String(secret.expose().to_owned());

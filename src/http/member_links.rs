@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::AdminKey;
+use super::extract::ApiCaller;
 use super::pages;
 use crate::app::AppState;
 use crate::error::Result;
@@ -151,7 +151,7 @@ async fn withdraw(
 /// Mails the member a one-time link that verifies their e-mail address → 202 `{"sent_to"}`.
 async fn send_verification(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let member = members::get(&state, &id).await?;

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, JsonBody, QueryParams};
+use super::extract::{ApiCaller, JsonBody, QueryParams};
 use super::views::{self, rfc3339};
 use crate::app::AppState;
 use crate::error::{Error, Result};
@@ -82,14 +82,14 @@ fn ledger_json(e: &LedgerRecord) -> Value {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     JsonBody(body): JsonBody<NewMember>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let (member, pass) = members::create(&state, body).await?;
     Ok((StatusCode::CREATED, Json(member_json(&state, &member, Some(&pass)))))
 }
 
-async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id): Path<String>) -> Result<Json<Value>> {
+async fn show(State(state): State<Arc<AppState>>, _key: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {
     let member = members::get(&state, &id).await?;
     Ok(Json(member_view(&state, &member).await?))
 }
@@ -104,7 +104,7 @@ struct FindQuery {
 
 async fn find(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     QueryParams(q): QueryParams<FindQuery>,
 ) -> Result<Json<Value>> {
     let found = members::find(&state, q.email, q.phone, q.card_number).await?;
@@ -117,7 +117,7 @@ async fn find(
 
 async fn change(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<MemberPatch>,
 ) -> Result<Json<Value>> {
@@ -136,7 +136,7 @@ struct PointsBody {
 
 async fn add_points(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PointsBody>,
 ) -> Result<Json<Value>> {
@@ -162,7 +162,7 @@ struct HistoryQuery {
 
 async fn history(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     Path(id): Path<String>,
     QueryParams(q): QueryParams<HistoryQuery>,
 ) -> Result<Json<Value>> {

@@ -1,5 +1,6 @@
 //! HTTP routing: every area's routes merged into one axum router.
 
+mod campaigns_api;
 pub mod client_ip;
 mod demo;
 mod downloads;
@@ -52,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(receipts_api::router())
         .merge(google_api::router())
         .merge(downloads::router())
+        .merge(campaigns_api::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

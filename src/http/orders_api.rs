@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, JsonBody};
+use super::extract::{ApiCaller, JsonBody};
 use super::views::{self, rfc3339};
 use crate::app::AppState;
 use crate::error::Result;
@@ -50,14 +50,14 @@ async fn order_view(state: &AppState, o: &OrderRecord) -> Result<Value> {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     JsonBody(body): JsonBody<NewOrder>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let (order, pass) = orders::create(&state, body).await?;
     Ok((StatusCode::CREATED, Json(order_json(&state, &order, Some(&pass)))))
 }
 
-async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(number): Path<String>) -> Result<Json<Value>> {
+async fn show(State(state): State<Arc<AppState>>, _key: ApiCaller, Path(number): Path<String>) -> Result<Json<Value>> {
     let order = orders::get(&state, &number).await?;
     Ok(Json(order_view(&state, &order).await?))
 }
@@ -70,7 +70,7 @@ struct StatusBody {
 
 async fn set_status(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     Path(number): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Value>> {

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, JsonBody, QueryParams};
+use super::extract::{ApiCaller, JsonBody, QueryParams};
 use super::views::{self, rfc3339};
 use crate::app::AppState;
 use crate::error::{Error, Result};
@@ -49,7 +49,7 @@ async fn receipt_view(state: &AppState, r: &ReceiptRecord) -> Result<Value> {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     JsonBody(body): JsonBody<NewReceipt>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let posted = receipts::post(&state, body).await?;
@@ -65,7 +65,7 @@ struct LookupQuery {
 
 async fn lookup(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     Path(number): Path<String>,
     QueryParams(q): QueryParams<LookupQuery>,
 ) -> Result<Json<Value>> {
@@ -91,7 +91,7 @@ struct ListQuery {
 
 async fn member_receipts(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    _key: ApiCaller,
     Path(id): Path<String>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<Value>> {

@@ -65,6 +65,7 @@ pub fn api_key(key: &ApiKeyRecord) -> Value {
         "id": key.id,
         "name": key.name,
         "prefix": key.prefix,
+        "scope": key.scope,
         "created_at": rfc3339(key.created_at),
         "last_used_at": key.last_used_at.map(rfc3339),
         "revoked_at": key.revoked_at.map(rfc3339),

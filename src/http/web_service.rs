@@ -161,6 +161,10 @@ async fn latest_pass(
         return Ok((headers, ()).into_response());
     }
     let body = passes::pkpass(&state, &pass).await?;
+    // The honest "delivered" figure of a campaign on Apple: the device came for the new pass.
+    if let Err(e) = state.store.record_pass_fetch(&pass.serial_number).await {
+        tracing::warn!(serial = %pass.serial_number, "recording a campaign fetch failed: {e:#}");
+    }
     Ok((headers, body).into_response())
 }
 

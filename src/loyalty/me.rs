@@ -53,7 +53,7 @@ pub async fn revoke(state: &AppState, member_id: &str) -> Result<String> {
         data.insert(ME_URL_FIELD.into(), Value::from(new_url));
         let data = Value::Object(data);
         template.validate_data(&data)?;
-        Ok(Some(PassChange { data, voided: false, message: None }))
+        Ok(Some(PassChange { data, voided: false, message: None, campaign: None }))
     });
     let (_, pass) = state.store.update_member(member_id, unchanged, pass_change).await?.ok_or_else(not_found)?;
     if pass.is_some() {

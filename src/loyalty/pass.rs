@@ -56,7 +56,7 @@ pub fn pass_update(state: &AppState) -> MemberPassUpdate {
         data.extend(fields);
         let data = Value::Object(data);
         template.validate_data(&data)?;
-        Ok(Some(PassChange { data, voided: false, message: None }))
+        Ok(Some(PassChange { data, voided: false, message: None, campaign: None }))
     })
 }
 

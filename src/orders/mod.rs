@@ -250,7 +250,7 @@ fn pass_update(templates: Arc<TemplateSet>) -> OrderPassUpdate {
             return Ok(None);
         }
         template.validate_data(&data)?;
-        Ok(Some(PassChange { data, voided: status.voids_pass(), message: None }))
+        Ok(Some(PassChange { data, voided: status.voids_pass(), message: None, campaign: None }))
     })
 }
 

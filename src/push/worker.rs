@@ -118,7 +118,7 @@ impl Worker {
             }
             Some(PushResult::DeviceGone(reason)) => {
                 metrics::counter!("passerelle_push_failed_total", "reason" => label(&reason)).increment(1);
-                JobOutcome::DeviceGone
+                JobOutcome::DeviceGone { reason }
             }
             Some(PushResult::CertificateRefused(reason)) => {
                 metrics::counter!("passerelle_push_failed_total", "reason" => "certificate").increment(1);
@@ -158,7 +158,7 @@ pub fn backoff(settings: &WorkerSettings, attempts: i64) -> Duration {
 }
 
 /// Failure reasons as metric labels: APNs's short reasons, or a fixed word (bounded cardinality).
-fn label(reason: &str) -> String {
+pub fn label(reason: &str) -> String {
     if reason.starts_with("connect") {
         "connection".into()
     } else if reason.len() <= 40 && reason.chars().all(|c| c.is_ascii_alphanumeric()) {

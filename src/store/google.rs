@@ -10,6 +10,8 @@ pub struct GoogleJob {
     pub id: i64,
     pub serial_number: String,
     pub message: Option<String>,
+    /// The campaign whose message this is (its id names the Google message; counters).
+    pub campaign_id: Option<String>,
     pub attempts: i64,
     pub lease_id: String,
 }

@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (9, "receipts", include_str!("../../migrations/sqlite/0009_receipts.sql")),
     (10, "me_tokens", include_str!("../../migrations/sqlite/0010_me_tokens.sql")),
     (11, "webhooks", include_str!("../../migrations/sqlite/0011_webhooks.sql")),
+    (12, "campaigns", include_str!("../../migrations/sqlite/0012_campaigns.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
@@ -33,6 +34,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (9, "receipts", include_str!("../../migrations/postgres/0009_receipts.sql")),
     (10, "me_tokens", include_str!("../../migrations/postgres/0010_me_tokens.sql")),
     (11, "webhooks", include_str!("../../migrations/postgres/0011_webhooks.sql")),
+    (12, "campaigns", include_str!("../../migrations/postgres/0012_campaigns.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

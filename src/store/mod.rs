@@ -5,6 +5,7 @@
 //! become visible in the order they were given and a device polling with
 //! `passesUpdatedSince` never skips a change.
 
+mod campaigns;
 mod flyer_stats;
 mod google;
 mod members;
@@ -12,6 +13,7 @@ mod migrations;
 mod orders;
 mod outbox;
 pub mod postgres;
+mod postgres_campaigns;
 mod postgres_flyer_stats;
 mod postgres_google;
 mod postgres_members;
@@ -24,6 +26,7 @@ mod postgres_webhooks;
 mod receipts;
 mod rows;
 pub mod sqlite;
+mod sqlite_campaigns;
 mod sqlite_flyer_stats;
 mod sqlite_google;
 mod sqlite_members;
@@ -45,6 +48,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::Error;
+pub use campaigns::{
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, FanoutPlan, NewCampaign, SegmentCounts,
+    Transition,
+};
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
 pub use google::{DeadGoogleJob, GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
 pub use members::{
@@ -95,6 +102,9 @@ pub struct PassChange {
     pub voided: bool,
     /// A message for the holder, shown as a Google Wallet message (Apple shows it through the offer field).
     pub message: Option<String>,
+    /// The campaign making this change: its pushes and Google message are counted for it, and
+    /// the Google message's id comes from it (a retry never shows the message twice).
+    pub campaign: Option<String>,
 }
 
 /// Decides a pass's change from its current state, inside the store's transaction
@@ -133,6 +143,8 @@ pub struct ApiKeyRecord {
     pub name: String,
     /// The first characters of the key, to recognise it in lists.
     pub prefix: String,
+    /// `hq`, or `store:<id>` for a key limited to one store (see `keys::KeyScope`).
+    pub scope: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -145,6 +157,7 @@ pub struct NewApiKey {
     pub name: String,
     pub prefix: String,
     pub key_hash: String,
+    pub scope: String,
 }
 
 #[async_trait]
@@ -158,6 +171,7 @@ pub trait Store:
     + FlyerStatsStore
     + TokensStore
     + WebhooksStore
+    + CampaignsStore
     + Send
     + Sync
     + 'static

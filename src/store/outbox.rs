@@ -10,6 +10,8 @@ pub struct PushJob {
     pub id: i64,
     pub device_library_id: String,
     pub push_token: String,
+    /// The campaign whose change this push carries, if any (for its delivery counters).
+    pub campaign_id: Option<String>,
     /// Failed attempts before this one.
     pub attempts: i64,
     /// The claim's id: only its holder may finish the job (a stale worker changes nothing).
@@ -20,8 +22,10 @@ pub struct PushJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobOutcome {
     Delivered,
-    /// APNs says the token is gone: the device's registrations go with the job.
-    DeviceGone,
+    /// APNs says the token is gone (`reason`): the device's registrations go with the job.
+    DeviceGone {
+        reason: String,
+    },
     Retry {
         run_at: i64,
         error: String,

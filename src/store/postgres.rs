@@ -23,6 +23,7 @@ macro_rules! pass_columns {
          last_modified, voided, created_at, updated_at"
     };
 }
+pub(super) use pass_columns;
 
 pub struct PostgresStore {
     pub(super) pool: PgPool,
@@ -76,9 +77,10 @@ impl PostgresStore {
         .bind(serial)
         .execute(&mut *conn)
         .await?;
-        super::postgres_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms).await?;
+        let campaign = change.campaign.as_deref();
+        super::postgres_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms, campaign).await?;
         if self.google_enabled {
-            super::postgres_google::enqueue_at(conn, serial, change.message.as_deref(), now, now).await?;
+            super::postgres_google::enqueue_at(conn, serial, change.message.as_deref(), campaign, now, now).await?;
         }
         Ok(PassRecord { data: change.data, voided: change.voided, version, last_modified, updated_at: now, ..current })
     }
@@ -156,7 +158,7 @@ impl Store for PostgresStore {
         if self.google_enabled {
             // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
             let run_at = now + self.google_first_sync_delay_ms;
-            super::postgres_google::enqueue_at(&mut tx, &p.serial_number, None, now, run_at).await?;
+            super::postgres_google::enqueue_at(&mut tx, &p.serial_number, None, None, now, run_at).await?;
         }
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)
@@ -291,13 +293,14 @@ impl Store for PostgresStore {
 
     async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
         let row = sqlx::query(
-            "INSERT INTO api_keys (id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
+            "INSERT INTO api_keys (id, name, prefix, key_hash, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id, name, prefix, scope, created_at, last_used_at, revoked_at",
         )
         .bind(&key.id)
         .bind(&key.name)
         .bind(&key.prefix)
         .bind(&key.key_hash)
+        .bind(&key.scope)
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await?;
@@ -306,7 +309,7 @@ impl Store for PostgresStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
+            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
              ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
@@ -326,7 +329,7 @@ impl Store for PostgresStore {
 
     async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
         let row = sqlx::query(
-            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys \
+            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
              WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash)

@@ -15,19 +15,22 @@ pub(super) async fn enqueue_at(
     conn: &mut PgConnection,
     serial: &str,
     message: Option<&str>,
+    campaign_id: Option<&str>,
     now: i64,
     run_at: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO google_jobs (serial_number, message, state, attempts, run_at, created_at, updated_at) \
-         VALUES ($1, $2, 'pending', 0, $4, $3, $3) \
+        "INSERT INTO google_jobs (serial_number, message, campaign_id, state, attempts, run_at, created_at, \
+         updated_at) VALUES ($1, $2, $5, 'pending', 0, $4, $3, $3) \
          ON CONFLICT (serial_number) WHERE state = 'pending' \
-         DO UPDATE SET message = COALESCE(excluded.message, google_jobs.message), updated_at = excluded.updated_at",
+         DO UPDATE SET message = COALESCE(excluded.message, google_jobs.message), updated_at = excluded.updated_at, \
+         campaign_id = CASE WHEN excluded.message IS NULL THEN google_jobs.campaign_id ELSE excluded.campaign_id END",
     )
     .bind(serial)
     .bind(message)
     .bind(now)
     .bind(run_at)
+    .bind(campaign_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -69,7 +72,7 @@ impl GoogleStore for PostgresStore {
 
     async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()> {
         let now = now_ms();
-        enqueue_at(&mut *self.pool.acquire().await?, serial, message, now, now).await
+        enqueue_at(&mut *self.pool.acquire().await?, serial, message, None, now, now).await
     }
 
     async fn claim_google_jobs(&self, limit: i64, lease_ms: i64) -> Result<Vec<GoogleJob>> {
@@ -80,7 +83,7 @@ impl GoogleStore for PostgresStore {
             "UPDATE google_jobs SET state = 'leased', lease_id = $1, run_at = $2, updated_at = $3 \
              WHERE id IN (SELECT id FROM google_jobs WHERE state IN ('pending', 'leased') AND run_at <= $3 \
                           ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, serial_number, message, attempts",
+             RETURNING id, serial_number, message, campaign_id, attempts",
         )
         .bind(&lease_id)
         .bind(now + lease_ms)
@@ -95,6 +98,7 @@ impl GoogleStore for PostgresStore {
                     id: r.try_get("id")?,
                     serial_number: r.try_get("serial_number")?,
                     message: r.try_get("message")?,
+                    campaign_id: r.try_get("campaign_id")?,
                     attempts: r.try_get("attempts")?,
                     lease_id: lease_id.clone(),
                 })
@@ -153,6 +157,7 @@ impl GoogleStore for PostgresStore {
                 .await?;
             }
         }
+        super::postgres_campaigns::add_counters(&mut tx, &super::campaigns::google_counters(job, outcome)).await?;
         tx.commit().await?;
         Ok(())
     }

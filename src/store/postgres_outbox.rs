@@ -13,19 +13,28 @@ use crate::tokens;
 
 /// Queues a push for every device holding `serial`, due `delay_ms` from now; a device's
 /// waiting job is reused (with its newest push token), so a burst of changes gives one push.
-pub(super) async fn enqueue_for_pass(conn: &mut PgConnection, serial: &str, now: i64, delay_ms: i64) -> Result<()> {
+pub(super) async fn enqueue_for_pass(
+    conn: &mut PgConnection,
+    serial: &str,
+    now: i64,
+    delay_ms: i64,
+    campaign_id: Option<&str>,
+) -> Result<()> {
     // Devices in a fixed order: concurrent enqueues lock the waiting jobs in the same order (no deadlock).
     sqlx::query(
-        "INSERT INTO push_jobs (device_library_id, push_token, state, attempts, run_at, created_at, updated_at) \
-         SELECT d.device_library_id, d.push_token, 'pending', 0, $1 + $3, $1, $1 \
+        "INSERT INTO push_jobs (device_library_id, push_token, state, attempts, run_at, created_at, updated_at, \
+         campaign_id) \
+         SELECT d.device_library_id, d.push_token, 'pending', 0, $1 + $3, $1, $1, $4 \
          FROM registrations r JOIN devices d ON d.device_library_id = r.device_library_id \
          WHERE r.serial_number = $2 ORDER BY d.device_library_id \
          ON CONFLICT (device_library_id) WHERE state = 'pending' \
-         DO UPDATE SET push_token = EXCLUDED.push_token, updated_at = EXCLUDED.updated_at",
+         DO UPDATE SET push_token = EXCLUDED.push_token, updated_at = EXCLUDED.updated_at, \
+         campaign_id = COALESCE(EXCLUDED.campaign_id, push_jobs.campaign_id)",
     )
     .bind(now)
     .bind(serial)
     .bind(delay_ms)
+    .bind(campaign_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -36,6 +45,7 @@ fn job_from_row(row: &PgRow, lease_id: &str) -> Result<PushJob> {
         id: row.try_get("id")?,
         device_library_id: row.try_get("device_library_id")?,
         push_token: row.try_get("push_token")?,
+        campaign_id: row.try_get("campaign_id")?,
         attempts: row.try_get("attempts")?,
         lease_id: lease_id.to_owned(),
     })
@@ -104,7 +114,7 @@ impl OutboxStore for PostgresStore {
                 "UPDATE push_jobs SET state = 'leased', lease_id = $1, run_at = $2, updated_at = $3 \
                  WHERE id IN (SELECT id FROM push_jobs WHERE state = $4 AND run_at <= $3 ORDER BY run_at LIMIT $5 \
                  FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, device_library_id, push_token, attempts",
+                 RETURNING id, device_library_id, push_token, attempts, campaign_id",
             )
             .bind(&lease_id)
             .bind(now + lease_ms)
@@ -130,7 +140,7 @@ impl OutboxStore for PostgresStore {
         // Deliveries are the bulk: one statement deletes them all (a stale lease deletes nothing).
         let (ids, leases): (Vec<i64>, Vec<&str>) = results
             .iter()
-            .filter(|r| matches!(r.outcome, JobOutcome::Delivered | JobOutcome::DeviceGone))
+            .filter(|r| matches!(r.outcome, JobOutcome::Delivered | JobOutcome::DeviceGone { .. }))
             .map(|r| (r.job.id, r.job.lease_id.as_str()))
             .unzip();
         if !ids.is_empty() {
@@ -146,7 +156,7 @@ impl OutboxStore for PostgresStore {
         for JobResult { job, outcome } in results {
             match outcome {
                 JobOutcome::Delivered => {}
-                JobOutcome::DeviceGone => {
+                JobOutcome::DeviceGone { .. } => {
                     // Only if the token is still the one APNs refused (the device may have re-registered).
                     sqlx::query("DELETE FROM devices WHERE device_library_id = $1 AND push_token = $2")
                         .bind(&job.device_library_id)
@@ -170,6 +180,7 @@ impl OutboxStore for PostgresStore {
                 }
             }
         }
+        super::postgres_campaigns::add_counters(&mut tx, &super::campaigns::push_counters(results)).await?;
         tx.commit().await?;
         Ok(())
     }

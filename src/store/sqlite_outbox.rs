@@ -13,18 +13,27 @@ use crate::tokens;
 
 /// Queues a push for every device holding `serial`, due `delay_ms` from now; a device's
 /// waiting job is reused (with its newest push token), so a burst of changes gives one push.
-pub(super) async fn enqueue_for_pass(conn: &mut SqliteConnection, serial: &str, now: i64, delay_ms: i64) -> Result<()> {
+pub(super) async fn enqueue_for_pass(
+    conn: &mut SqliteConnection,
+    serial: &str,
+    now: i64,
+    delay_ms: i64,
+    campaign_id: Option<&str>,
+) -> Result<()> {
     sqlx::query(
-        "INSERT INTO push_jobs (device_library_id, push_token, state, attempts, run_at, created_at, updated_at) \
-         SELECT d.device_library_id, d.push_token, 'pending', 0, ?1 + ?3, ?1, ?1 \
+        "INSERT INTO push_jobs (device_library_id, push_token, state, attempts, run_at, created_at, updated_at, \
+         campaign_id) \
+         SELECT d.device_library_id, d.push_token, 'pending', 0, ?1 + ?3, ?1, ?1, ?4 \
          FROM registrations r JOIN devices d ON d.device_library_id = r.device_library_id \
          WHERE r.serial_number = ?2 \
          ON CONFLICT (device_library_id) WHERE state = 'pending' \
-         DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
+         DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at, \
+         campaign_id = COALESCE(excluded.campaign_id, push_jobs.campaign_id)",
     )
     .bind(now)
     .bind(serial)
     .bind(delay_ms)
+    .bind(campaign_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -35,6 +44,7 @@ fn job_from_row(row: &SqliteRow, lease_id: &str) -> Result<PushJob> {
         id: row.try_get("id")?,
         device_library_id: row.try_get("device_library_id")?,
         push_token: row.try_get("push_token")?,
+        campaign_id: row.try_get("campaign_id")?,
         attempts: row.try_get("attempts")?,
         lease_id: lease_id.to_owned(),
     })
@@ -91,7 +101,7 @@ impl OutboxStore for SqliteStore {
             let rows = sqlx::query(
                 "UPDATE push_jobs SET state = 'leased', lease_id = ?1, run_at = ?2, updated_at = ?3 \
                  WHERE id IN (SELECT id FROM push_jobs WHERE state = ?4 AND run_at <= ?3 ORDER BY run_at LIMIT ?5) \
-                 RETURNING id, device_library_id, push_token, attempts",
+                 RETURNING id, device_library_id, push_token, attempts, campaign_id",
             )
             .bind(&lease_id)
             .bind(now + lease_ms)
@@ -116,13 +126,13 @@ impl OutboxStore for SqliteStore {
         let mut tx = self.write_tx().await?;
         for JobResult { job, outcome } in results {
             match outcome {
-                JobOutcome::Delivered | JobOutcome::DeviceGone => {
+                JobOutcome::Delivered | JobOutcome::DeviceGone { .. } => {
                     sqlx::query("DELETE FROM push_jobs WHERE id = ? AND lease_id = ?")
                         .bind(job.id)
                         .bind(&job.lease_id)
                         .execute(&mut *tx)
                         .await?;
-                    if *outcome == JobOutcome::DeviceGone {
+                    if matches!(outcome, JobOutcome::DeviceGone { .. }) {
                         // Only if the token is still the one APNs refused (the device may have re-registered).
                         sqlx::query("DELETE FROM devices WHERE device_library_id = ? AND push_token = ?")
                             .bind(&job.device_library_id)
@@ -147,6 +157,7 @@ impl OutboxStore for SqliteStore {
                 }
             }
         }
+        super::sqlite_campaigns::add_counters(&mut tx, &super::campaigns::push_counters(results)).await?;
         tx.commit().await?;
         Ok(())
     }

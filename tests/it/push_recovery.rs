@@ -278,7 +278,7 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
         store.register_device(&format!("device-{n}"), "CRASH-1", &token(n)).await.unwrap();
     }
     let change = Box::new(move |_: &passerelle::store::PassRecord| {
-        Ok(passerelle::store::PassChange { data, voided: false, message: None })
+        Ok(passerelle::store::PassChange { data, voided: false, message: None, campaign: None })
     });
     store.update_pass("CRASH-1", change).await.unwrap();
     assert_eq!(store.push_queue_stats().await.unwrap().pending, DEVICES as i64, "10,000 jobs queued");

@@ -1,0 +1,206 @@
+//! A campaign as asked through the API: checked field by field, and against what the caller's
+//! key may reach (a store's key: its own store's members only, and HQ approves).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::segment::{self, Segment};
+use crate::error::{Error, Result};
+use crate::keys::KeyScope;
+use crate::store::NewCampaign;
+use crate::tokens;
+
+const MAX_NAME_CHARS: usize = 200;
+/// A send time a little in the past (clock skew, a slow client) means "now".
+const PAST_TOLERANCE_MS: i64 = 60_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignRequest {
+    pub name: String,
+    pub segment: String,
+    /// Language -> text, e.g. {"fr": "...", "en": "..."}.
+    pub message: BTreeMap<String, String>,
+    /// RFC 3339; absent: as soon as approved.
+    pub send_at: Option<String>,
+    /// `hq` or `store:<id>`; defaults to the caller's own scope.
+    pub scope: Option<String>,
+    /// `normal` (default) or `high`: may pass the weekly cap (never quiet hours nor the daily cap).
+    pub priority: Option<String>,
+}
+
+/// Parses a segment; a mistake is a 422 naming `segment` and the position.
+pub fn parse_segment(text: &str) -> Result<Segment> {
+    segment::parse(text).map_err(|e| Error::unprocessable(format!("segment {e}"), "segment"))
+}
+
+/// The scope a campaign may have for this caller: HQ any, a store only its own.
+pub fn campaign_scope(caller: &KeyScope, asked: Option<&str>) -> Result<KeyScope> {
+    let scope = match asked {
+        None => caller.clone(),
+        Some(text) => KeyScope::parse(text)
+            .ok_or_else(|| Error::unprocessable("scope must be \"hq\" or \"store:<store id>\"", "scope"))?,
+    };
+    if let KeyScope::Store(own) = caller
+        && scope != *caller
+    {
+        return Err(Error::Forbidden(format!(
+            "this key may only make campaigns for store {own:?} (scope \"store:{own}\")"
+        )));
+    }
+    Ok(scope)
+}
+
+/// A store's campaign names no other store in its segment (it reaches only its own members anyway;
+/// naming another store is a mistake or a probe, refused plainly).
+pub fn check_segment_stores(scope: &KeyScope, segment: &Segment) -> Result<()> {
+    if let KeyScope::Store(own) = scope
+        && let Some(other) = segment.stores_mentioned().into_iter().find(|s| s != own)
+    {
+        return Err(Error::Forbidden(format!(
+            "segment names store {other:?}; this campaign may only reach store {own:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `caller` may read a campaign of `scope`.
+pub fn may_read(caller: &KeyScope, scope: &str) -> bool {
+    match caller {
+        KeyScope::Hq => true,
+        KeyScope::Store(own) => KeyScope::parse(scope).as_ref() == Some(caller) && !own.is_empty(),
+    }
+}
+
+/// Checks a request and makes the campaign to store: approved at once for an HQ key,
+/// waiting for HQ's approval for a store's key.
+pub fn new_campaign(
+    req: CampaignRequest,
+    caller: &KeyScope,
+    created_by: &str,
+    max_message_chars: usize,
+    now_ms: i64,
+) -> Result<NewCampaign> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::unprocessable(format!("name must be 1-{MAX_NAME_CHARS} characters"), "name"));
+    }
+    let scope = campaign_scope(caller, req.scope.as_deref())?;
+    let segment = parse_segment(&req.segment)?;
+    check_segment_stores(&scope, &segment)?;
+    if req.message.is_empty() {
+        return Err(Error::unprocessable("message needs at least one language, e.g. {\"en\": \"...\"}", "message"));
+    }
+    for (language, text) in &req.message {
+        let field = format!("message.{language}");
+        if !is_language_tag(language) {
+            return Err(Error::unprocessable("message keys are language codes such as en, fr or fr-CA", field));
+        }
+        let chars = text.trim().chars().count();
+        if chars == 0 || chars > max_message_chars {
+            return Err(Error::unprocessable(format!("the text must be 1-{max_message_chars} characters"), field));
+        }
+    }
+    let priority = req.priority.unwrap_or_else(|| "normal".into());
+    if priority != "normal" && priority != "high" {
+        return Err(Error::unprocessable("priority must be \"normal\" or \"high\"", "priority"));
+    }
+    let send_at = match req.send_at.as_deref() {
+        None => None,
+        Some(text) => {
+            let at = text
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| {
+                    Error::unprocessable("send_at must be an RFC 3339 time, e.g. 2026-12-01T09:30:00+01:00", "send_at")
+                })?
+                .as_millisecond();
+            if at < now_ms - PAST_TOLERANCE_MS {
+                return Err(Error::unprocessable("send_at is in the past", "send_at"));
+            }
+            Some(at)
+        }
+    };
+    let status = match caller {
+        KeyScope::Hq => "approved",
+        KeyScope::Store(_) => "pending_approval",
+    };
+    Ok(NewCampaign {
+        id: format!("cmp_{}", tokens::random_hex(8)),
+        name: name.to_owned(),
+        segment: req.segment.trim().to_owned(),
+        scope: scope.to_string(),
+        messages: req.message.into_iter().map(|(k, v)| (k, v.trim().to_owned())).collect(),
+        priority,
+        status: status.to_owned(),
+        send_at,
+        created_by: created_by.to_owned(),
+    })
+}
+
+/// `en`, `fr`, `fr-CA`, `zh-Hant`: a language subtag and optional subtags.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let first = parts.next().unwrap_or("");
+    (2..=3).contains(&first.len())
+        && first.chars().all(|c| c.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(scope: Option<&str>, segment: &str) -> CampaignRequest {
+        CampaignRequest {
+            name: "Winter sale".into(),
+            segment: segment.into(),
+            message: [("en".to_owned(), "20% off".to_owned())].into(),
+            send_at: None,
+            scope: scope.map(Into::into),
+            priority: None,
+        }
+    }
+
+    #[test]
+    fn hq_campaigns_start_approved_store_campaigns_wait() {
+        let hq = new_campaign(request(None, "points >= 300"), &KeyScope::Hq, "key_1", 300, 0).unwrap();
+        assert_eq!((hq.status.as_str(), hq.scope.as_str()), ("approved", "hq"));
+        let paris = KeyScope::Store("paris-01".into());
+        let local = new_campaign(request(None, "tier = \"premium\""), &paris, "key_2", 300, 0).unwrap();
+        assert_eq!((local.status.as_str(), local.scope.as_str()), ("pending_approval", "store:paris-01"));
+    }
+
+    #[test]
+    fn a_store_key_cannot_reach_another_store() {
+        let paris = KeyScope::Store("paris-01".into());
+        let other = new_campaign(request(Some("store:lyon-02"), "points > 0"), &paris, "k", 300, 0);
+        assert!(matches!(other, Err(Error::Forbidden(_))));
+        let hq = new_campaign(request(Some("hq"), "points > 0"), &paris, "k", 300, 0);
+        assert!(matches!(hq, Err(Error::Forbidden(_))));
+        let named = new_campaign(request(None, "store in (\"paris-01\", \"lyon-02\")"), &paris, "k", 300, 0);
+        assert!(matches!(named, Err(Error::Forbidden(m)) if m.contains("lyon-02")));
+        assert!(new_campaign(request(None, "store = \"paris-01\""), &paris, "k", 300, 0).is_ok());
+    }
+
+    #[test]
+    fn fields_are_checked() {
+        let field = |r: Result<NewCampaign>| match r {
+            Err(Error::Unprocessable { field, .. }) => field.unwrap_or_default(),
+            other => panic!("expected a 422, got {other:?}"),
+        };
+        assert_eq!(field(new_campaign(request(None, "points >="), &KeyScope::Hq, "k", 300, 0)), "segment");
+        let mut long = request(None, "points > 0");
+        long.message.insert("fr".into(), "x".repeat(301));
+        assert_eq!(field(new_campaign(long, &KeyScope::Hq, "k", 300, 0)), "message.fr");
+        let mut bad_lang = request(None, "points > 0");
+        bad_lang.message.insert("French".into(), "Bonjour".into());
+        assert_eq!(field(new_campaign(bad_lang, &KeyScope::Hq, "k", 300, 0)), "message.French");
+        let mut past = request(None, "points > 0");
+        past.send_at = Some("2020-01-01T00:00:00Z".into());
+        assert_eq!(field(new_campaign(past, &KeyScope::Hq, "k", 300, 1_800_000_000_000)), "send_at");
+        let mut priority = request(None, "points > 0");
+        priority.priority = Some("urgent".into());
+        assert_eq!(field(new_campaign(priority, &KeyScope::Hq, "k", 300, 0)), "priority");
+    }
+}

@@ -1,0 +1,316 @@
+//! Campaigns' storage: the campaigns and their audit log, the holders each one targets (its
+//! own outbox, turned into pass changes in batches), segment counts and delivery statistics.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::campaigns::pressure::Pressure;
+use crate::campaigns::segment::Segment;
+use crate::error::Error;
+
+/// One stored campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignRecord {
+    pub id: String,
+    pub name: String,
+    /// The segment as written.
+    pub segment: String,
+    /// `hq` or `store:<id>`.
+    pub scope: String,
+    /// Language -> text.
+    pub messages: BTreeMap<String, String>,
+    /// `normal`, or `high` (may pass the weekly cap, never quiet hours).
+    pub priority: String,
+    pub status: String,
+    pub send_at: Option<i64>,
+    pub reject_reason: Option<String>,
+    /// The loyalty template whose Google class carries the message (one class message
+    /// instead of one per object), when the campaign targets every Google holder of it.
+    pub google_class: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// What `insert_campaign` stores.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub id: String,
+    pub name: String,
+    pub segment: String,
+    pub scope: String,
+    pub messages: BTreeMap<String, String>,
+    pub priority: String,
+    pub status: String,
+    pub send_at: Option<i64>,
+    pub created_by: String,
+}
+
+/// One line of a campaign's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignEvent {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: Value,
+}
+
+/// A status change asked of `transition_campaign`.
+#[derive(Debug, Clone)]
+pub struct Transition<'a> {
+    pub from: &'a [&'a str],
+    pub to: &'a str,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub detail: Value,
+    pub reject_reason: Option<&'a str>,
+}
+
+/// Live counts of the holders a segment picks (marketing consent required).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SegmentCounts {
+    pub members: i64,
+    /// Members with a live (not voided) pass: the holders a campaign would target.
+    pub passes: i64,
+    /// Apple devices holding those passes.
+    pub apple_devices: i64,
+    /// Those passes saved in Google Wallet.
+    pub google_objects: i64,
+    /// Holders a pressure rule would hold back now (`weekly_cap`, `daily_cap`, `quiet_hours`).
+    pub held_back: BTreeMap<String, i64>,
+}
+
+/// Delivery figures of one campaign.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CampaignStats {
+    pub targeted: i64,
+    /// Holders not yet handled (including those waiting for quiet hours to end).
+    pub pending: i64,
+    pub sent: i64,
+    /// Final holds by rule, plus `quiet_hours` for holders still waiting.
+    pub held_back: BTreeMap<String, i64>,
+    /// Sent passes fetched by a device afterwards.
+    pub fetched: i64,
+    /// `apple.accepted`, `apple.rejected.<reason>`, `google.accepted`, `google.failed`.
+    pub counters: BTreeMap<String, i64>,
+    /// Google syncs of this campaign still queued.
+    pub google_pending: i64,
+}
+
+/// What one fan-out batch needs to know.
+#[derive(Debug, Clone)]
+pub struct FanoutPlan {
+    pub batch_size: i64,
+    /// Template id -> its offer field (the message's place on the Apple pass).
+    pub offer_fields: HashMap<String, String>,
+    pub pressure: Pressure,
+}
+
+#[async_trait]
+pub trait CampaignsStore: Send + Sync {
+    /// Stores a campaign with its first history lines (`created`, and `approved` when it starts approved).
+    async fn insert_campaign(&self, campaign: NewCampaign, actor: &str) -> Result<CampaignRecord>;
+    async fn campaign(&self, id: &str) -> Result<Option<CampaignRecord>>;
+    /// Campaigns newest first (optionally one scope's), after the cursor id.
+    async fn list_campaigns(
+        &self,
+        scope: Option<&str>,
+        before_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CampaignRecord>>;
+    /// Moves a campaign between statuses and records it; `Error::Conflict` naming the current
+    /// status when it is not one of `from`; `None` when there is no such campaign.
+    async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> Result<Option<CampaignRecord>, Error>;
+    async fn campaign_history(&self, id: &str) -> Result<Vec<CampaignEvent>>;
+    /// Counts what `segment` picks now (limited to the members of `store` when given).
+    async fn segment_counts(
+        &self,
+        segment: &Segment,
+        store: Option<&str>,
+        pressure: &Pressure,
+    ) -> Result<SegmentCounts>;
+    /// Starts one approved campaign that is due: writes a row per targeted holder and moves it
+    /// to `sending`, in one transaction (only one process gets it). Returns it and its count.
+    async fn start_due_campaign(&self, pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>>;
+    /// Handles up to `batch_size` due holders of sending campaigns, each becoming a pass
+    /// change (with its pushes and Google message) or held back, in one transaction.
+    /// Returns how many were handled.
+    async fn fan_out_batch(&self, plan: &FanoutPlan) -> Result<usize>;
+    /// Marks `sent` the sending campaigns with no holder left to handle; returns their ids.
+    async fn finish_campaigns(&self) -> Result<Vec<String>>;
+    /// Records that a device fetched the pass after a campaign changed it.
+    async fn record_pass_fetch(&self, serial: &str) -> Result<()>;
+    async fn campaign_stats(&self, id: &str) -> Result<CampaignStats>;
+}
+
+/// A counter increment: (campaign id, counter name, amount).
+pub type CounterDelta = (String, String, i64);
+
+/// The delivery counters finished push jobs add to their campaigns: accepted, or rejected with
+/// APNs's reason (retries count only when they end).
+pub(super) fn push_counters(results: &[super::JobResult]) -> Vec<CounterDelta> {
+    use super::JobOutcome;
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for r in results {
+        let Some(campaign) = &r.job.campaign_id else { continue };
+        let name = match &r.outcome {
+            JobOutcome::Delivered => "apple.accepted".to_owned(),
+            JobOutcome::DeviceGone { reason } => format!("apple.rejected.{}", crate::push::worker::label(reason)),
+            JobOutcome::Dead { error } => format!("apple.rejected.{}", crate::push::worker::label(error)),
+            JobOutcome::Retry { .. } | JobOutcome::Release => continue,
+        };
+        *totals.entry((campaign.clone(), name)).or_default() += 1;
+    }
+    totals.into_iter().map(|((c, n), v)| (c, n, v)).collect()
+}
+
+/// The counter a finished Google job with a campaign message adds.
+pub(super) fn google_counters(job: &super::GoogleJob, outcome: &super::GoogleOutcome) -> Vec<CounterDelta> {
+    use super::GoogleOutcome;
+    let (Some(campaign), Some(_)) = (&job.campaign_id, &job.message) else { return Vec::new() };
+    let name = match outcome {
+        GoogleOutcome::Synced { .. } => "google.accepted",
+        GoogleOutcome::Dead { .. } => "google.failed",
+        GoogleOutcome::Retry { .. } => return Vec::new(),
+    };
+    vec![(campaign.clone(), name.to_owned(), 1)]
+}
+
+/// A holder due in a fan-out batch, with what its campaign says.
+#[derive(Debug, Clone)]
+pub(super) struct DueRecipient {
+    pub campaign_id: String,
+    pub member_id: String,
+    pub serial_number: String,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub high_priority: bool,
+    pub messages: std::sync::Arc<BTreeMap<String, String>>,
+}
+
+/// What the fan-out does with one holder.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Step {
+    /// Change the pass, showing this text.
+    Send(String),
+    Hold(&'static str),
+    Delay(i64),
+}
+
+/// A holder whose pass is gone or voided since the campaign started.
+pub(super) const NO_PASS: &str = "no_pass";
+/// The pass's template has no offer field to carry the message.
+pub(super) const NO_OFFER_FIELD: &str = "no_offer_field";
+
+/// Decides every holder of a batch. `sent` holds each member's campaign notifications in the
+/// last 7 days and 24 hours; it grows as the batch sends, so one member due for two campaigns
+/// in the same batch is judged fairly.
+pub(super) fn plan_batch(
+    due: &[DueRecipient],
+    mut sent: HashMap<String, (i64, i64)>,
+    pressure: &Pressure,
+    now: i64,
+) -> Vec<Step> {
+    use crate::campaigns::pressure::Decision;
+    let mut zones = HashMap::new();
+    due.iter()
+        .map(|r| {
+            let tz = pressure.timezone(r.timezone.as_deref(), &mut zones);
+            let (weekly, daily) = sent.get(&r.member_id).copied().unwrap_or_default();
+            match pressure.decide(now, &tz, weekly, daily, r.high_priority) {
+                Decision::Send => {
+                    sent.insert(r.member_id.clone(), (weekly + 1, daily + 1));
+                    Step::Send(crate::campaigns::pick_message(&r.messages, r.language.as_deref()).to_owned())
+                }
+                Decision::Hold(rule) => Step::Hold(rule),
+                Decision::Delay(until) => Step::Delay(until),
+            }
+        })
+        .collect()
+}
+
+/// The pass change a campaign makes: its text in the template's offer field (whose
+/// changeMessage shows it on the lock screen) and as the Google message.
+pub(super) fn campaign_change(
+    pass: &super::PassRecord,
+    plan: &FanoutPlan,
+    text: String,
+    campaign_id: &str,
+) -> Result<super::PassChange, &'static str> {
+    if pass.voided {
+        return Err(NO_PASS);
+    }
+    let field = plan.offer_fields.get(&pass.template).ok_or(NO_OFFER_FIELD)?;
+    let mut data = pass.data.clone();
+    let Some(object) = data.as_object_mut() else { return Err(NO_PASS) };
+    object.insert(field.clone(), Value::String(text.clone()));
+    Ok(super::PassChange { data, voided: false, message: Some(text), campaign: Some(campaign_id.to_owned()) })
+}
+
+/// The rows of `SELECT state, held_rule, count, fetched` grouped by state and rule, and the
+/// counters, as one campaign's figures.
+pub(super) fn stats_from(
+    groups: Vec<(String, Option<String>, i64, i64)>,
+    counters: Vec<(String, i64)>,
+    google_pending: i64,
+) -> CampaignStats {
+    let mut stats = CampaignStats { google_pending, ..CampaignStats::default() };
+    for (state, rule, count, fetched) in groups {
+        stats.targeted += count;
+        stats.fetched += fetched;
+        match state.as_str() {
+            "sent" => stats.sent += count,
+            "pending" => {
+                stats.pending += count;
+                if let Some(rule) = rule {
+                    *stats.held_back.entry(rule).or_default() += count;
+                }
+            }
+            _ => *stats.held_back.entry(rule.unwrap_or(state)).or_default() += count,
+        }
+    }
+    stats.counters = counters.into_iter().collect();
+    stats
+}
+
+/// Segment counts for the holders of one timezone (`None`: no home store).
+#[derive(Debug, Clone)]
+pub(super) struct ZoneCounts {
+    pub timezone: Option<String>,
+    pub members: i64,
+    pub passes: i64,
+    pub apple_devices: i64,
+    pub google_objects: i64,
+    pub weekly_capped: i64,
+    pub daily_capped: i64,
+}
+
+/// Adds up the timezones; holders of a timezone in its quiet hours now count as held back.
+pub(super) fn sum_zones(zones: Vec<ZoneCounts>, pressure: &Pressure, now: i64) -> SegmentCounts {
+    use crate::campaigns::pressure::{DAILY_CAP, QUIET_HOURS, WEEKLY_CAP};
+    let mut out = SegmentCounts::default();
+    let mut cache = HashMap::new();
+    let (mut weekly, mut daily, mut quiet) = (0, 0, 0);
+    for z in zones {
+        out.members += z.members;
+        out.passes += z.passes;
+        out.apple_devices += z.apple_devices;
+        out.google_objects += z.google_objects;
+        weekly += z.weekly_capped;
+        daily += z.daily_capped;
+        let tz = pressure.timezone(z.timezone.as_deref(), &mut cache);
+        if pressure.quiet_until(now, &tz).is_some() {
+            quiet += z.passes;
+        }
+    }
+    out.held_back = [(WEEKLY_CAP, weekly), (DAILY_CAP, daily), (QUIET_HOURS, quiet)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    out
+}

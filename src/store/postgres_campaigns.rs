@@ -1,0 +1,430 @@
+//! Campaigns on PostgreSQL (see `campaigns.rs`): due campaigns and holders are claimed with
+//! `FOR UPDATE SKIP LOCKED`, so several processes share the fan-out and none repeats a holder.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, Row};
+
+use super::campaigns::{
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, DueRecipient, FanoutPlan, NewCampaign,
+    SegmentCounts, Step, Transition, ZoneCounts, campaign_change, plan_batch, stats_from,
+};
+use super::now_ms;
+use super::postgres::{PostgresStore, pass_columns};
+use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row, pass_from_row};
+use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
+use crate::campaigns::segment::{self, Dialect, Segment};
+use crate::error::Error;
+
+/// Adds delivery counters in the caller's transaction.
+pub(super) async fn add_counters(conn: &mut PgConnection, deltas: &[CounterDelta]) -> Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let campaigns: Vec<&str> = deltas.iter().map(|d| d.0.as_str()).collect();
+    let names: Vec<&str> = deltas.iter().map(|d| d.1.as_str()).collect();
+    let counts: Vec<i64> = deltas.iter().map(|d| d.2).collect();
+    // Deltas come sorted by (campaign, name): concurrent finishers lock the rows in one order.
+    sqlx::query(
+        "INSERT INTO campaign_counters (campaign_id, name, count) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]) \
+         ON CONFLICT (campaign_id, name) DO UPDATE SET count = campaign_counters.count + EXCLUDED.count",
+    )
+    .bind(&campaigns)
+    .bind(&names)
+    .bind(&counts)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn add_event(conn: &mut PgConnection, campaign: &str, actor: &str, action: &str, detail: &Value) -> Result<()> {
+    sqlx::query("INSERT INTO campaign_events (campaign_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(campaign)
+        .bind(now_ms())
+        .bind(actor)
+        .bind(action)
+        .bind(detail.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn fetch_campaign(conn: &mut PgConnection, id: &str) -> Result<Option<CampaignRecord>> {
+    let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(campaign_from_row).transpose()
+}
+
+/// Each member's campaign notifications in the last 7 days and 24 hours.
+/// Locks the passes of a batch in serial order and reads them.
+async fn lock_passes(conn: &mut PgConnection, due: &[DueRecipient]) -> Result<HashMap<String, super::PassRecord>> {
+    let mut serials: Vec<&str> = due.iter().map(|r| r.serial_number.as_str()).collect();
+    serials.sort_unstable();
+    serials.dedup();
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        pass_columns!(),
+        " FROM passes WHERE serial_number = ANY($1) ORDER BY serial_number FOR NO KEY UPDATE"
+    ))
+    .bind(&serials)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| pass_from_row(r).map(|p| (p.serial_number.clone(), p))).collect()
+}
+
+async fn recent_sends(conn: &mut PgConnection, members: &[&str], now: i64) -> Result<HashMap<String, (i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT member_id, COUNT(*) AS weekly, COUNT(*) FILTER (WHERE sent_at > $2) AS daily \
+         FROM campaign_recipients WHERE state = 'sent' AND sent_at > $1 AND member_id = ANY($3) GROUP BY member_id",
+    )
+    .bind(now - WEEK_MS)
+    .bind(now - DAY_MS)
+    .bind(members)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("member_id")?, (r.try_get("weekly")?, r.try_get("daily")?)))).collect()
+}
+
+#[async_trait]
+impl CampaignsStore for PostgresStore {
+    async fn insert_campaign(&self, c: NewCampaign, actor: &str) -> Result<CampaignRecord> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO campaigns (id, name, segment, scope, messages, priority, status, send_at, created_by, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.segment)
+        .bind(&c.scope)
+        .bind(serde_json::to_string(&c.messages)?)
+        .bind(&c.priority)
+        .bind(&c.status)
+        .bind(c.send_at)
+        .bind(&c.created_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let detail = json!({"name": c.name, "segment": c.segment, "scope": c.scope, "priority": c.priority,
+                            "send_at": c.send_at, "messages": c.messages});
+        add_event(&mut tx, &c.id, actor, "created", &detail).await?;
+        if c.status == "approved" {
+            add_event(&mut tx, &c.id, actor, "approved", &json!({"automatic": "created with an HQ key"})).await?;
+        }
+        let record = fetch_campaign(&mut tx, &c.id).await?.context("the campaign just inserted")?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn campaign(&self, id: &str) -> Result<Option<CampaignRecord>> {
+        fetch_campaign(&mut *self.pool.acquire().await?, id).await
+    }
+
+    async fn list_campaigns(
+        &self,
+        scope: Option<&str>,
+        before_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CampaignRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            campaign_columns!(),
+            " FROM campaigns WHERE ($1::text IS NULL OR scope = $1) \
+             AND ($2::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM campaigns WHERE id = $2)) \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(scope)
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(campaign_from_row).collect()
+    }
+
+    async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> Result<Option<CampaignRecord>, Error> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1 FOR UPDATE"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let Some(current) = row.as_ref().map(campaign_from_row).transpose()? else { return Ok(None) };
+        if !t.from.contains(&current.status.as_str()) {
+            return Err(Error::conflict(format!("campaign {id} is {}", current.status), "status"));
+        }
+        sqlx::query(
+            "UPDATE campaigns SET status = $1, reject_reason = COALESCE($2, reject_reason), updated_at = $3 \
+             WHERE id = $4",
+        )
+        .bind(t.to)
+        .bind(t.reject_reason)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)?;
+        add_event(&mut tx, id, t.actor, t.action, &t.detail).await?;
+        let record = fetch_campaign(&mut tx, id).await?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(record)
+    }
+
+    async fn campaign_history(&self, id: &str) -> Result<Vec<CampaignEvent>> {
+        let rows =
+            sqlx::query("SELECT at, actor, action, detail FROM campaign_events WHERE campaign_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(campaign_event_from_row).collect()
+    }
+
+    async fn segment_counts(
+        &self,
+        segment: &Segment,
+        store: Option<&str>,
+        pressure: &Pressure,
+    ) -> Result<SegmentCounts> {
+        let now = now_ms();
+        let filter = segment.to_sql(Dialect::Postgres, now, 6);
+        let sql = format!(
+            "SELECT s.timezone AS timezone, COUNT(*) AS members, COUNT(p.serial_number) AS passes, \
+             COALESCE(SUM((SELECT COUNT(*) FROM registrations g WHERE g.serial_number = p.serial_number)), 0)::bigint \
+               AS apple_devices, \
+             COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = p.serial_number \
+               AND o.saved)) AS google_objects, \
+             COUNT(*) FILTER (WHERE p.serial_number IS NOT NULL AND (SELECT COUNT(*) FROM campaign_recipients c \
+               WHERE c.member_id = m.id AND c.state = 'sent' AND c.sent_at > $2) >= $4) AS weekly_capped, \
+             COUNT(*) FILTER (WHERE p.serial_number IS NOT NULL AND (SELECT COUNT(*) FROM campaign_recipients c \
+               WHERE c.member_id = m.id AND c.state = 'sent' AND c.sent_at > $3) >= $5) AS daily_capped \
+             FROM members m LEFT JOIN passes p ON p.serial_number = m.pass_serial AND NOT p.voided \
+             LEFT JOIN stores s ON s.id = m.home_store_id \
+             WHERE m.consent_marketing AND ($1::text IS NULL OR m.home_store_id = $1) AND ({}) \
+             GROUP BY s.timezone",
+            filter.sql
+        );
+        // The segment's SQL holds placeholders only: its values are bound below.
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(store)
+            .bind(now - WEEK_MS)
+            .bind(now - DAY_MS)
+            .bind(pressure.weekly_cap)
+            .bind(pressure.daily_cap);
+        let rows = segment::bind_postgres(query, &filter.params).fetch_all(&self.pool).await?;
+        let groups = rows
+            .iter()
+            .map(|r| {
+                Ok(ZoneCounts {
+                    timezone: r.try_get("timezone")?,
+                    members: r.try_get("members")?,
+                    passes: r.try_get("passes")?,
+                    apple_devices: r.try_get("apple_devices")?,
+                    google_objects: r.try_get("google_objects")?,
+                    weekly_capped: r.try_get("weekly_capped")?,
+                    daily_capped: r.try_get("daily_capped")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(super::campaigns::sum_zones(groups, pressure, now))
+    }
+
+    async fn start_due_campaign(&self, _pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            campaign_columns!(),
+            " FROM campaigns WHERE status = 'approved' \
+             AND (send_at IS NULL OR send_at <= $1) ORDER BY COALESCE(send_at, created_at) LIMIT 1 \
+             FOR UPDATE SKIP LOCKED"
+        ))
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(campaign) = row.as_ref().map(campaign_from_row).transpose()? else { return Ok(None) };
+        let parsed = segment::parse(&campaign.segment)
+            .map_err(|e| anyhow::anyhow!("campaign {}: stored segment: {e}", campaign.id))?;
+        let store = crate::keys::KeyScope::parse(&campaign.scope).and_then(|s| s.store_id().map(str::to_owned));
+        let filter = parsed.to_sql(Dialect::Postgres, now, 4);
+        let sql = format!(
+            "INSERT INTO campaign_recipients (campaign_id, member_id, serial_number, language, timezone, state, run_at) \
+             SELECT $1, m.id, p.serial_number, m.language, s.timezone, 'pending', $2 \
+             FROM members m JOIN passes p ON p.serial_number = m.pass_serial AND NOT p.voided \
+             LEFT JOIN stores s ON s.id = m.home_store_id \
+             WHERE m.consent_marketing AND ($3::text IS NULL OR m.home_store_id = $3) AND ({}) \
+             ON CONFLICT DO NOTHING",
+            filter.sql
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&campaign.id).bind(now).bind(store);
+        let targeted = segment::bind_postgres(query, &filter.params).execute(&mut *tx).await?.rows_affected() as i64;
+        sqlx::query("UPDATE campaigns SET status = 'sending', started_at = $1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&campaign.id)
+            .execute(&mut *tx)
+            .await?;
+        add_event(&mut tx, &campaign.id, "scheduler", "sending", &json!({"targeted": targeted})).await?;
+        let campaign = fetch_campaign(&mut tx, &campaign.id).await?.context("the campaign just started")?;
+        tx.commit().await?;
+        Ok(Some((campaign, targeted)))
+    }
+
+    async fn fan_out_batch(&self, plan: &FanoutPlan) -> Result<usize> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(
+            "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages \
+             FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+             WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' ORDER BY r.run_at LIMIT $2 \
+             FOR UPDATE OF r SKIP LOCKED",
+        )
+        .bind(now)
+        .bind(plan.batch_size)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut messages: HashMap<String, Arc<BTreeMap<String, String>>> = HashMap::new();
+        let mut due = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let campaign_id: String = r.try_get("campaign_id")?;
+            let texts = match messages.get(&campaign_id) {
+                Some(m) => m.clone(),
+                None => {
+                    let parsed: BTreeMap<String, String> = serde_json::from_str(r.try_get("messages")?)?;
+                    messages.entry(campaign_id.clone()).or_insert(Arc::new(parsed)).clone()
+                }
+            };
+            due.push(DueRecipient {
+                campaign_id,
+                member_id: r.try_get("member_id")?,
+                serial_number: r.try_get("serial_number")?,
+                language: r.try_get("language")?,
+                timezone: r.try_get("timezone")?,
+                high_priority: r.try_get::<&str, _>("priority")? == "high",
+                messages: texts,
+            });
+        }
+        // Lock order members -> passes -> version counter, the same as every other pass change (no
+        // deadlock); the member locks make two processes count each holder's notifications in turn.
+        let mut members: Vec<&str> = due.iter().map(|r| r.member_id.as_str()).collect();
+        members.sort_unstable();
+        members.dedup();
+        sqlx::query("SELECT 1 FROM members WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(&members)
+            .execute(&mut *tx)
+            .await?;
+        let mut passes = lock_passes(&mut tx, &due).await?;
+        let sent = recent_sends(&mut tx, &members, now).await?;
+        let steps = plan_batch(&due, sent, &plan.pressure, now);
+        for (r, step) in due.iter().zip(steps) {
+            let (state, rule, run_at, version) = match step {
+                Step::Send(text) => {
+                    let pass = passes.remove(&r.serial_number);
+                    match pass.map(|p| campaign_change(&p, plan, text, &r.campaign_id).map(|c| (p, c))) {
+                        Some(Ok((pass, change))) => {
+                            let changed = self.write_pass_change(&mut tx, pass, change).await?;
+                            let version = changed.version;
+                            // The same holder may be due for another campaign later in this batch.
+                            passes.insert(changed.serial_number.clone(), changed);
+                            ("sent", None, now, Some(version))
+                        }
+                        Some(Err(rule)) => ("held_back", Some(rule), now, None),
+                        None => ("held_back", Some(super::campaigns::NO_PASS), now, None),
+                    }
+                }
+                Step::Hold(rule) => ("held_back", Some(rule), now, None),
+                Step::Delay(until) => ("pending", Some(crate::campaigns::pressure::QUIET_HOURS), until, None),
+            };
+            sqlx::query(
+                "UPDATE campaign_recipients SET state = $1, held_rule = $2, run_at = $3, sent_version = $4, \
+                 sent_at = CASE WHEN $1 = 'sent' THEN $5::bigint END, google = $6 \
+                 WHERE campaign_id = $7 AND member_id = $8",
+            )
+            .bind(state)
+            .bind(rule)
+            .bind(run_at)
+            .bind(version)
+            .bind(now)
+            .bind(state == "sent" && self.google_enabled)
+            .bind(&r.campaign_id)
+            .bind(&r.member_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(due.len())
+    }
+
+    async fn finish_campaigns(&self) -> Result<Vec<String>> {
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM campaigns c WHERE status = 'sending' AND NOT EXISTS \
+             (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.state = 'pending') \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            let now = now_ms();
+            sqlx::query("UPDATE campaigns SET status = 'sent', finished_at = $1, updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let counts: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT COALESCE(held_rule, state), COUNT(*) FROM campaign_recipients WHERE campaign_id = $1 \
+                 GROUP BY COALESCE(held_rule, state)",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let detail = Value::Object(counts.into_iter().map(|(k, v)| (k, json!(v))).collect());
+            add_event(&mut tx, id, "scheduler", "sent", &detail).await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn record_pass_fetch(&self, serial: &str) -> Result<()> {
+        // The partial index finds nothing for most fetches: no row is touched then.
+        sqlx::query(
+            "UPDATE campaign_recipients SET fetched_at = $1 \
+             WHERE serial_number = $2 AND state = 'sent' AND fetched_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(serial)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn campaign_stats(&self, id: &str) -> Result<CampaignStats> {
+        let groups: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT state, held_rule, COUNT(*), COUNT(fetched_at) FROM campaign_recipients \
+             WHERE campaign_id = $1 GROUP BY state, held_rule",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let counters: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, count FROM campaign_counters WHERE campaign_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        let google_pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM google_jobs WHERE campaign_id = $1 AND state IN ('pending', 'leased')",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(stats_from(groups, counters, google_pending))
+    }
+}
