@@ -31,6 +31,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench { command: BenchCommand::Sign { template, seconds, threads } } => {
             crate::bench::sign(&cli.config, &template, seconds, threads)
         }
+        Command::Bench { command: BenchCommand::Campaign { holders } } => {
+            block_on(crate::bench::campaign(&cli.config, holders))
+        }
         Command::Bench { command: BenchCommand::Push { devices } } => {
             block_on(crate::bench::push(&cli.config, devices))
         }
@@ -59,13 +62,7 @@ async fn keys(config: Config, command: KeysCommand) -> Result<ExitCode> {
             let scope = store_id.map_or(KeyScope::Hq, KeyScope::Store);
             let name = name.unwrap_or_else(|| scope.to_string());
             let (record, secret) = crate::keys::create(store.as_ref(), &name, &scope).await?;
-            println!(
-                "id:   {}\nname: {}\nscope: {}\nkey:  {}",
-                record.id,
-                record.name,
-                record.scope,
-                secret.expose()
-            );
+            println!("id:   {}\nname: {}\nscope: {}\nkey:  {}", record.id, record.name, record.scope, secret.expose());
             eprintln!("The key is shown once; it is stored hashed.");
         }
         KeysCommand::List => {

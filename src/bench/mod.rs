@@ -1,9 +1,12 @@
-//! Benchmarks that print figures: signing speed, and the seed data of the web-service load test.
+//! Benchmarks that print figures: signing speed, pushes, campaign fan-out, and the seed data of
+//! the web-service load test.
 
+mod campaign;
 mod push;
 mod sign;
 mod web_seed;
 
+pub use campaign::campaign;
 pub use push::push;
 pub use sign::sign;
 pub use web_seed::seed_web;

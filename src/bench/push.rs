@@ -21,7 +21,11 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
     if config.database_url.expose() == "sqlite://data/passerelle.db" {
         config.database_url = crate::secret::Secret::new(format!("sqlite://{}/bench.db", dir.display()));
     }
-    let apns = MockApns::start(std::path::Path::new("certs-example"), MockApnsConfig::default()).await?;
+    let apns = MockApns::start(
+        std::path::Path::new("certs-example"),
+        MockApnsConfig { keep_received: false, ..MockApnsConfig::default() },
+    )
+    .await?;
     config.apns_url = apns.url();
     config.apns_ca_file = Some("certs-example/root-ca.pem".into());
     config.push_coalesce_ms = 0;

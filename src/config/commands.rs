@@ -118,6 +118,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         devices: usize,
     },
+    /// A campaign to N seeded holders (one device each): time to enqueue, pushes per second and
+    /// peak memory, through the fan-out, the outbox, the real APNs client and the mock APNs
+    /// (a temporary SQLite database unless PASSERELLE_DATABASE_URL names another).
+    Campaign {
+        #[arg(long, default_value_t = 100_000)]
+        holders: usize,
+    },
     /// Fill the database (PASSERELLE_DATABASE_URL) with passes and device registrations
     /// for the web-service load test, and write the targets file its wrk script reads.
     SeedWeb {

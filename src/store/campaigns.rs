@@ -146,6 +146,9 @@ pub trait CampaignsStore: Send + Sync {
     /// Records that a device fetched the pass after a campaign changed it.
     async fn record_pass_fetch(&self, serial: &str) -> Result<()>;
     async fn campaign_stats(&self, id: &str) -> Result<CampaignStats>;
+    /// Bulk load of holders in one transaction (benchmarks and load tests; the API makes
+    /// members one by one): each at version tag 0, without pushes or Google syncs.
+    async fn seed_holders(&self, holders: &[HolderSeed]) -> Result<()>;
 }
 
 /// A counter increment: (campaign id, counter name, amount).
@@ -313,4 +316,111 @@ pub(super) fn sum_zones(zones: Vec<ZoneCounts>, pressure: &Pressure, now: i64) -
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
     out
+}
+
+/// A loyalty holder for `seed_holders`: a member, their pass, and maybe one Apple device.
+#[derive(Debug, Clone)]
+pub struct HolderSeed {
+    pub member_id: String,
+    pub card_number: String,
+    pub first_name: String,
+    pub language: Option<String>,
+    pub home_store_id: Option<String>,
+    pub consent_marketing: bool,
+    pub points: i64,
+    pub tier: String,
+    pub attributes: Value,
+    pub pass: super::NewPass,
+    /// (device library id, push token).
+    pub device: Option<(String, String)>,
+}
+
+/// Reads a batch's due rows (`campaign_id, member_id, serial_number, language, timezone,
+/// priority, messages`), keeping one row per pass: a holder due for two campaigns in one batch
+/// gets the second in the next batch (one change per pass per batch).
+pub(super) fn due_recipients<'r, R: super::rows::Columns<'r>>(rows: &'r [R]) -> Result<Vec<DueRecipient>>
+where
+    &'static str: sqlx::ColumnIndex<R>,
+{
+    let mut messages: HashMap<String, std::sync::Arc<BTreeMap<String, String>>> = HashMap::new();
+    let mut serials = std::collections::HashSet::new();
+    let mut due = Vec::with_capacity(rows.len());
+    for r in rows {
+        let serial_number = r.text("serial_number")?;
+        if !serials.insert(serial_number.clone()) {
+            continue;
+        }
+        let campaign_id = r.text("campaign_id")?;
+        let texts = match messages.get(&campaign_id) {
+            Some(m) => m.clone(),
+            None => {
+                let parsed: BTreeMap<String, String> = serde_json::from_str(&r.text("messages")?)?;
+                messages.entry(campaign_id.clone()).or_insert(std::sync::Arc::new(parsed)).clone()
+            }
+        };
+        due.push(DueRecipient {
+            campaign_id,
+            member_id: r.text("member_id")?,
+            serial_number,
+            language: r.opt_text("language")?,
+            timezone: r.opt_text("timezone")?,
+            high_priority: r.text("priority")? == "high",
+            messages: texts,
+        });
+    }
+    Ok(due)
+}
+
+/// A holder's new row state: (campaign, member, serial, state, held rule, run_at).
+pub(super) type RecipientUpdate = (String, String, String, &'static str, Option<&'static str>, i64);
+
+/// What a batch writes: the pass changes, then each holder's new row state.
+pub(super) struct PreparedBatch {
+    pub changes: Vec<(super::PassRecord, super::PassChange)>,
+    pub updates: Vec<RecipientUpdate>,
+}
+
+/// Decides a batch (pressure rules, then the pass change of each holder who gets the message).
+pub(super) fn prepare_batch(
+    due: &[DueRecipient],
+    sent: HashMap<String, (i64, i64)>,
+    passes: &HashMap<String, super::PassRecord>,
+    plan: &FanoutPlan,
+    now: i64,
+) -> PreparedBatch {
+    let steps = plan_batch(due, sent, &plan.pressure, now);
+    let mut out = PreparedBatch { changes: Vec::new(), updates: Vec::with_capacity(due.len()) };
+    for (r, step) in due.iter().zip(steps) {
+        let (state, rule, run_at) = match step {
+            Step::Send(text) => {
+                match passes.get(&r.serial_number).map(|p| (p, campaign_change(p, plan, text, &r.campaign_id))) {
+                    Some((pass, Ok(change))) => {
+                        out.changes.push((pass.clone(), change));
+                        ("sent", None, now)
+                    }
+                    Some((_, Err(rule))) => ("held_back", Some(rule), now),
+                    None => ("held_back", Some(NO_PASS), now),
+                }
+            }
+            Step::Hold(rule) => ("held_back", Some(rule), now),
+            Step::Delay(until) => ("pending", Some(crate::campaigns::pressure::QUIET_HOURS), until),
+        };
+        out.updates.push((r.campaign_id.clone(), r.member_id.clone(), r.serial_number.clone(), state, rule, run_at));
+    }
+    out
+}
+
+/// The holders' new states as a JSON array for one bulk update:
+/// `[campaign, member, state, rule, run_at, sent_version]`.
+pub(super) fn updates_json(batch: &PreparedBatch, written: &[super::PassRecord]) -> String {
+    let versions: HashMap<&str, i64> = written.iter().map(|p| (p.serial_number.as_str(), p.version)).collect();
+    let rows: Vec<Value> = batch
+        .updates
+        .iter()
+        .map(|(campaign, member, serial, state, rule, run_at)| {
+            let version = (*state == "sent").then(|| versions.get(serial.as_str()).copied()).flatten();
+            serde_json::json!([campaign, member, state, rule, run_at, version])
+        })
+        .collect();
+    Value::Array(rows).to_string()
 }

@@ -49,8 +49,8 @@ use serde_json::Value;
 
 use crate::error::Error;
 pub use campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, FanoutPlan, NewCampaign, SegmentCounts,
-    Transition,
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, FanoutPlan, HolderSeed, NewCampaign,
+    SegmentCounts, Transition,
 };
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
 pub use google::{DeadGoogleJob, GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};

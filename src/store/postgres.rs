@@ -53,7 +53,7 @@ impl PostgresStore {
         })
     }
 
-    /// Writes a pass change inside the caller's transaction (which holds the pass row lock):
+    /// Writes a pass change inside the caller's transaction (the pass row locked by the caller):
     /// the next version tag, a new Last-Modified, a push job per device and (when on) a Google
     /// sync, all committed together.
     pub(super) async fn write_pass_change(
@@ -62,27 +62,65 @@ impl PostgresStore {
         current: PassRecord,
         change: PassChange,
     ) -> Result<PassRecord> {
-        let version = next_version(conn).await?;
-        let (now, last_modified) = (now_ms(), next_last_modified(Some(current.last_modified)));
-        let serial = &current.serial_number;
+        let mut written = self.write_pass_changes(conn, vec![(current, change)]).await?;
+        Ok(written.pop().expect("one change in, one record out"))
+    }
+
+    /// `write_pass_change` for many passes (distinct serials, rows locked by the caller) in a few
+    /// statements: version tags in the given order, then one update and one enqueue of each kind.
+    pub(super) async fn write_pass_changes(
+        &self,
+        conn: &mut PgConnection,
+        changes: Vec<(PassRecord, PassChange)>,
+    ) -> Result<Vec<PassRecord>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let last = take_versions(conn, changes.len() as i64).await?;
+        let first = last - changes.len() as i64 + 1;
+        let now = now_ms();
+        let rows: Vec<(PassRecord, PassChange)> = changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (current, change))| {
+                let record = PassRecord {
+                    data: change.data.clone(),
+                    voided: change.voided,
+                    version: first + i as i64,
+                    last_modified: next_last_modified(Some(current.last_modified)),
+                    updated_at: now,
+                    ..current
+                };
+                (record, change)
+            })
+            .collect();
+        let serials: Vec<&str> = rows.iter().map(|(r, _)| r.serial_number.as_str()).collect();
+        let data: Vec<String> = rows.iter().map(|(r, _)| r.data.to_string()).collect();
+        let voided: Vec<bool> = rows.iter().map(|(r, _)| r.voided).collect();
+        let versions: Vec<i64> = rows.iter().map(|(r, _)| r.version).collect();
+        let modified: Vec<i64> = rows.iter().map(|(r, _)| r.last_modified).collect();
         sqlx::query(
-            "UPDATE passes SET data = $1::jsonb, voided = $2, version = $3, last_modified = $4, updated_at = $5 \
-             WHERE serial_number = $6",
+            "UPDATE passes SET data = j.data::jsonb, voided = j.voided, version = j.version, \
+             last_modified = j.last_modified, updated_at = $6 \
+             FROM UNNEST($1::text[], $2::text[], $3::bool[], $4::bigint[], $5::bigint[]) \
+               AS j (serial, data, voided, version, last_modified) \
+             WHERE passes.serial_number = j.serial",
         )
-        .bind(change.data.to_string())
-        .bind(change.voided)
-        .bind(version)
-        .bind(last_modified)
+        .bind(&serials)
+        .bind(&data)
+        .bind(&voided)
+        .bind(&versions)
+        .bind(&modified)
         .bind(now)
-        .bind(serial)
         .execute(&mut *conn)
         .await?;
-        let campaign = change.campaign.as_deref();
-        super::postgres_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms, campaign).await?;
+        let campaigns: Vec<Option<&str>> = rows.iter().map(|(_, c)| c.campaign.as_deref()).collect();
+        super::postgres_outbox::enqueue_for_passes(conn, &serials, &campaigns, now, self.push_coalesce_ms).await?;
         if self.google_enabled {
-            super::postgres_google::enqueue_at(conn, serial, change.message.as_deref(), campaign, now, now).await?;
+            let messages: Vec<Option<&str>> = rows.iter().map(|(_, c)| c.message.as_deref()).collect();
+            super::postgres_google::enqueue_many(conn, &serials, &messages, &campaigns, now, now).await?;
         }
-        Ok(PassRecord { data: change.data, voided: change.voided, version, last_modified, updated_at: now, ..current })
+        Ok(rows.into_iter().map(|(r, _)| r).collect())
     }
 
     pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
@@ -93,7 +131,13 @@ impl PostgresStore {
 /// Takes the next version tag; the counter's row stays locked until the transaction ends,
 /// so a later tag never commits before an earlier one.
 pub(super) async fn next_version(conn: &mut PgConnection) -> Result<i64> {
-    let v = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'pass_version' RETURNING value")
+    take_versions(conn, 1).await
+}
+
+/// Takes `n` consecutive version tags (the row stays locked); returns the last.
+async fn take_versions(conn: &mut PgConnection, n: i64) -> Result<i64> {
+    let v = sqlx::query_scalar("UPDATE counters SET value = value + $1 WHERE name = 'pass_version' RETURNING value")
+        .bind(n)
         .fetch_one(conn)
         .await?;
     Ok(v)

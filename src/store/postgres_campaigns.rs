@@ -1,8 +1,7 @@
 //! Campaigns on PostgreSQL (see `campaigns.rs`): due campaigns and holders are claimed with
 //! `FOR UPDATE SKIP LOCKED`, so several processes share the fan-out and none repeats a holder.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -10,8 +9,8 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, Row};
 
 use super::campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, DueRecipient, FanoutPlan, NewCampaign,
-    SegmentCounts, Step, Transition, ZoneCounts, campaign_change, plan_batch, stats_from,
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, DueRecipient, FanoutPlan, HolderSeed,
+    NewCampaign, SegmentCounts, Transition, ZoneCounts, due_recipients, prepare_batch, stats_from, updates_json,
 };
 use super::now_ms;
 use super::postgres::{PostgresStore, pass_columns};
@@ -288,29 +287,9 @@ impl CampaignsStore for PostgresStore {
         .bind(plan.batch_size)
         .fetch_all(&mut *tx)
         .await?;
-        if rows.is_empty() {
+        let due = due_recipients(&rows)?;
+        if due.is_empty() {
             return Ok(0);
-        }
-        let mut messages: HashMap<String, Arc<BTreeMap<String, String>>> = HashMap::new();
-        let mut due = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let campaign_id: String = r.try_get("campaign_id")?;
-            let texts = match messages.get(&campaign_id) {
-                Some(m) => m.clone(),
-                None => {
-                    let parsed: BTreeMap<String, String> = serde_json::from_str(r.try_get("messages")?)?;
-                    messages.entry(campaign_id.clone()).or_insert(Arc::new(parsed)).clone()
-                }
-            };
-            due.push(DueRecipient {
-                campaign_id,
-                member_id: r.try_get("member_id")?,
-                serial_number: r.try_get("serial_number")?,
-                language: r.try_get("language")?,
-                timezone: r.try_get("timezone")?,
-                high_priority: r.try_get::<&str, _>("priority")? == "high",
-                messages: texts,
-            });
         }
         // Lock order members -> passes -> version counter, the same as every other pass change (no
         // deadlock); the member locks make two processes count each holder's notifications in turn.
@@ -321,44 +300,22 @@ impl CampaignsStore for PostgresStore {
             .bind(&members)
             .execute(&mut *tx)
             .await?;
-        let mut passes = lock_passes(&mut tx, &due).await?;
+        let passes = lock_passes(&mut tx, &due).await?;
         let sent = recent_sends(&mut tx, &members, now).await?;
-        let steps = plan_batch(&due, sent, &plan.pressure, now);
-        for (r, step) in due.iter().zip(steps) {
-            let (state, rule, run_at, version) = match step {
-                Step::Send(text) => {
-                    let pass = passes.remove(&r.serial_number);
-                    match pass.map(|p| campaign_change(&p, plan, text, &r.campaign_id).map(|c| (p, c))) {
-                        Some(Ok((pass, change))) => {
-                            let changed = self.write_pass_change(&mut tx, pass, change).await?;
-                            let version = changed.version;
-                            // The same holder may be due for another campaign later in this batch.
-                            passes.insert(changed.serial_number.clone(), changed);
-                            ("sent", None, now, Some(version))
-                        }
-                        Some(Err(rule)) => ("held_back", Some(rule), now, None),
-                        None => ("held_back", Some(super::campaigns::NO_PASS), now, None),
-                    }
-                }
-                Step::Hold(rule) => ("held_back", Some(rule), now, None),
-                Step::Delay(until) => ("pending", Some(crate::campaigns::pressure::QUIET_HOURS), until, None),
-            };
-            sqlx::query(
-                "UPDATE campaign_recipients SET state = $1, held_rule = $2, run_at = $3, sent_version = $4, \
-                 sent_at = CASE WHEN $1 = 'sent' THEN $5::bigint END, google = $6 \
-                 WHERE campaign_id = $7 AND member_id = $8",
-            )
-            .bind(state)
-            .bind(rule)
-            .bind(run_at)
-            .bind(version)
-            .bind(now)
-            .bind(state == "sent" && self.google_enabled)
-            .bind(&r.campaign_id)
-            .bind(&r.member_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let batch = prepare_batch(&due, sent, &passes, plan, now);
+        let written = self.write_pass_changes(&mut tx, batch.changes.clone()).await?;
+        sqlx::query(
+            "UPDATE campaign_recipients SET state = j.v->>2, held_rule = j.v->>3, run_at = (j.v->>4)::bigint, \
+             sent_version = (j.v->>5)::bigint, sent_at = CASE WHEN j.v->>2 = 'sent' THEN $2::bigint END, \
+             google = (j.v->>2 = 'sent' AND $3) \
+             FROM jsonb_array_elements($1::jsonb) AS j (v) \
+             WHERE campaign_id = j.v->>0 AND member_id = j.v->>1",
+        )
+        .bind(updates_json(&batch, &written))
+        .bind(now)
+        .bind(self.google_enabled)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(due.len())
     }
@@ -426,5 +383,68 @@ impl CampaignsStore for PostgresStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(stats_from(groups, counters, google_pending))
+    }
+    async fn seed_holders(&self, holders: &[HolderSeed]) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        for h in holders {
+            let p = &h.pass;
+            sqlx::query(
+                "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, version, \
+                 last_modified, voided, created_at, updated_at) \
+                 VALUES ($1, $2, $3::jsonb, $4, $5, 0, $6, FALSE, $7, $7)",
+            )
+            .bind(&p.serial_number)
+            .bind(&p.template)
+            .bind(p.data.to_string())
+            .bind(&p.authentication_token)
+            .bind(&p.share_token)
+            .bind(now / 1000)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO members (id, card_number, first_name, language, home_store_id, consent_terms, \
+                 consent_marketing, consent_at, points, tier, attributes, pass_serial, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $13)",
+            )
+            .bind(&h.member_id)
+            .bind(&h.card_number)
+            .bind(&h.first_name)
+            .bind(&h.language)
+            .bind(&h.home_store_id)
+            .bind(true)
+            .bind(h.consent_marketing)
+            .bind(now)
+            .bind(h.points)
+            .bind(&h.tier)
+            .bind(h.attributes.to_string())
+            .bind(&p.serial_number)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if let Some((device, token)) = &h.device {
+                sqlx::query(
+                    "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $3) ON CONFLICT (device_library_id) DO NOTHING",
+                )
+                .bind(device)
+                .bind(token)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO registrations (device_library_id, serial_number, created_at) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(device)
+                .bind(&p.serial_number)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -19,18 +19,32 @@ pub(super) async fn enqueue_at(
     now: i64,
     run_at: i64,
 ) -> Result<()> {
+    enqueue_many(conn, &[serial], &[message], &[campaign_id], now, run_at).await
+}
+
+/// `enqueue_at` for many passes (distinct serials) in one statement, in serial order.
+pub(super) async fn enqueue_many(
+    conn: &mut PgConnection,
+    serials: &[&str],
+    messages: &[Option<&str>],
+    campaigns: &[Option<&str>],
+    now: i64,
+    run_at: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO google_jobs (serial_number, message, campaign_id, state, attempts, run_at, created_at, \
-         updated_at) VALUES ($1, $2, $5, 'pending', 0, $4, $3, $3) \
+         updated_at) \
+         SELECT j.serial, j.message, j.campaign, 'pending', 0, $5, $4, $4 \
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) AS j (serial, message, campaign) ORDER BY j.serial \
          ON CONFLICT (serial_number) WHERE state = 'pending' \
-         DO UPDATE SET message = COALESCE(excluded.message, google_jobs.message), updated_at = excluded.updated_at, \
-         campaign_id = CASE WHEN excluded.message IS NULL THEN google_jobs.campaign_id ELSE excluded.campaign_id END",
+         DO UPDATE SET message = COALESCE(EXCLUDED.message, google_jobs.message), updated_at = EXCLUDED.updated_at, \
+         campaign_id = CASE WHEN EXCLUDED.message IS NULL THEN google_jobs.campaign_id ELSE EXCLUDED.campaign_id END",
     )
-    .bind(serial)
-    .bind(message)
+    .bind(serials)
+    .bind(messages)
+    .bind(campaigns)
     .bind(now)
     .bind(run_at)
-    .bind(campaign_id)
     .execute(conn)
     .await?;
     Ok(())

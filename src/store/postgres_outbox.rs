@@ -11,30 +11,35 @@ use super::postgres::{PostgresStore, next_version};
 use super::{next_last_modified, now_ms};
 use crate::tokens;
 
-/// Queues a push for every device holding `serial`, due `delay_ms` from now; a device's
-/// waiting job is reused (with its newest push token), so a burst of changes gives one push.
-pub(super) async fn enqueue_for_pass(
+/// Queues a push for every device holding one of `serials` (with the campaign of each), due
+/// `delay_ms` from now, in one statement; a device's waiting job is reused (with its newest
+/// push token), so a burst of changes gives one push.
+pub(super) async fn enqueue_for_passes(
     conn: &mut PgConnection,
-    serial: &str,
+    serials: &[&str],
+    campaigns: &[Option<&str>],
     now: i64,
     delay_ms: i64,
-    campaign_id: Option<&str>,
 ) -> Result<()> {
-    // Devices in a fixed order: concurrent enqueues lock the waiting jobs in the same order (no deadlock).
+    // One row per device (an upsert may not touch a row twice), in a fixed order: concurrent
+    // enqueues lock the waiting jobs in the same order (no deadlock).
     sqlx::query(
         "INSERT INTO push_jobs (device_library_id, push_token, state, attempts, run_at, created_at, updated_at, \
          campaign_id) \
-         SELECT d.device_library_id, d.push_token, 'pending', 0, $1 + $3, $1, $1, $4 \
-         FROM registrations r JOIN devices d ON d.device_library_id = r.device_library_id \
-         WHERE r.serial_number = $2 ORDER BY d.device_library_id \
+         SELECT DISTINCT ON (d.device_library_id) d.device_library_id, d.push_token, 'pending', 0, $1 + $3, $1, $1, \
+         j.campaign \
+         FROM UNNEST($2::text[], $4::text[]) AS j (serial, campaign) \
+         JOIN registrations r ON r.serial_number = j.serial \
+         JOIN devices d ON d.device_library_id = r.device_library_id \
+         ORDER BY d.device_library_id \
          ON CONFLICT (device_library_id) WHERE state = 'pending' \
          DO UPDATE SET push_token = EXCLUDED.push_token, updated_at = EXCLUDED.updated_at, \
          campaign_id = COALESCE(EXCLUDED.campaign_id, push_jobs.campaign_id)",
     )
     .bind(now)
-    .bind(serial)
+    .bind(serials)
     .bind(delay_ms)
-    .bind(campaign_id)
+    .bind(campaigns)
     .execute(conn)
     .await?;
     Ok(())

@@ -22,6 +22,7 @@ macro_rules! pass_columns {
          created_at, updated_at"
     };
 }
+pub(super) use pass_columns;
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
@@ -66,27 +67,64 @@ impl SqliteStore {
         current: PassRecord,
         change: PassChange,
     ) -> Result<PassRecord> {
-        let version = next_version(conn).await?;
-        let (now, last_modified) = (now_ms(), next_last_modified(Some(current.last_modified)));
-        let serial = &current.serial_number;
+        let mut written = self.write_pass_changes(conn, vec![(current, change)]).await?;
+        Ok(written.pop().expect("one change in, one record out"))
+    }
+
+    /// `write_pass_change` for many passes (distinct serials) in a few statements: version tags
+    /// in the given order, then one update, one push enqueue and one Google enqueue for all.
+    pub(super) async fn write_pass_changes(
+        &self,
+        conn: &mut SqliteConnection,
+        changes: Vec<(PassRecord, PassChange)>,
+    ) -> Result<Vec<PassRecord>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let last = take_versions(conn, changes.len() as i64).await?;
+        let first = last - changes.len() as i64 + 1;
+        let now = now_ms();
+        let rows: Vec<(PassRecord, PassChange)> = changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (current, change))| {
+                let record = PassRecord {
+                    data: change.data.clone(),
+                    voided: change.voided,
+                    version: first + i as i64,
+                    last_modified: next_last_modified(Some(current.last_modified)),
+                    updated_at: now,
+                    ..current
+                };
+                (record, change)
+            })
+            .collect();
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(r, _)| {
+                serde_json::json!([r.serial_number, r.data.to_string(), r.voided, r.version, r.last_modified])
+            })
+            .collect();
         sqlx::query(
-            "UPDATE passes SET data = ?, voided = ?, version = ?, last_modified = ?, updated_at = ? \
-             WHERE serial_number = ?",
+            "UPDATE passes SET data = json_extract(j.value, '$[1]'), voided = json_extract(j.value, '$[2]'), \
+             version = json_extract(j.value, '$[3]'), last_modified = json_extract(j.value, '$[4]'), updated_at = ?2 \
+             FROM json_each(?1) AS j WHERE passes.serial_number = json_extract(j.value, '$[0]')",
         )
-        .bind(change.data.to_string())
-        .bind(change.voided)
-        .bind(version)
-        .bind(last_modified)
+        .bind(serde_json::Value::Array(list).to_string())
         .bind(now)
-        .bind(serial)
         .execute(&mut *conn)
         .await?;
-        let campaign = change.campaign.as_deref();
-        super::sqlite_outbox::enqueue_for_pass(conn, serial, now, self.push_coalesce_ms, campaign).await?;
+        let pushes: Vec<(&str, Option<&str>)> =
+            rows.iter().map(|(r, c)| (r.serial_number.as_str(), c.campaign.as_deref())).collect();
+        super::sqlite_outbox::enqueue_for_passes(conn, &pushes, now, self.push_coalesce_ms).await?;
         if self.google_enabled {
-            super::sqlite_google::enqueue_at(conn, serial, change.message.as_deref(), campaign, now, now).await?;
+            let syncs: Vec<_> = rows
+                .iter()
+                .map(|(r, c)| (r.serial_number.as_str(), c.message.as_deref(), c.campaign.as_deref()))
+                .collect();
+            super::sqlite_google::enqueue_many(conn, &syncs, now, now).await?;
         }
-        Ok(PassRecord { data: change.data, voided: change.voided, version, last_modified, updated_at: now, ..current })
+        Ok(rows.into_iter().map(|(r, _)| r).collect())
     }
 
     pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -96,7 +134,13 @@ impl SqliteStore {
 }
 
 pub(super) async fn next_version(conn: &mut SqliteConnection) -> Result<i64> {
-    let v = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'pass_version' RETURNING value")
+    take_versions(conn, 1).await
+}
+
+/// Takes `n` consecutive version tags; returns the last.
+async fn take_versions(conn: &mut SqliteConnection, n: i64) -> Result<i64> {
+    let v = sqlx::query_scalar("UPDATE counters SET value = value + ? WHERE name = 'pass_version' RETURNING value")
+        .bind(n)
         .fetch_one(conn)
         .await?;
     Ok(v)

@@ -1,8 +1,7 @@
 //! Campaigns on SQLite (see `campaigns.rs`): every write under the database's write lock, so a
 //! campaign starts once and each holder is handled once, even with several processes.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -10,12 +9,12 @@ use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
 
 use super::campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, DueRecipient, FanoutPlan, NewCampaign,
-    SegmentCounts, Step, Transition, ZoneCounts, campaign_change, plan_batch, stats_from,
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, FanoutPlan, HolderSeed, NewCampaign,
+    SegmentCounts, Transition, ZoneCounts, due_recipients, prepare_batch, stats_from, updates_json,
 };
-use super::now_ms;
-use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
-use super::sqlite::{SqliteStore, fetch_pass};
+use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row, pass_from_row};
+use super::sqlite::{SqliteStore, pass_columns};
+use super::{PassRecord, now_ms};
 use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
 use crate::campaigns::segment::{self, Dialect, Segment};
 use crate::error::Error;
@@ -62,12 +61,28 @@ async fn fetch_campaign(conn: &mut SqliteConnection, id: &str) -> Result<Option<
     row.as_ref().map(campaign_from_row).transpose()
 }
 
+/// The passes of a batch, by serial.
+async fn fetch_passes(conn: &mut SqliteConnection, serials: &[&str]) -> Result<HashMap<String, PassRecord>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        pass_columns!(),
+        " FROM passes WHERE serial_number IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(serde_json::to_string(serials)?)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| pass_from_row(r).map(|p| (p.serial_number.clone(), p))).collect()
+}
+
 /// Each member's campaign notifications in the last 7 days and 24 hours.
 async fn recent_sends(conn: &mut SqliteConnection, members: &[&str], now: i64) -> Result<HashMap<String, (i64, i64)>> {
     let rows = sqlx::query(
-        "SELECT member_id, COUNT(*) AS weekly, SUM(CASE WHEN sent_at > ?2 THEN 1 ELSE 0 END) AS daily \
-         FROM campaign_recipients WHERE state = 'sent' AND sent_at > ?1 \
-         AND member_id IN (SELECT value FROM json_each(?3)) GROUP BY member_id",
+        // The batch's members drive (CROSS JOIN fixes the loop order, whatever the statistics say) and
+        // each is found in the partial index: never a scan of every send so far.
+        "SELECT r.member_id, COUNT(*) AS weekly, SUM(CASE WHEN r.sent_at > ?2 THEN 1 ELSE 0 END) AS daily \
+         FROM json_each(?3) AS j CROSS JOIN campaign_recipients AS r INDEXED BY campaign_recipients_sent \
+         ON r.member_id = j.value \
+         WHERE r.state = 'sent' AND r.sent_at > ?1 GROUP BY r.member_id",
     )
     .bind(now - WEEK_MS)
     .bind(now - DAY_MS)
@@ -217,6 +232,16 @@ impl CampaignsStore for SqliteStore {
 
     async fn start_due_campaign(&self, _pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>> {
         let now = now_ms();
+        // Idle polls only read: the write lock is taken when there is work.
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM campaigns WHERE status = 'approved' AND (send_at IS NULL OR send_at <= ?) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(None);
+        }
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(concat!(
             "SELECT ",
@@ -256,6 +281,16 @@ impl CampaignsStore for SqliteStore {
 
     async fn fan_out_batch(&self, plan: &FanoutPlan) -> Result<usize> {
         let now = now_ms();
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+             WHERE r.state = 'pending' AND r.run_at <= ? AND c.status = 'sending' LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(0);
+        }
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages \
@@ -266,69 +301,41 @@ impl CampaignsStore for SqliteStore {
         .bind(plan.batch_size)
         .fetch_all(&mut *tx)
         .await?;
-        if rows.is_empty() {
+        let due = due_recipients(&rows)?;
+        if due.is_empty() {
             return Ok(0);
-        }
-        let mut messages: HashMap<String, Arc<BTreeMap<String, String>>> = HashMap::new();
-        let mut due = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let campaign_id: String = r.try_get("campaign_id")?;
-            let texts = match messages.get(&campaign_id) {
-                Some(m) => m.clone(),
-                None => {
-                    let parsed: BTreeMap<String, String> = serde_json::from_str(r.try_get("messages")?)?;
-                    messages.entry(campaign_id.clone()).or_insert(Arc::new(parsed)).clone()
-                }
-            };
-            due.push(DueRecipient {
-                campaign_id,
-                member_id: r.try_get("member_id")?,
-                serial_number: r.try_get("serial_number")?,
-                language: r.try_get("language")?,
-                timezone: r.try_get("timezone")?,
-                high_priority: r.try_get::<&str, _>("priority")? == "high",
-                messages: texts,
-            });
         }
         let members: Vec<&str> = due.iter().map(|r| r.member_id.as_str()).collect();
         let sent = recent_sends(&mut tx, &members, now).await?;
-        let steps = plan_batch(&due, sent, &plan.pressure, now);
-        for (r, step) in due.iter().zip(steps) {
-            let (state, rule, run_at, version) = match step {
-                Step::Send(text) => {
-                    let pass = fetch_pass(&mut tx, &r.serial_number).await?;
-                    match pass.map(|p| campaign_change(&p, plan, text, &r.campaign_id).map(|c| (p, c))) {
-                        Some(Ok((pass, change))) => {
-                            let changed = self.write_pass_change(&mut tx, pass, change).await?;
-                            ("sent", None, now, Some(changed.version))
-                        }
-                        Some(Err(rule)) => ("held_back", Some(rule), now, None),
-                        None => ("held_back", Some(super::campaigns::NO_PASS), now, None),
-                    }
-                }
-                Step::Hold(rule) => ("held_back", Some(rule), now, None),
-                Step::Delay(until) => ("pending", Some(crate::campaigns::pressure::QUIET_HOURS), until, None),
-            };
-            sqlx::query(
-                "UPDATE campaign_recipients SET state = ?1, held_rule = ?2, run_at = ?3, sent_version = ?4, \
-                 sent_at = CASE WHEN ?1 = 'sent' THEN ?5 END, google = ?6 WHERE campaign_id = ?7 AND member_id = ?8",
-            )
-            .bind(state)
-            .bind(rule)
-            .bind(run_at)
-            .bind(version)
-            .bind(now)
-            .bind(state == "sent" && self.google_enabled)
-            .bind(&r.campaign_id)
-            .bind(&r.member_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let serials: Vec<&str> = due.iter().map(|r| r.serial_number.as_str()).collect();
+        let passes = fetch_passes(&mut tx, &serials).await?;
+        let batch = prepare_batch(&due, sent, &passes, plan, now);
+        let written = self.write_pass_changes(&mut tx, batch.changes.clone()).await?;
+        sqlx::query(
+            "UPDATE campaign_recipients SET state = json_extract(j.value, '$[2]'), \
+             held_rule = json_extract(j.value, '$[3]'), run_at = json_extract(j.value, '$[4]'), \
+             sent_version = json_extract(j.value, '$[5]'), \
+             sent_at = CASE WHEN json_extract(j.value, '$[2]') = 'sent' THEN ?2 END, \
+             google = json_extract(j.value, '$[2]') = 'sent' AND ?3 \
+             FROM json_each(?1) AS j \
+             WHERE campaign_id = json_extract(j.value, '$[0]') AND member_id = json_extract(j.value, '$[1]')",
+        )
+        .bind(updates_json(&batch, &written))
+        .bind(now)
+        .bind(self.google_enabled)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(due.len())
     }
 
     async fn finish_campaigns(&self) -> Result<Vec<String>> {
+        let sending: Option<i64> = sqlx::query_scalar("SELECT 1 FROM campaigns WHERE status = 'sending' LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        if sending.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.write_tx().await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM campaigns c WHERE status = 'sending' AND NOT EXISTS \
@@ -398,5 +405,68 @@ impl CampaignsStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(stats_from(groups, counters, google_pending))
+    }
+    async fn seed_holders(&self, holders: &[HolderSeed]) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        for h in holders {
+            let p = &h.pass;
+            sqlx::query(
+                "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, version, \
+                 last_modified, voided, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, FALSE, ?7, ?7)",
+            )
+            .bind(&p.serial_number)
+            .bind(&p.template)
+            .bind(p.data.to_string())
+            .bind(&p.authentication_token)
+            .bind(&p.share_token)
+            .bind(now / 1000)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO members (id, card_number, first_name, language, home_store_id, consent_terms, \
+                 consent_marketing, consent_at, points, tier, attributes, pass_serial, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            )
+            .bind(&h.member_id)
+            .bind(&h.card_number)
+            .bind(&h.first_name)
+            .bind(&h.language)
+            .bind(&h.home_store_id)
+            .bind(true)
+            .bind(h.consent_marketing)
+            .bind(now)
+            .bind(h.points)
+            .bind(&h.tier)
+            .bind(h.attributes.to_string())
+            .bind(&p.serial_number)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if let Some((device, token)) = &h.device {
+                sqlx::query(
+                    "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?3) ON CONFLICT (device_library_id) DO NOTHING",
+                )
+                .bind(device)
+                .bind(token)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO registrations (device_library_id, serial_number, created_at) \
+                     VALUES (?1, ?2, ?3)",
+                )
+                .bind(device)
+                .bind(&p.serial_number)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -9,6 +9,9 @@ use super::now_ms;
 use super::sqlite::SqliteStore;
 use crate::tokens;
 
+/// A sync to queue: (serial, message, campaign).
+pub(super) type GoogleEnqueue<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
 /// Queues a sync of `serial` in the caller's transaction, reusing its waiting job
 /// (a new message replaces an older one still waiting).
 pub(super) async fn enqueue_at(
@@ -19,18 +22,29 @@ pub(super) async fn enqueue_at(
     now: i64,
     run_at: i64,
 ) -> Result<()> {
+    enqueue_many(conn, &[(serial, message, campaign_id)], now, run_at).await
+}
+
+/// `enqueue_at` for many passes in one statement.
+pub(super) async fn enqueue_many(
+    conn: &mut SqliteConnection,
+    jobs: &[GoogleEnqueue<'_>],
+    now: i64,
+    run_at: i64,
+) -> Result<()> {
+    let list: Vec<serde_json::Value> = jobs.iter().map(|(s, m, c)| serde_json::json!([s, m, c])).collect();
     sqlx::query(
         "INSERT INTO google_jobs (serial_number, message, campaign_id, state, attempts, run_at, created_at, \
-         updated_at) VALUES (?1, ?2, ?5, 'pending', 0, ?4, ?3, ?3) \
+         updated_at) \
+         SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), \
+         'pending', 0, ?3, ?2, ?2 FROM json_each(?1) AS j WHERE 1 \
          ON CONFLICT (serial_number) WHERE state = 'pending' \
          DO UPDATE SET message = COALESCE(excluded.message, google_jobs.message), updated_at = excluded.updated_at, \
          campaign_id = CASE WHEN excluded.message IS NULL THEN google_jobs.campaign_id ELSE excluded.campaign_id END",
     )
-    .bind(serial)
-    .bind(message)
+    .bind(serde_json::Value::Array(list).to_string())
     .bind(now)
     .bind(run_at)
-    .bind(campaign_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -11,29 +11,31 @@ use super::sqlite::{SqliteStore, next_version};
 use super::{next_last_modified, now_ms};
 use crate::tokens;
 
-/// Queues a push for every device holding `serial`, due `delay_ms` from now; a device's
-/// waiting job is reused (with its newest push token), so a burst of changes gives one push.
-pub(super) async fn enqueue_for_pass(
+/// Queues a push for every device holding one of `passes` (serial, campaign), due `delay_ms`
+/// from now, in one statement; a device's waiting job is reused (with its newest push token),
+/// so a burst of changes gives one push.
+pub(super) async fn enqueue_for_passes(
     conn: &mut SqliteConnection,
-    serial: &str,
+    passes: &[(&str, Option<&str>)],
     now: i64,
     delay_ms: i64,
-    campaign_id: Option<&str>,
 ) -> Result<()> {
+    let list: Vec<serde_json::Value> = passes.iter().map(|(s, c)| serde_json::json!([s, c])).collect();
+    // `WHERE 1` keeps SQLite from reading the upsert's ON as a join constraint.
     sqlx::query(
         "INSERT INTO push_jobs (device_library_id, push_token, state, attempts, run_at, created_at, updated_at, \
          campaign_id) \
-         SELECT d.device_library_id, d.push_token, 'pending', 0, ?1 + ?3, ?1, ?1, ?4 \
-         FROM registrations r JOIN devices d ON d.device_library_id = r.device_library_id \
-         WHERE r.serial_number = ?2 \
+         SELECT d.device_library_id, d.push_token, 'pending', 0, ?1 + ?3, ?1, ?1, json_extract(j.value, '$[1]') \
+         FROM json_each(?2) AS j \
+         JOIN registrations r ON r.serial_number = json_extract(j.value, '$[0]') \
+         JOIN devices d ON d.device_library_id = r.device_library_id WHERE 1 \
          ON CONFLICT (device_library_id) WHERE state = 'pending' \
          DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at, \
          campaign_id = COALESCE(excluded.campaign_id, push_jobs.campaign_id)",
     )
     .bind(now)
-    .bind(serial)
+    .bind(serde_json::Value::Array(list).to_string())
     .bind(delay_ms)
-    .bind(campaign_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -180,7 +180,12 @@ async fn dead_jobs_are_kept_and_retryable(backend: Backend) {
 }
 
 async fn streams_stay_within_the_server_limit(backend: Backend) {
-    let apns = mock_with(MockApnsConfig { max_concurrent_streams: 8, response_delay: Duration::from_millis(20) }).await;
+    let apns = mock_with(MockApnsConfig {
+        max_concurrent_streams: 8,
+        response_delay: Duration::from_millis(20),
+        keep_received: true,
+    })
+    .await;
     let app = spawn_app_on(backend, push_config(&apns)).await;
     let held = add_to_wallet(&app).await;
     for n in 0..60 {

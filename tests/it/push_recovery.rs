@@ -256,8 +256,12 @@ async fn a_separate_worker_process_pushes(backend: Backend) {
 /// SIGKILL with 10,000 jobs queued: after a restart every device is pushed, none lost.
 async fn a_killed_server_loses_no_push(backend: Backend) {
     const DEVICES: usize = 10_000;
-    let apns =
-        mock_with(MockApnsConfig { max_concurrent_streams: 1000, response_delay: Duration::from_millis(20) }).await;
+    let apns = mock_with(MockApnsConfig {
+        max_concurrent_streams: 1000,
+        response_delay: Duration::from_millis(20),
+        keep_received: true,
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let db_url = backend.database_url(dir.path()).await;
     let mut config = push_config(&apns);

@@ -49,11 +49,14 @@ pub struct MockApnsConfig {
     pub max_concurrent_streams: u32,
     /// Delay before every answer (default 0). Can be changed later with [`MockApns::set_response_delay`].
     pub response_delay: Duration,
+    /// Keep every accepted push for [`MockApns::received`] (default); benchmarks only count them,
+    /// so their memory figures are the server's, not the mock's log.
+    pub keep_received: bool,
 }
 
 impl Default for MockApnsConfig {
     fn default() -> Self {
-        MockApnsConfig { max_concurrent_streams: 1000, response_delay: Duration::ZERO }
+        MockApnsConfig { max_concurrent_streams: 1000, response_delay: Duration::ZERO, keep_received: true }
     }
 }
 
@@ -85,6 +88,8 @@ pub struct MockApns {
 #[derive(Default)]
 struct Shared {
     received: Mutex<Vec<Received>>,
+    /// Whether `received` logs every push (or only `received_count` counts them).
+    skip_log: AtomicBool,
     received_count: AtomicUsize,
     requests_total: AtomicUsize,
     in_flight: AtomicUsize,
@@ -123,6 +128,7 @@ impl MockApns {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         shared.delay_nanos.store(duration_nanos(config.response_delay), Relaxed);
+        shared.skip_log.store(!config.keep_received, Relaxed);
         let task = tokio::spawn(accept_loop(listener, acceptor, shared.clone(), config.max_concurrent_streams));
         Ok(MockApns { addr, shared, task })
     }
@@ -340,7 +346,9 @@ async fn handle(shared: &Shared, conn: &Conn, req: Request<Incoming>) -> Respons
     }
     let mut response = match outcome {
         Ok(push) => {
-            lock(&shared.received).push(push);
+            if !shared.skip_log.load(Relaxed) {
+                lock(&shared.received).push(push);
+            }
             shared.received_count.fetch_add(1, Relaxed);
             Response::new(Full::default())
         }

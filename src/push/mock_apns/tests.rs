@@ -179,7 +179,8 @@ async fn rejects_untrusted_clients_and_drops_connections() {
 
 #[tokio::test]
 async fn counts_concurrent_requests() {
-    let config = MockApnsConfig { max_concurrent_streams: 4, response_delay: Duration::from_millis(50) };
+    let config =
+        MockApnsConfig { max_concurrent_streams: 4, response_delay: Duration::from_millis(50), keep_received: true };
     let mock = Arc::new(MockApns::start(&certs(), config).await.unwrap());
     let mut c = connect(&mock, pass_identity()).await.unwrap();
     // Until the server's SETTINGS arrive the client assumes no stream limit, and the server refuses extra streams
