@@ -109,10 +109,16 @@ impl GoogleService {
         let resource = vertical.object_resource();
         if let Some(object) = self.api.get(resource, object_id).await?
             && let Some(messages) = object.get("messages").and_then(|m| m.as_array())
-            && messages.len() >= MAX_MESSAGES
         {
-            let keep = messages[messages.len() + 1 - MAX_MESSAGES..].to_vec();
-            self.api.patch_or_insert(resource, object_id, &json!({"messages": keep})).await?;
+            // Google took it before the job could be marked done (a crash, a lost answer): a retry
+            // must not show the holder the same message twice.
+            if messages.iter().any(|m| m.get("id").and_then(|i| i.as_str()) == Some(id)) {
+                return Ok(());
+            }
+            if messages.len() >= MAX_MESSAGES {
+                let keep = messages[messages.len() + 1 - MAX_MESSAGES..].to_vec();
+                self.api.patch_or_insert(resource, object_id, &json!({"messages": keep})).await?;
+            }
         }
         let header = template
             .render(&serde_json::Map::new())

@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod browser;
+mod campaigns;
 mod certificates;
 mod cli;
 mod enrollment;
