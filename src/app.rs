@@ -61,13 +61,15 @@ impl PushParts {
         &self,
         config: &Config,
         store: &Arc<dyn Store>,
-        templates: &TemplateSet,
+        templates: &Arc<TemplateSet>,
+        google: Option<Arc<GoogleService>>,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<Option<tokio::task::JoinHandle<()>>> {
         if config.push_workers == 0 {
             return Ok(None);
         }
-        let worker = crate::campaigns::worker::CampaignWorker::new(config, store.clone(), templates, self)?;
+        let worker =
+            crate::campaigns::worker::CampaignWorker::new(config, store.clone(), templates.clone(), self, google)?;
         Ok(Some(tokio::spawn(worker.run(shutdown.clone()))))
     }
 
@@ -176,7 +178,14 @@ impl App {
             workers.push(tokio::spawn(worker.run(stopped.clone())));
         }
         let state = &self.state;
-        workers.extend(state.push.spawn_campaign_worker(&state.config, &state.store, &state.templates, &stopped)?);
+        let google = state.google.clone();
+        workers.extend(state.push.spawn_campaign_worker(
+            &state.config,
+            &state.store,
+            &state.templates,
+            google,
+            &stopped,
+        )?);
         let expiry = std::time::Duration::from_secs(self.state.config.order_expiry_interval_secs);
         workers.push(tokio::spawn(crate::orders::run_expiry(self.state.clone(), expiry, stopped.clone())));
         let router = crate::http::router(self.state);

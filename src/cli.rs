@@ -110,7 +110,8 @@ async fn worker(config: Config) -> Result<ExitCode> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = push.spawn_workers(&config, &store, &stopped);
     tracing::info!(workers = workers.len(), apns = %config.apns_url, "push workers running");
-    workers.extend(push.spawn_campaign_worker(&config, &store, &templates, &stopped)?);
+    // Google class messages of campaigns are sent by a server process (it holds the Google client).
+    workers.extend(push.spawn_campaign_worker(&config, &store, &templates, None, &stopped)?);
     app::shutdown_signal().await;
     let _ = stop.send(true);
     for w in workers {

@@ -16,6 +16,7 @@ CREATE TABLE campaigns (
     send_at       BIGINT,
     reject_reason TEXT,
     google_class  TEXT,
+    google_class_sent_at BIGINT,
     created_by    TEXT NOT NULL,
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL,

@@ -16,6 +16,7 @@ CREATE TABLE campaigns (
     send_at       INTEGER,
     reject_reason TEXT,
     google_class  TEXT,
+    google_class_sent_at INTEGER,
     created_by    TEXT NOT NULL,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,

@@ -97,7 +97,7 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     let push = PushParts::new(&config, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = push.spawn_workers(&config, &store, &stopped);
-    let fanout = CampaignWorker::new(&config, store.clone(), &templates, &push)?;
+    let fanout = CampaignWorker::new(&config, store.clone(), templates.clone(), &push, None)?;
     let started = Instant::now();
     let (_, targeted) = store.start_due_campaign(&fanout.plan.pressure).await?.context("the campaign starts")?;
     let materialized = started.elapsed().as_secs_f64();

@@ -1,15 +1,20 @@
 //! The campaign worker: starts approved campaigns when due, fans them out to their holders in
-//! batches (each a transaction of pass changes, pushes and Google messages), marks them sent.
+//! batches (each a transaction of pass changes, pushes and Google messages), marks them sent,
+//! and sends the Google class messages of campaigns that reach a whole class.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use tokio::sync::{Notify, watch};
 
+use crate::google::sync::GoogleService;
 use crate::store::{FanoutPlan, Store};
 use crate::templates::TemplateSet;
+
+/// Longest wait between two tries of a refused class message.
+const CLASS_RETRY_MAX: Duration = Duration::from_secs(600);
 
 pub struct CampaignWorker {
     pub store: Arc<dyn Store>,
@@ -20,26 +25,35 @@ pub struct CampaignWorker {
     /// Woken after each batch, so pushes and Google messages start while the fan-out goes on.
     pub push_wakeup: Arc<Notify>,
     pub google_wakeup: Arc<Notify>,
+    /// Sends class messages (absent without Google, or in `passerelle worker`: a server does it).
+    pub google: Option<Arc<GoogleService>>,
+    pub templates: Arc<TemplateSet>,
+    /// Class messages that failed: tries so far and when to try again.
+    class_retries: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl CampaignWorker {
     pub fn new(
         config: &crate::config::Config,
         store: Arc<dyn Store>,
-        templates: &TemplateSet,
+        templates: Arc<TemplateSet>,
         push: &crate::app::PushParts,
+        google: Option<Arc<GoogleService>>,
     ) -> Result<Self> {
         Ok(Self {
             store,
             plan: FanoutPlan {
                 batch_size: config.campaign_batch_size.max(1),
-                offer_fields: offer_fields(templates),
+                offer_fields: offer_fields(&templates),
                 pressure: config.pressure()?,
             },
             poll_interval: config.worker_settings().poll_interval,
             wakeup: push.campaign_wakeup.clone(),
             push_wakeup: push.wakeup.clone(),
             google_wakeup: push.google_wakeup.clone(),
+            google,
+            templates,
+            class_retries: Mutex::default(),
         })
     }
 
@@ -76,7 +90,42 @@ impl CampaignWorker {
         for id in self.store.finish_campaigns().await? {
             tracing::info!(campaign = %id, "campaign sent");
         }
+        self.send_class_messages().await?;
         Ok(handled)
+    }
+
+    /// One Google message on the class instead of one per object, for campaigns that reach
+    /// every holder of a class; retried with backoff until Google takes it.
+    async fn send_class_messages(&self) -> Result<()> {
+        let Some(google) = &self.google else { return Ok(()) };
+        for campaign in self.store.class_messages_due().await? {
+            let waiting = self.class_retries.lock().expect("not poisoned").get(&campaign.id).copied();
+            if waiting.is_some_and(|(_, at)| at > Instant::now()) {
+                continue;
+            }
+            let Some(template) = campaign.google_class.as_deref().and_then(|t| self.templates.get(t)) else {
+                tracing::warn!(campaign = %campaign.id, "the class message's template is gone");
+                continue;
+            };
+            let id = format!("campaign-{}", campaign.id);
+            match google.add_class_message(template, &id, &campaign.messages).await {
+                Ok(()) => {
+                    self.store.mark_class_message_sent(&campaign.id).await?;
+                    self.class_retries.lock().expect("not poisoned").remove(&campaign.id);
+                    tracing::info!(campaign = %campaign.id, class = %template.id, "Google class message sent");
+                }
+                Err(e) => {
+                    let tries = waiting.map_or(1, |(n, _)| n + 1);
+                    let wait = Duration::from_secs(1 << tries.min(10)).min(CLASS_RETRY_MAX);
+                    tracing::warn!(campaign = %campaign.id, tries, "Google class message failed, retried in {wait:?}: {e}");
+                    self.class_retries
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(campaign.id, (tries, Instant::now() + wait));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,13 +1,13 @@
 //! Keeping Google Wallet objects in step with passes: the sync of one pass (class, object,
 //! message), the worker draining `google_jobs`, and the database-wide rate limiter.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify, watch};
 
 use super::callback::RootKeyCache;
@@ -106,30 +106,66 @@ impl GoogleService {
         text: &str,
         id: &str,
     ) -> Result<(), SyncError> {
-        let resource = vertical.object_resource();
-        if let Some(object) = self.api.get(resource, object_id).await?
-            && let Some(messages) = object.get("messages").and_then(|m| m.as_array())
+        let message = json!({"id": id, "header": header(template), "body": text, "messageType": "TEXT_AND_NOTIFY"});
+        self.add_message_once(vertical.object_resource(), object_id, message).await
+    }
+
+    /// Adds a campaign's message to the class of `template`: every holder of the class sees it,
+    /// in their language (`localizedBody`), from one request instead of one per object.
+    pub async fn add_class_message(
+        &self,
+        template: &Template,
+        id: &str,
+        texts: &BTreeMap<String, String>,
+    ) -> Result<(), SyncError> {
+        let vertical = Vertical::of(template.definition.kind);
+        let ctx = self.ctx();
+        let class_id = mapping::class_id(&ctx, &template.id);
+        let class_key = (template.id.clone(), template.design_hash.clone());
+        if !self.classes.lock().await.contains(&class_key) {
+            self.api.upsert(vertical.class_resource(), &class_id, &mapping::class_json(&ctx, template)).await?;
+            self.classes.lock().await.insert(class_key);
+        }
+        let default = crate::campaigns::pick_message(texts, Some("en"));
+        let default_language = texts.iter().find(|(_, t)| t.as_str() == default).map_or("en", |(l, _)| l.as_str());
+        let translated: Vec<Value> = texts
+            .iter()
+            .filter(|(l, _)| l.as_str() != default_language)
+            .map(|(l, t)| json!({"language": l, "value": t}))
+            .collect();
+        let message = json!({
+            "id": id,
+            "header": header(template),
+            "body": default,
+            "localizedBody": {"defaultValue": {"language": default_language, "value": default}, "translatedValues": translated},
+            "messageType": "TEXT_AND_NOTIFY",
+        });
+        self.add_message_once(vertical.class_resource(), &class_id, message).await
+    }
+
+    /// Adds `message` unless the resource already shows one with its id (Google took it before
+    /// the job could be marked done: a retry must not show it twice); keeps at most 10.
+    async fn add_message_once(&self, resource: &str, target: &str, message: Value) -> Result<(), SyncError> {
+        let id = message.get("id").and_then(Value::as_str).unwrap_or_default();
+        if let Some(current) = self.api.get(resource, target).await?
+            && let Some(messages) = current.get("messages").and_then(|m| m.as_array())
         {
-            // Google took it before the job could be marked done (a crash, a lost answer): a retry
-            // must not show the holder the same message twice.
-            if messages.iter().any(|m| m.get("id").and_then(|i| i.as_str()) == Some(id)) {
+            if messages.iter().any(|m| m.get("id").and_then(Value::as_str) == Some(id)) {
                 return Ok(());
             }
             if messages.len() >= MAX_MESSAGES {
                 let keep = messages[messages.len() + 1 - MAX_MESSAGES..].to_vec();
-                self.api.patch_or_insert(resource, object_id, &json!({"messages": keep})).await?;
+                self.api.patch_or_insert(resource, target, &json!({"messages": keep})).await?;
             }
         }
-        let header = template
-            .render(&serde_json::Map::new())
-            .get("organizationName")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned();
-        let message = json!({"id": id, "header": header, "body": text, "messageType": "TEXT_AND_NOTIFY"});
-        self.api.add_message(resource, object_id, &message).await?;
+        self.api.add_message(resource, target, &message).await?;
         Ok(())
     }
+}
+
+/// The header of a message: the organisation name of the template.
+fn header(template: &Template) -> String {
+    template.render(&serde_json::Map::new()).get("organizationName").and_then(|v| v.as_str()).unwrap_or("").to_owned()
 }
 
 /// The Google state of a pass's object. A receipt is done as soon as it is issued (COMPLETED:

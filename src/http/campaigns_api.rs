@@ -246,6 +246,11 @@ fn stats_view(campaign: &CampaignRecord, s: &CampaignStats) -> Value {
             "accepted": count("google.accepted"),
             "failed": count("google.failed"),
             "pending": s.google_pending,
+            // One message on the class for every holder of it, instead of one per object.
+            "class_message": campaign.google_class.as_ref().map(|template| json!({
+                "template": template,
+                "sent_at": campaign.google_class_sent_at.map(super::views::rfc3339),
+            })),
         },
     })
 }

@@ -30,6 +30,8 @@ pub struct CampaignRecord {
     /// The loyalty template whose Google class carries the message (one class message
     /// instead of one per object), when the campaign targets every Google holder of it.
     pub google_class: Option<String>,
+    /// When that class message was accepted by Google.
+    pub google_class_sent_at: Option<i64>,
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -146,6 +148,10 @@ pub trait CampaignsStore: Send + Sync {
     /// Records that a device fetched the pass after a campaign changed it.
     async fn record_pass_fetch(&self, serial: &str) -> Result<()>;
     async fn campaign_stats(&self, id: &str) -> Result<CampaignStats>;
+    /// Approved campaigns whose Google class message is still to send.
+    async fn class_messages_due(&self) -> Result<Vec<CampaignRecord>>;
+    /// Records the class message as accepted: counted for every Google holder targeted.
+    async fn mark_class_message_sent(&self, id: &str) -> Result<()>;
     /// Bulk load of holders in one transaction (benchmarks and load tests; the API makes
     /// members one by one): each at version tag 0, without pushes or Google syncs.
     async fn seed_holders(&self, holders: &[HolderSeed]) -> Result<()>;
@@ -194,13 +200,16 @@ pub(super) struct DueRecipient {
     pub timezone: Option<String>,
     pub high_priority: bool,
     pub messages: std::sync::Arc<BTreeMap<String, String>>,
+    /// Google gets one class message for the whole campaign: no message per object.
+    pub by_class: bool,
 }
 
 /// What the fan-out does with one holder.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Step {
-    /// Change the pass, showing this text.
-    Send(String),
+    /// Change the pass, showing this text (and add it as a Google message, unless the
+    /// campaign's class message carries it).
+    Send(String, bool),
     Hold(&'static str),
     Delay(i64),
 }
@@ -228,7 +237,8 @@ pub(super) fn plan_batch(
             match pressure.decide(now, &tz, weekly, daily, r.high_priority) {
                 Decision::Send => {
                     sent.insert(r.member_id.clone(), (weekly + 1, daily + 1));
-                    Step::Send(crate::campaigns::pick_message(&r.messages, r.language.as_deref()).to_owned())
+                    let text = crate::campaigns::pick_message(&r.messages, r.language.as_deref()).to_owned();
+                    Step::Send(text, r.by_class)
                 }
                 Decision::Hold(rule) => Step::Hold(rule),
                 Decision::Delay(until) => Step::Delay(until),
@@ -244,6 +254,7 @@ pub(super) fn campaign_change(
     plan: &FanoutPlan,
     text: String,
     campaign_id: &str,
+    by_class: bool,
 ) -> Result<super::PassChange, &'static str> {
     if pass.voided {
         return Err(NO_PASS);
@@ -252,7 +263,8 @@ pub(super) fn campaign_change(
     let mut data = pass.data.clone();
     let Some(object) = data.as_object_mut() else { return Err(NO_PASS) };
     object.insert(field.clone(), Value::String(text.clone()));
-    Ok(super::PassChange { data, voided: false, message: Some(text), campaign: Some(campaign_id.to_owned()) })
+    let message = (!by_class).then_some(text);
+    Ok(super::PassChange { data, voided: false, message, campaign: Some(campaign_id.to_owned()) })
 }
 
 /// The rows of `SELECT state, held_rule, count, fetched` grouped by state and rule, and the
@@ -366,6 +378,7 @@ where
             timezone: r.opt_text("timezone")?,
             high_priority: r.text("priority")? == "high",
             messages: texts,
+            by_class: r.flag("by_class")?,
         });
     }
     Ok(due)
@@ -392,8 +405,9 @@ pub(super) fn prepare_batch(
     let mut out = PreparedBatch { changes: Vec::new(), updates: Vec::with_capacity(due.len()) };
     for (r, step) in due.iter().zip(steps) {
         let (state, rule, run_at) = match step {
-            Step::Send(text) => {
-                match passes.get(&r.serial_number).map(|p| (p, campaign_change(p, plan, text, &r.campaign_id))) {
+            Step::Send(text, by_class) => {
+                let change = |p| campaign_change(p, plan, text, &r.campaign_id, by_class);
+                match passes.get(&r.serial_number).map(|p| (p, change(p))) {
                     Some((pass, Ok(change))) => {
                         out.changes.push((pass.clone(), change));
                         ("sent", None, now)
@@ -423,4 +437,38 @@ pub(super) fn updates_json(batch: &PreparedBatch, written: &[super::PassRecord])
         })
         .collect();
     Value::Array(rows).to_string()
+}
+
+/// Google holders a campaign targets with one template and timezone, and how many of them the
+/// caps would hold back now.
+#[derive(Debug, Clone)]
+pub(super) struct ClassCoverage {
+    pub template: String,
+    pub timezone: Option<String>,
+    pub holders: i64,
+    pub weekly_capped: i64,
+    pub daily_capped: i64,
+}
+
+/// The template whose Google class may carry a campaign as one class message, and the holders
+/// it reaches: every targeted Google holder has that template and none is held back right now
+/// (a class message reaches them all at once). The caller still checks that these are all the
+/// class's holders.
+pub(super) fn class_candidate(
+    rows: &[ClassCoverage],
+    high_priority: bool,
+    pressure: &Pressure,
+    now: i64,
+) -> Option<(String, i64)> {
+    let template = &rows.first()?.template;
+    let mut zones = HashMap::new();
+    let clear = rows.iter().all(|r| {
+        let tz = pressure.timezone(r.timezone.as_deref(), &mut zones);
+        &r.template == template
+            && r.daily_capped == 0
+            && (r.weekly_capped == 0 || high_priority)
+            && pressure.quiet_until(now, &tz).is_none()
+    });
+    let holders: i64 = rows.iter().map(|r| r.holders).sum();
+    (clear && holders > 0).then(|| (template.clone(), holders))
 }

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, Row};
 
 use super::campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, DueRecipient, FanoutPlan, HolderSeed,
-    NewCampaign, SegmentCounts, Transition, ZoneCounts, due_recipients, prepare_batch, stats_from, updates_json,
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, ClassCoverage, CounterDelta, DueRecipient,
+    FanoutPlan, HolderSeed, NewCampaign, SegmentCounts, Transition, ZoneCounts, class_candidate, due_recipients,
+    prepare_batch, stats_from, updates_json,
 };
 use super::now_ms;
 use super::postgres::{PostgresStore, pass_columns};
@@ -62,6 +63,56 @@ async fn fetch_campaign(conn: &mut PgConnection, id: &str) -> Result<Option<Camp
 }
 
 /// Each member's campaign notifications in the last 7 days and 24 hours.
+/// Whether the campaign reaches every Google holder of one class, none of them held back now:
+/// then one class message replaces a message per object. Returns the template and the holders.
+async fn google_class(
+    conn: &mut PgConnection,
+    campaign: &CampaignRecord,
+    pressure: &Pressure,
+    now: i64,
+) -> Result<Option<(String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT p.template, r.timezone, COUNT(*) AS holders, \
+         COUNT(*) FILTER (WHERE (SELECT COUNT(*) FROM campaign_recipients c WHERE c.member_id = r.member_id \
+              AND c.state = 'sent' AND c.sent_at > $2) >= $4) AS weekly_capped, \
+         COUNT(*) FILTER (WHERE (SELECT COUNT(*) FROM campaign_recipients c WHERE c.member_id = r.member_id \
+              AND c.state = 'sent' AND c.sent_at > $3) >= $5) AS daily_capped \
+         FROM campaign_recipients r JOIN passes p ON p.serial_number = r.serial_number \
+         JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved \
+         WHERE r.campaign_id = $1 GROUP BY p.template, r.timezone",
+    )
+    .bind(&campaign.id)
+    .bind(now - WEEK_MS)
+    .bind(now - DAY_MS)
+    .bind(pressure.weekly_cap)
+    .bind(pressure.daily_cap)
+    .fetch_all(&mut *conn)
+    .await?;
+    let coverage = rows
+        .iter()
+        .map(|r| {
+            Ok(ClassCoverage {
+                template: r.try_get("template")?,
+                timezone: r.try_get("timezone")?,
+                holders: r.try_get("holders")?,
+                weekly_capped: r.try_get("weekly_capped")?,
+                daily_capped: r.try_get("daily_capped")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let Some((template, holders)) = class_candidate(&coverage, campaign.priority == "high", pressure, now) else {
+        return Ok(None);
+    };
+    let class_holders: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM google_objects o JOIN passes p ON p.serial_number = o.serial_number \
+         WHERE o.saved AND NOT p.voided AND p.template = $1",
+    )
+    .bind(&template)
+    .fetch_one(conn)
+    .await?;
+    Ok((class_holders == holders).then_some((template, holders)))
+}
+
 /// Locks the passes of a batch in serial order and reads them.
 async fn lock_passes(conn: &mut PgConnection, due: &[DueRecipient]) -> Result<HashMap<String, super::PassRecord>> {
     let mut serials: Vec<&str> = due.iter().map(|r| r.serial_number.as_str()).collect();
@@ -234,7 +285,7 @@ impl CampaignsStore for PostgresStore {
         Ok(super::campaigns::sum_zones(groups, pressure, now))
     }
 
-    async fn start_due_campaign(&self, _pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>> {
+    async fn start_due_campaign(&self, pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>> {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(concat!(
@@ -263,12 +314,25 @@ impl CampaignsStore for PostgresStore {
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&campaign.id).bind(now).bind(store);
         let targeted = segment::bind_postgres(query, &filter.params).execute(&mut *tx).await?.rows_affected() as i64;
-        sqlx::query("UPDATE campaigns SET status = 'sending', started_at = $1, updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(&campaign.id)
-            .execute(&mut *tx)
-            .await?;
-        add_event(&mut tx, &campaign.id, "scheduler", "sending", &json!({"targeted": targeted})).await?;
+        let class = match self.google_enabled {
+            true => google_class(&mut tx, &campaign, pressure, now).await?,
+            false => None,
+        };
+        sqlx::query(
+            "UPDATE campaigns SET status = 'sending', started_at = $1, updated_at = $1, google_class = $3 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(&campaign.id)
+        .bind(class.as_ref().map(|(t, _)| t))
+        .execute(&mut *tx)
+        .await?;
+        let detail = match &class {
+            Some((template, holders)) => {
+                json!({"targeted": targeted, "google_class_message": {"template": template, "holders": holders}})
+            }
+            None => json!({"targeted": targeted}),
+        };
+        add_event(&mut tx, &campaign.id, "scheduler", "sending", &detail).await?;
         let campaign = fetch_campaign(&mut tx, &campaign.id).await?.context("the campaign just started")?;
         tx.commit().await?;
         Ok(Some((campaign, targeted)))
@@ -278,7 +342,8 @@ impl CampaignsStore for PostgresStore {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
-            "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages \
+            "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages, \
+             (c.google_class IS NOT NULL) AS by_class \
              FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
              WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' ORDER BY r.run_at LIMIT $2 \
              FOR UPDATE OF r SKIP LOCKED",
@@ -384,6 +449,45 @@ impl CampaignsStore for PostgresStore {
         .await?;
         Ok(stats_from(groups, counters, google_pending))
     }
+    async fn class_messages_due(&self) -> Result<Vec<CampaignRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            campaign_columns!(),
+            " FROM campaigns WHERE google_class IS NOT NULL AND google_class_sent_at IS NULL \
+             AND status IN ('sending', 'sent')"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(campaign_from_row).collect()
+    }
+
+    async fn mark_class_message_sent(&self, id: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let marked = sqlx::query(
+            "UPDATE campaigns SET google_class_sent_at = $1, updated_at = $1 \
+             WHERE id = $2 AND google_class_sent_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 1 {
+            let holders: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM campaign_recipients r \
+                 JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved WHERE r.campaign_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            add_counters(&mut tx, &[(id.to_owned(), "google.accepted".to_owned(), holders)]).await?;
+            let detail = json!({"holders": holders});
+            add_event(&mut tx, id, "google", "google_class_message", &detail).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn seed_holders(&self, holders: &[HolderSeed]) -> Result<()> {
         let now = now_ms();
         let mut tx = self.write_tx().await?;

@@ -79,8 +79,8 @@ where
 /// The columns `campaign_from_row` reads (a macro, so queries stay `concat!`ed literals).
 macro_rules! campaign_columns {
     () => {
-        "id, name, segment, scope, messages, priority, status, send_at, reject_reason, google_class, created_by, \
-         created_at, updated_at, started_at, finished_at"
+        "id, name, segment, scope, messages, priority, status, send_at, reject_reason, google_class, \
+         google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at"
     };
 }
 pub(super) use campaign_columns;
@@ -101,6 +101,7 @@ where
         send_at: row.opt_int("send_at")?,
         reject_reason: row.opt_text("reject_reason")?,
         google_class: row.opt_text("google_class")?,
+        google_class_sent_at: row.opt_int("google_class_sent_at")?,
         created_by: row.text("created_by")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,

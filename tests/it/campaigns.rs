@@ -338,13 +338,75 @@ async fn a_campaign_reaches_exactly_its_holders_on_both_wallets(backend: Backend
         json!({"accepted": 1, "rejected": 0, "rejected_by_reason": {}, "fetched": 1}),
         "{stats}"
     );
-    assert_eq!(stats["google"], json!({"accepted": 2, "failed": 0, "pending": 0}), "{stats}");
+    assert_eq!(stats["google"], json!({"accepted": 2, "failed": 0, "pending": 0, "class_message": null}), "{stats}");
     let history =
         ok_json(get(&app, crate::helpers::ADMIN, &format!("/api/v1/campaigns/{id}/history")).await, StatusCode::OK)
             .await;
     let actions: Vec<&str> =
         history["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["created", "approved", "sending", "sent"]);
+}
+
+/// A campaign to every Google holder of the loyalty class: one class message (localized), no
+/// message per object; a campaign to part of them: one message per object.
+async fn a_campaign_to_a_whole_google_class_sends_one_class_message(backend: Backend) {
+    let apns = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = no_quiet_hours(push_config(&apns));
+    let google = google_setup(&mut config, dir.path()).await;
+    let app = spawn_app_on(backend, config).await;
+    let store = store_of(&app).await;
+    let (_, a) = member(&app, None, 10, true, "fr", json!({})).await;
+    let (_, b) = member(&app, None, 10, true, "en", json!({})).await;
+    let (_, c) = member(&app, None, 10, true, "en", json!({})).await;
+    saved_on_google(store.as_ref(), &a).await;
+    saved_on_google(store.as_ref(), &b).await;
+    on_iphone(&app, store.as_ref(), &c, "device-c", &token(3)).await;
+
+    let body = json!({"name": "Everyone", "segment": "points >= 0", "message": {"en": "Open late tonight", "fr": "Ouvert tard ce soir"}});
+    let id = ok_json(create_campaign(&app, crate::helpers::ADMIN, body).await, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    eventually("the class message is sent", async || {
+        stats(&app, &id).await["google"]["class_message"]["sent_at"].is_string()
+    })
+    .await;
+    let s = wait_sent(&app, &id).await;
+    assert_eq!((s["sent"].as_i64(), s["google"]["accepted"].as_i64()), (Some(3), Some(2)), "{s}");
+    let class = google.object("loyaltyClass", &format!("{ISSUER}.loyalty")).unwrap();
+    let messages: Vec<&Value> =
+        class["messages"].as_array().unwrap().iter().filter(|m| m["id"] == format!("campaign-{id}")).collect();
+    assert_eq!(messages.len(), 1, "{class}");
+    assert_eq!(
+        (messages[0]["body"].as_str(), messages[0]["messageType"].as_str()),
+        (Some("Open late tonight"), Some("TEXT_AND_NOTIFY"))
+    );
+    assert_eq!(
+        messages[0]["localizedBody"]["translatedValues"],
+        json!([{"language": "fr", "value": "Ouvert tard ce soir"}])
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for serial in [&a, &b] {
+        assert!(campaign_messages(&google, serial).is_empty(), "no message per object");
+    }
+    let adds = google.requests().iter().filter(|(m, p)| m == "POST" && p.ends_with("/addMessage")).count();
+    assert_eq!(adds, 1, "one addMessage for the whole class");
+    assert_eq!(
+        store.pass(&a).await.unwrap().unwrap().data["offer"],
+        "Ouvert tard ce soir",
+        "the passes still carry it"
+    );
+
+    let body = json!({"name": "French only", "segment": r#"language = "fr""#, "message": {"fr": "Bonjour"}});
+    let id = ok_json(create_campaign(&app, crate::helpers::ADMIN, body).await, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_sent(&app, &id).await;
+    eventually("A gets its own message", async || campaign_messages(&google, &a).len() == 1).await;
+    assert!(stats(&app, &id).await["google"]["class_message"].is_null());
+    assert!(campaign_messages(&google, &b).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -698,6 +760,7 @@ async fn new_key_status(app: &TestApp, body: Value) -> StatusCode {
 on_both_backends!(
     previews_match_a_brute_force_count,
     a_campaign_reaches_exactly_its_holders_on_both_wallets,
+    a_campaign_to_a_whole_google_class_sends_one_class_message,
     caps_and_quiet_hours_hold_across_campaigns,
     a_campaign_killed_mid_send_finishes_without_gap_or_duplicate,
     a_scheduled_campaign_goes_out_once_with_two_servers,
