@@ -284,11 +284,16 @@ async fn a_campaign_reaches_exactly_its_holders_on_both_wallets(backend: Backend
         if *iphone {
             on_iphone(&app, store.as_ref(), &serial, &format!("device-{n}"), &token(n)).await;
         }
+        if n == 0 {
+            // A's old iPhone: APNs says its token is gone.
+            on_iphone(&app, store.as_ref(), &serial, "device-old", &token(99)).await;
+            apns.answer_token(&token(99), 410, "Unregistered");
+        }
         serials.push(serial);
     }
     let (_, counts) = preview(&app, r#"tier = "premium" and points >= 300"#).await;
     assert_eq!(counts["members"], 2, "{counts}");
-    assert_eq!((counts["apple_devices"].as_i64(), counts["google_objects"].as_i64()), (Some(1), Some(2)), "{counts}");
+    assert_eq!((counts["apple_devices"].as_i64(), counts["google_objects"].as_i64()), (Some(2), Some(2)), "{counts}");
     let pushes_before = apns.received_count();
 
     let body = json!({
@@ -326,16 +331,24 @@ async fn a_campaign_reaches_exactly_its_holders_on_both_wallets(backend: Backend
         (Some(format!("campaign-{id}").as_str()), Some("TEXT_AND_NOTIFY"))
     );
     assert_eq!(a["body"], "Vente privée : -20 % ce week-end");
+    let schema_errors = crate::google_schema::Discovery::load().validate("Message", a);
+    assert!(schema_errors.is_empty(), "{schema_errors:?}");
     assert_eq!(campaign_messages(&google, &serials[3])[0]["body"], "Private sale: 20% off this weekend");
     for other in [1, 2, 4] {
         assert!(campaign_messages(&google, &serials[other]).is_empty(), "holder {other} got no Google message");
     }
 
-    // The reach: pushed and accepted, fetched by the device afterwards, Google accepted.
+    // The reach: pushed and accepted (or refused, with APNs's reason), fetched by the device
+    // afterwards, Google accepted.
+    eventually("both pushes answered", async || {
+        let s = self::stats(&app, &id).await;
+        s["apple"]["accepted"].as_i64().unwrap_or(0) + s["apple"]["rejected"].as_i64().unwrap_or(0) == 2
+    })
+    .await;
     let stats = self::stats(&app, &id).await;
     assert_eq!(
         stats["apple"],
-        json!({"accepted": 1, "rejected": 0, "rejected_by_reason": {}, "fetched": 1}),
+        json!({"accepted": 1, "rejected": 1, "rejected_by_reason": {"Unregistered": 1}, "fetched": 1}),
         "{stats}"
     );
     assert_eq!(stats["google"], json!({"accepted": 2, "failed": 0, "pending": 0, "class_message": null}), "{stats}");
@@ -386,6 +399,8 @@ async fn a_campaign_to_a_whole_google_class_sends_one_class_message(backend: Bac
         messages[0]["localizedBody"]["translatedValues"],
         json!([{"language": "fr", "value": "Ouvert tard ce soir"}])
     );
+    let schema_errors = crate::google_schema::Discovery::load().validate("Message", messages[0]);
+    assert!(schema_errors.is_empty(), "the class message fits Google's Message schema: {schema_errors:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     for serial in [&a, &b] {
         assert!(campaign_messages(&google, serial).is_empty(), "no message per object");
@@ -741,6 +756,14 @@ async fn store_keys_need_hq_approval_and_stay_in_their_store(backend: Backend) {
         .to_owned();
     assert_eq!(get(&app, &paris, &format!("/api/v1/campaigns/{national}")).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(get(&app, &paris, &format!("/api/v1/campaigns/{national}/stats")).await.status(), StatusCode::FORBIDDEN);
+    let cancel = |key: String| {
+        let url = app.url(&format!("/api/v1/campaigns/{national}/cancel"));
+        let client = app.client.clone();
+        async move { client.post(url).bearer_auth(key).send().await.unwrap() }
+    };
+    assert_eq!(cancel(paris.clone()).await.status(), StatusCode::FORBIDDEN, "not the store's campaign");
+    assert_eq!(ok_json(cancel(crate::helpers::ADMIN.into()).await, StatusCode::OK).await["status"], "cancelled");
+    assert_eq!(cancel(crate::helpers::ADMIN.into()).await.status(), StatusCode::CONFLICT);
     let listed = ok_json(get(&app, &paris, "/api/v1/campaigns").await, StatusCode::OK).await;
     let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [second.as_str(), id.as_str()], "a store lists its own campaigns, newest first");
