@@ -52,7 +52,6 @@ CREATE TABLE campaign_recipients (
     sent_version  BIGINT,
     sent_at       BIGINT,
     fetched_at    BIGINT,
-    google        BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (campaign_id, member_id)
 );
 CREATE INDEX campaign_recipients_due ON campaign_recipients (state, run_at);

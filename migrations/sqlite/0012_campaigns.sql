@@ -52,7 +52,6 @@ CREATE TABLE campaign_recipients (
     sent_version  INTEGER,
     sent_at       INTEGER,
     fetched_at    INTEGER,
-    google        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (campaign_id, member_id)
 );
 CREATE INDEX campaign_recipients_due ON campaign_recipients (state, run_at);

@@ -202,13 +202,15 @@ pub(super) struct DueRecipient {
     pub messages: std::sync::Arc<BTreeMap<String, String>>,
     /// Google gets one class message for the whole campaign: no message per object.
     pub by_class: bool,
+    /// The pass is saved in Google Wallet (only then does a Google message reach anyone).
+    pub on_google: bool,
 }
 
 /// What the fan-out does with one holder.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Step {
-    /// Change the pass, showing this text (and add it as a Google message, unless the
-    /// campaign's class message carries it).
+    /// Change the pass, showing this text; and add it as a Google message unless the flag says
+    /// not to (the campaign's class message carries it, or the pass is not saved on Google).
     Send(String, bool),
     Hold(&'static str),
     Delay(i64),
@@ -238,7 +240,7 @@ pub(super) fn plan_batch(
                 Decision::Send => {
                     sent.insert(r.member_id.clone(), (weekly + 1, daily + 1));
                     let text = crate::campaigns::pick_message(&r.messages, r.language.as_deref()).to_owned();
-                    Step::Send(text, r.by_class)
+                    Step::Send(text, r.by_class || !r.on_google)
                 }
                 Decision::Hold(rule) => Step::Hold(rule),
                 Decision::Delay(until) => Step::Delay(until),
@@ -254,7 +256,7 @@ pub(super) fn campaign_change(
     plan: &FanoutPlan,
     text: String,
     campaign_id: &str,
-    by_class: bool,
+    no_google_message: bool,
 ) -> Result<super::PassChange, &'static str> {
     if pass.voided {
         return Err(NO_PASS);
@@ -263,7 +265,7 @@ pub(super) fn campaign_change(
     let mut data = pass.data.clone();
     let Some(object) = data.as_object_mut() else { return Err(NO_PASS) };
     object.insert(field.clone(), Value::String(text.clone()));
-    let message = (!by_class).then_some(text);
+    let message = (!no_google_message).then_some(text);
     Ok(super::PassChange { data, voided: false, message, campaign: Some(campaign_id.to_owned()) })
 }
 
@@ -379,6 +381,7 @@ where
             high_priority: r.text("priority")? == "high",
             messages: texts,
             by_class: r.flag("by_class")?,
+            on_google: r.flag("on_google")?,
         });
     }
     Ok(due)
@@ -405,8 +408,8 @@ pub(super) fn prepare_batch(
     let mut out = PreparedBatch { changes: Vec::new(), updates: Vec::with_capacity(due.len()) };
     for (r, step) in due.iter().zip(steps) {
         let (state, rule, run_at) = match step {
-            Step::Send(text, by_class) => {
-                let change = |p| campaign_change(p, plan, text, &r.campaign_id, by_class);
+            Step::Send(text, no_google_message) => {
+                let change = |p| campaign_change(p, plan, text, &r.campaign_id, no_google_message);
                 match passes.get(&r.serial_number).map(|p| (p, change(p))) {
                     Some((pass, Ok(change))) => {
                         out.changes.push((pass.clone(), change));

@@ -343,7 +343,8 @@ impl CampaignsStore for PostgresStore {
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages, \
-             (c.google_class IS NOT NULL) AS by_class \
+             (c.google_class IS NOT NULL) AS by_class, \
+             EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = r.serial_number AND o.saved) AS on_google \
              FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
              WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' ORDER BY r.run_at LIMIT $2 \
              FOR UPDATE OF r SKIP LOCKED",
@@ -371,14 +372,12 @@ impl CampaignsStore for PostgresStore {
         let written = self.write_pass_changes(&mut tx, batch.changes.clone()).await?;
         sqlx::query(
             "UPDATE campaign_recipients SET state = j.v->>2, held_rule = j.v->>3, run_at = (j.v->>4)::bigint, \
-             sent_version = (j.v->>5)::bigint, sent_at = CASE WHEN j.v->>2 = 'sent' THEN $2::bigint END, \
-             google = (j.v->>2 = 'sent' AND $3) \
+             sent_version = (j.v->>5)::bigint, sent_at = CASE WHEN j.v->>2 = 'sent' THEN $2::bigint END \
              FROM jsonb_array_elements($1::jsonb) AS j (v) \
              WHERE campaign_id = j.v->>0 AND member_id = j.v->>1",
         )
         .bind(updates_json(&batch, &written))
         .bind(now)
-        .bind(self.google_enabled)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

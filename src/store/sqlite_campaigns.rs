@@ -358,7 +358,9 @@ impl CampaignsStore for SqliteStore {
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
             "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages, \
-             (c.google_class IS NOT NULL) AS by_class \
+             (c.google_class IS NOT NULL) AS by_class, \
+             EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = r.serial_number AND o.saved = 1) \
+               AS on_google \
              FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
              WHERE r.state = 'pending' AND r.run_at <= ?1 AND c.status = 'sending' ORDER BY r.run_at LIMIT ?2",
         )
@@ -380,14 +382,12 @@ impl CampaignsStore for SqliteStore {
             "UPDATE campaign_recipients SET state = json_extract(j.value, '$[2]'), \
              held_rule = json_extract(j.value, '$[3]'), run_at = json_extract(j.value, '$[4]'), \
              sent_version = json_extract(j.value, '$[5]'), \
-             sent_at = CASE WHEN json_extract(j.value, '$[2]') = 'sent' THEN ?2 END, \
-             google = json_extract(j.value, '$[2]') = 'sent' AND ?3 \
+             sent_at = CASE WHEN json_extract(j.value, '$[2]') = 'sent' THEN ?2 END \
              FROM json_each(?1) AS j \
              WHERE campaign_id = json_extract(j.value, '$[0]') AND member_id = json_extract(j.value, '$[1]')",
         )
         .bind(updates_json(&batch, &written))
         .bind(now)
-        .bind(self.google_enabled)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
