@@ -59,7 +59,8 @@ impl CampaignWorker {
 
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
-            if let Err(e) = self.run_once().await {
+            let stopping = shutdown.clone();
+            if let Err(e) = self.run_until(&|| *stopping.borrow()).await {
                 tracing::error!("campaign worker: {e:#}");
             }
             tokio::select! {
@@ -73,11 +74,17 @@ impl CampaignWorker {
     /// Starts every due campaign, handles every due holder, marks finished campaigns sent;
     /// returns how many holders it handled.
     pub async fn run_once(&self) -> Result<usize> {
+        self.run_until(&|| false).await
+    }
+
+    /// `run_once`, stopping between two batches once `stop` says so (a shutdown does not wait
+    /// for a whole campaign; the rest is found again by the next process).
+    async fn run_until(&self, stop: &(dyn Fn() -> bool + Sync)) -> Result<usize> {
         while let Some((campaign, targeted)) = self.store.start_due_campaign(&self.plan.pressure).await? {
             tracing::info!(campaign = %campaign.id, targeted, "campaign sending");
         }
         let mut handled = 0;
-        loop {
+        while !stop() {
             let n = self.store.fan_out_batch(&self.plan).await?;
             if n == 0 {
                 break;
