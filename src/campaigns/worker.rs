@@ -80,8 +80,16 @@ impl CampaignWorker {
     /// `run_once`, stopping between two batches once `stop` says so (a shutdown does not wait
     /// for a whole campaign; the rest is found again by the next process).
     async fn run_until(&self, stop: &(dyn Fn() -> bool + Sync)) -> Result<usize> {
-        while let Some((campaign, targeted)) = self.store.start_due_campaign(&self.plan.pressure).await? {
-            tracing::info!(campaign = %campaign.id, targeted, "campaign sending");
+        // A campaign that cannot start must not hold up the fan-out of the others.
+        loop {
+            match self.store.start_due_campaign(&self.plan.pressure).await {
+                Ok(Some((campaign, targeted))) => tracing::info!(campaign = %campaign.id, targeted, "campaign sending"),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!("starting a campaign: {e:#}");
+                    break;
+                }
+            }
         }
         let mut handled = 0;
         while !stop() {

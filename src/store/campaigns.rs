@@ -475,3 +475,12 @@ pub(super) fn class_candidate(
     let holders: i64 = rows.iter().map(|r| r.holders).sum();
     (clear && holders > 0).then(|| (template.clone(), holders))
 }
+
+/// The segment and store limit a stored campaign starts with, or why it cannot start (both
+/// were checked when it was made: this guards against a later change of the language, and a
+/// scope that cannot be read never widens to everyone).
+pub(super) fn start_filter(c: &CampaignRecord) -> Result<(Segment, Option<String>), String> {
+    let segment = crate::campaigns::segment::parse(&c.segment).map_err(|e| format!("segment {e}"))?;
+    let scope = crate::keys::KeyScope::parse(&c.scope).ok_or_else(|| format!("unreadable scope {:?}", c.scope))?;
+    Ok((segment, scope.store_id().map(str::to_owned)))
+}

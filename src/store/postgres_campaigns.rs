@@ -11,7 +11,7 @@ use sqlx::{PgConnection, Row};
 use super::campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, ClassCoverage, CounterDelta, DueRecipient,
     FanoutPlan, HolderSeed, NewCampaign, SegmentCounts, Transition, ZoneCounts, class_candidate, due_recipients,
-    prepare_batch, stats_from, updates_json,
+    prepare_batch, start_filter, stats_from, updates_json,
 };
 use super::now_ms;
 use super::postgres::{PostgresStore, pass_columns};
@@ -299,9 +299,20 @@ impl CampaignsStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(campaign) = row.as_ref().map(campaign_from_row).transpose()? else { return Ok(None) };
-        let parsed = segment::parse(&campaign.segment)
-            .map_err(|e| anyhow::anyhow!("campaign {}: stored segment: {e}", campaign.id))?;
-        let store = crate::keys::KeyScope::parse(&campaign.scope).and_then(|s| s.store_id().map(str::to_owned));
+        let (parsed, store) = match start_filter(&campaign) {
+            Ok(filter) => filter,
+            Err(error) => {
+                tracing::error!(campaign = %campaign.id, "campaign cannot start: {error}");
+                sqlx::query("UPDATE campaigns SET status = 'failed', updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&campaign.id)
+                    .execute(&mut *tx)
+                    .await?;
+                add_event(&mut tx, &campaign.id, "scheduler", "failed", &json!({"error": error})).await?;
+                tx.commit().await?;
+                return Ok(None);
+            }
+        };
         let filter = parsed.to_sql(Dialect::Postgres, now, 4);
         let sql = format!(
             "INSERT INTO campaign_recipients (campaign_id, member_id, serial_number, language, timezone, state, run_at) \

@@ -10,8 +10,8 @@ use sqlx::{Row, SqliteConnection};
 
 use super::campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, ClassCoverage, CounterDelta, FanoutPlan, HolderSeed,
-    NewCampaign, SegmentCounts, Transition, ZoneCounts, class_candidate, due_recipients, prepare_batch, stats_from,
-    updates_json,
+    NewCampaign, SegmentCounts, Transition, ZoneCounts, class_candidate, due_recipients, prepare_batch, start_filter,
+    stats_from, updates_json,
 };
 use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row, pass_from_row};
 use super::sqlite::{SqliteStore, pass_columns};
@@ -304,9 +304,20 @@ impl CampaignsStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(campaign) = row.as_ref().map(campaign_from_row).transpose()? else { return Ok(None) };
-        let parsed = segment::parse(&campaign.segment)
-            .map_err(|e| anyhow::anyhow!("campaign {}: stored segment: {e}", campaign.id))?;
-        let store = crate::keys::KeyScope::parse(&campaign.scope).and_then(|s| s.store_id().map(str::to_owned));
+        let (parsed, store) = match start_filter(&campaign) {
+            Ok(filter) => filter,
+            Err(error) => {
+                tracing::error!(campaign = %campaign.id, "campaign cannot start: {error}");
+                sqlx::query("UPDATE campaigns SET status = 'failed', updated_at = ?1 WHERE id = ?2")
+                    .bind(now)
+                    .bind(&campaign.id)
+                    .execute(&mut *tx)
+                    .await?;
+                add_event(&mut tx, &campaign.id, "scheduler", "failed", &json!({"error": error})).await?;
+                tx.commit().await?;
+                return Ok(None);
+            }
+        };
         let filter = parsed.to_sql(Dialect::Sqlite, now, 4);
         let sql = format!(
             "INSERT INTO campaign_recipients (campaign_id, member_id, serial_number, language, timezone, state, run_at) \

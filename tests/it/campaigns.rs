@@ -606,6 +606,15 @@ async fn a_scheduled_campaign_goes_out_once_with_two_servers(backend: Backend) {
         let (_, serial) = member(&one, None, 10, true, "en", json!({})).await;
         on_iphone(&one, store.as_ref(), &serial, &format!("device-{n}"), &token(n)).await;
     }
+    // A stored campaign that cannot start (its segment no longer parses) fails loudly, alone.
+    store.insert_campaign(approved_campaign("cmp_broken", "points >=", None), "test").await.unwrap();
+    eventually("the broken campaign fails", async || {
+        store.campaign("cmp_broken").await.unwrap().unwrap().status == "failed"
+    })
+    .await;
+    let failed = store.campaign_history("cmp_broken").await.unwrap().pop().unwrap();
+    assert_eq!(failed.action, "failed");
+    assert!(failed.detail["error"].as_str().unwrap().contains("position"), "{:?}", failed.detail);
     let send_at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
     let body = json!({"name": "Tomorrow", "segment": "points >= 0", "message": {"en": "Doors open at 8"},
                       "send_at": send_at.to_string()});
