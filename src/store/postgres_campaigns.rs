@@ -20,6 +20,9 @@ use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
 use crate::campaigns::segment::{self, Dialect, Segment};
 use crate::error::Error;
 
+/// The advisory lock key that makes fan-out batches take turns across processes.
+const FANOUT_LOCK: i64 = 0x5053_5243_4d50_4e31; // "PSRCMPN1"
+
 /// Adds delivery counters in the caller's transaction.
 pub(super) async fn add_counters(conn: &mut PgConnection, deltas: &[CounterDelta]) -> Result<()> {
     if deltas.is_empty() {
@@ -352,6 +355,10 @@ impl CampaignsStore for PostgresStore {
     async fn fan_out_batch(&self, plan: &FanoutPlan) -> Result<usize> {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
+        // One batch at a time across processes, so each holder's recent notifications are counted
+        // after the previous batch committed (the caps hold). Batches queue on the version counter
+        // anyway; one lock here is far cheaper than locking every member row.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(FANOUT_LOCK).execute(&mut *tx).await?;
         let rows = sqlx::query(
             "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages, \
              (c.google_class IS NOT NULL) AS by_class, \
@@ -368,15 +375,8 @@ impl CampaignsStore for PostgresStore {
         if due.is_empty() {
             return Ok(0);
         }
-        // Lock order members -> passes -> version counter, the same as every other pass change (no
-        // deadlock); the member locks make two processes count each holder's notifications in turn.
-        let mut members: Vec<&str> = due.iter().map(|r| r.member_id.as_str()).collect();
-        members.sort_unstable();
-        members.dedup();
-        sqlx::query("SELECT 1 FROM members WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(&members)
-            .execute(&mut *tx)
-            .await?;
+        // Lock order passes -> version counter, as in every other pass change (no deadlock).
+        let members: Vec<&str> = due.iter().map(|r| r.member_id.as_str()).collect();
         let passes = lock_passes(&mut tx, &due).await?;
         let sent = recent_sends(&mut tx, &members, now).await?;
         let batch = prepare_batch(&due, sent, &passes, plan, now);
