@@ -6,6 +6,7 @@
 //! `passesUpdatedSince` never skips a change.
 
 mod campaigns;
+mod fanout;
 mod flyer_stats;
 mod google;
 mod members;
@@ -14,6 +15,7 @@ mod orders;
 mod outbox;
 pub mod postgres;
 mod postgres_campaigns;
+mod postgres_fanout;
 mod postgres_flyer_stats;
 mod postgres_google;
 mod postgres_members;
@@ -27,6 +29,7 @@ mod receipts;
 mod rows;
 pub mod sqlite;
 mod sqlite_campaigns;
+mod sqlite_fanout;
 mod sqlite_flyer_stats;
 mod sqlite_google;
 mod sqlite_members;
@@ -49,9 +52,9 @@ use serde_json::Value;
 
 use crate::error::Error;
 pub use campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, FanoutPlan, HolderSeed, NewCampaign,
-    SegmentCounts, Transition,
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
 };
+pub use fanout::{FanoutPlan, FanoutStore, HolderSeed, SegmentCounts};
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
 pub use google::{DeadGoogleJob, GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
 pub use members::{
@@ -172,6 +175,7 @@ pub trait Store:
     + TokensStore
     + WebhooksStore
     + CampaignsStore
+    + FanoutStore
     + Send
     + Sync
     + 'static
