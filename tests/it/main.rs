@@ -3,6 +3,8 @@
 
 mod admin_api;
 mod browser;
+mod campaign_approval;
+mod campaign_recovery;
 mod campaigns;
 mod certificates;
 mod cli;
