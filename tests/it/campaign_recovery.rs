@@ -138,13 +138,18 @@ async fn a_scheduled_campaign_goes_out_once_with_two_servers(backend: Backend) {
     let failed = store.campaign_history("cmp_broken").await.unwrap().pop().unwrap();
     assert_eq!(failed.action, "failed");
     assert!(failed.detail["error"].as_str().unwrap().contains("position"), "{:?}", failed.detail);
-    let send_at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let send_at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
     let body = json!({"name": "Tomorrow", "segment": "points >= 0", "message": {"en": "Doors open at 8"},
                       "send_at": send_at.to_string()});
     let created = ok_json(create_campaign(&two, crate::helpers::ADMIN, body).await, StatusCode::CREATED).await;
     let id = created["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(stats(&one, &id).await["targeted"], 0, "not before its time");
+    let early = stats(&one, &id).await;
+    let checked_at = jiff::Timestamp::now();
+    // (On a machine so loaded that the send time has already come, only `started_at` below can tell.)
+    if checked_at < send_at {
+        assert_eq!(early["targeted"], 0, "not before its time");
+    }
     let s = wait_sent(&one, &id).await;
     assert_eq!(s["sent"], 3, "{s}");
     let started = store.campaign(&id).await.unwrap().unwrap().started_at.unwrap();
