@@ -14,6 +14,7 @@ use super::extract::{AdminKey, ApiCaller, JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::campaigns::requests::{self, CampaignRequest};
 use crate::error::{Error, Result};
+use crate::keys::KeyScope;
 use crate::store::{CampaignRecord, CampaignStats, SegmentCounts, Transition, now_ms};
 
 const MAX_PAGE: i64 = 200;
@@ -45,6 +46,7 @@ async fn preview(
     JsonBody(body): JsonBody<PreviewBody>,
 ) -> Result<Json<Value>> {
     let scope = requests::campaign_scope(&caller.scope, body.scope.as_deref())?;
+    known_store(&state, &scope).await?;
     let segment = requests::parse_segment(&body.segment)?;
     requests::check_segment_stores(&scope, &segment)?;
     let pressure = state.config.pressure()?;
@@ -59,6 +61,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<Value>)> {
     let max_chars = state.config.campaign_message_max_chars;
     let campaign = requests::new_campaign(body, &caller.scope, &caller.id, max_chars, now_ms())?;
+    known_store(&state, &KeyScope::parse(&campaign.scope).unwrap_or(KeyScope::Hq)).await?;
     let record = state.store.insert_campaign(campaign, &caller.actor()).await?;
     if record.status == "approved" {
         state.push.campaign_wakeup.notify_waiters();
@@ -84,6 +87,16 @@ async fn list(
     let items = state.store.list_campaigns(scope.as_deref(), q.before.as_deref(), limit).await?;
     let next = (items.len() as i64 == limit).then(|| items.last().map(|c| c.id.clone())).flatten();
     Ok(Json(json!({"items": items.iter().map(campaign_view).collect::<Vec<_>>(), "next_before": next})))
+}
+
+/// A store scope must name a store (HQ could otherwise schedule a campaign that reaches no one).
+async fn known_store(state: &AppState, scope: &KeyScope) -> Result<()> {
+    match scope.store_id() {
+        Some(id) if state.store.store(id).await?.is_none() => {
+            Err(Error::unprocessable(format!("no store {id:?}"), "scope"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The campaign, if the caller may see it (a store's key: its own store's campaigns; else 403).

@@ -140,6 +140,10 @@ async fn store_keys_need_hq_approval_and_stay_in_their_store(backend: Backend) {
         ok_json(get(&app, &paris, &format!("/api/v1/campaigns/{second}/history")).await, StatusCode::OK).await;
     assert_eq!(history["items"][1]["detail"]["reason"], "clashes with the national sale");
     let body = json!({"name": "National", "segment": "points >= 0", "message": {"fr": "Soldes"}, "send_at": "2099-01-01T09:00:00Z"});
+    let unknown = json!({"name": "x", "segment": "points >= 0", "message": {"fr": "x"}, "scope": "store:nowhere"});
+    let err =
+        ok_json(create_campaign(&app, crate::helpers::ADMIN, unknown).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(err["error"]["field"], "scope");
     let national = ok_json(create_campaign(&app, crate::helpers::ADMIN, body).await, StatusCode::CREATED).await["id"]
         .as_str()
         .unwrap()
