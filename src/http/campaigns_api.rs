@@ -61,6 +61,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<Value>)> {
     let max_chars = state.config.campaign_message_max_chars;
     let campaign = requests::new_campaign(body, &caller.scope, &caller.id, max_chars, now_ms())?;
+    fits_offer_fields(&state, &campaign.messages)?;
     known_store(&state, &KeyScope::parse(&campaign.scope).unwrap_or(KeyScope::Hq)).await?;
     let record = state.store.insert_campaign(campaign, &caller.actor()).await?;
     if record.status == "approved" {
@@ -87,6 +88,20 @@ async fn list(
     let items = state.store.list_campaigns(scope.as_deref(), q.before.as_deref(), limit).await?;
     let next = (items.len() as i64 == limit).then(|| items.last().map(|c| c.id.clone())).flatten();
     Ok(Json(json!({"items": items.iter().map(campaign_view).collect::<Vec<_>>(), "next_before": next})))
+}
+
+/// Every text fits the offer field of every template that carries campaign messages (a
+/// template may cap that field's length; a pass that breaks its template could not be signed).
+fn fits_offer_fields(state: &AppState, messages: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    for template in state.templates.iter() {
+        let Some(field) = &template.definition.roles.offer else { continue };
+        let Some(max) = template.definition.fields.get(field).and_then(|spec| spec.max_length) else { continue };
+        if let Some((language, _)) = messages.iter().find(|(_, text)| text.chars().count() > max) {
+            let message = format!("longer than the {max} characters of template {}'s field {field}", template.id);
+            return Err(Error::unprocessable(message, format!("message.{language}")));
+        }
+    }
+    Ok(())
 }
 
 /// A store scope must name a store (HQ could otherwise schedule a campaign that reaches no one).

@@ -493,3 +493,26 @@ on_both_backends!(
     a_campaign_to_a_whole_google_class_sends_one_class_message,
     caps_and_quiet_hours_hold_across_campaigns,
 );
+
+/// A template may cap its offer field (here 50 characters, its default's length is 42): a campaign text longer than that is refused when the
+/// campaign is made (a pass breaking its template could not be signed later).
+#[tokio::test]
+async fn a_text_longer_than_the_offer_field_is_refused() {
+    let templates = tempfile::tempdir().unwrap();
+    crate::template_rules::copy_dir(&crate::helpers::repo().join("pass-templates"), templates.path());
+    let toml = templates.path().join("loyalty/template.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let capped =
+        text.replace("[fields.offer]\ntype = \"string\"\n", "[fields.offer]\ntype = \"string\"\nmax_length = 50\n");
+    assert_ne!(text, capped, "the demo loyalty template declares its offer field");
+    std::fs::write(&toml, capped).unwrap();
+    let mut config = test_config();
+    config.templates_dir = templates.path().to_owned();
+    let app = spawn_app_on(Backend::Sqlite, config).await;
+    let long = "x".repeat(51);
+    let body = json!({"name": "Too long", "segment": "points >= 0", "message": {"en": "fits", "fr": long}});
+    let err = ok_json(create_campaign(&app, crate::helpers::ADMIN, body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(err["error"]["field"], "message.fr", "{err}");
+    let body = json!({"name": "Fits", "segment": "points >= 0", "message": {"en": "x".repeat(50)}});
+    ok_json(create_campaign(&app, crate::helpers::ADMIN, body).await, StatusCode::CREATED).await;
+}
