@@ -494,8 +494,9 @@ on_both_backends!(
     caps_and_quiet_hours_hold_across_campaigns,
 );
 
-/// A template may cap its offer field (here 50 characters, its default's length is 42): a campaign text longer than that is refused when the
-/// campaign is made (a pass breaking its template could not be signed later).
+/// A template may cap its offer field (here at 50 characters; its default has 42): a campaign
+/// text longer than that is refused when the campaign is made (a pass breaking its template
+/// could not be signed later).
 #[tokio::test]
 async fn a_text_longer_than_the_offer_field_is_refused() {
     let templates = tempfile::tempdir().unwrap();
