@@ -329,3 +329,58 @@ pub(super) fn start_filter(c: &CampaignRecord) -> Result<(Segment, Option<String
     let scope = crate::keys::KeyScope::parse(&c.scope).ok_or_else(|| format!("unreadable scope {:?}", c.scope))?;
     Ok((segment, scope.store_id().map(str::to_owned)))
 }
+
+/// `ZoneCounts` from the rows of either backend's grouped segment count.
+pub(super) fn zone_counts<'r, R: super::rows::Columns<'r>>(rows: &'r [R]) -> Result<Vec<ZoneCounts>>
+where
+    &'static str: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|r| {
+            Ok(ZoneCounts {
+                timezone: r.opt_text("timezone")?,
+                members: r.int("members")?,
+                passes: r.int("passes")?,
+                apple_devices: r.int("apple_devices")?,
+                google_objects: r.int("google_objects")?,
+                weekly_capped: r.int("weekly_capped")?,
+                daily_capped: r.int("daily_capped")?,
+            })
+        })
+        .collect()
+}
+
+/// `ClassCoverage` from the rows of either backend's coverage query.
+pub(super) fn class_coverage<'r, R: super::rows::Columns<'r>>(rows: &'r [R]) -> Result<Vec<ClassCoverage>>
+where
+    &'static str: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|r| {
+            Ok(ClassCoverage {
+                template: r.text("template")?,
+                timezone: r.opt_text("timezone")?,
+                holders: r.int("holders")?,
+                weekly_capped: r.int("weekly_capped")?,
+                daily_capped: r.int("daily_capped")?,
+            })
+        })
+        .collect()
+}
+
+/// Each member's campaign notifications (7 days, 24 hours) from `member_id, weekly, daily` rows.
+pub(super) fn sent_counts<'r, R: super::rows::Columns<'r>>(rows: &'r [R]) -> Result<HashMap<String, (i64, i64)>>
+where
+    &'static str: sqlx::ColumnIndex<R>,
+{
+    rows.iter().map(|r| Ok((r.text("member_id")?, (r.int("weekly")?, r.int("daily")?)))).collect()
+}
+
+/// The history detail of a campaign's start.
+pub(super) fn sending_detail(targeted: i64, class: &Option<(String, i64)>) -> Value {
+    match class {
+        Some((template, holders)) => serde_json::json!({"targeted": targeted,
+            "google_class_message": {"template": template, "holders": holders}}),
+        None => serde_json::json!({"targeted": targeted}),
+    }
+}

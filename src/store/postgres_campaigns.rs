@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 use super::campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition, stats_from,
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
+    creation_events, stats_from,
 };
 use super::now_ms;
 use super::postgres::PostgresStore;
@@ -83,11 +84,8 @@ impl CampaignsStore for PostgresStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let detail = json!({"name": c.name, "segment": c.segment, "scope": c.scope, "priority": c.priority,
-                            "send_at": c.send_at, "messages": c.messages});
-        add_event(&mut tx, &c.id, actor, "created", &detail).await?;
-        if c.status == "approved" {
-            add_event(&mut tx, &c.id, actor, "approved", &json!({"automatic": "created with an HQ key"})).await?;
+        for (action, detail) in creation_events(&c) {
+            add_event(&mut tx, &c.id, actor, action, &detail).await?;
         }
         let record = fetch_campaign(&mut tx, &c.id).await?.context("the campaign just inserted")?;
         tx.commit().await?;

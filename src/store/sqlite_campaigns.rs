@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
 use super::campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition, stats_from,
+    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
+    creation_events, stats_from,
 };
 use super::now_ms;
 use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
@@ -77,11 +78,8 @@ impl CampaignsStore for SqliteStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let detail = json!({"name": c.name, "segment": c.segment, "scope": c.scope, "priority": c.priority,
-                            "send_at": c.send_at, "messages": c.messages});
-        add_event(&mut tx, &c.id, actor, "created", &detail).await?;
-        if c.status == "approved" {
-            add_event(&mut tx, &c.id, actor, "approved", &json!({"automatic": "created with an HQ key"})).await?;
+        for (action, detail) in creation_events(&c) {
+            add_event(&mut tx, &c.id, actor, action, &detail).await?;
         }
         let record = fetch_campaign(&mut tx, &c.id).await?.context("the campaign just inserted")?;
         tx.commit().await?;

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use super::CampaignRecord;
 use super::fanout::{
-    ClassCoverage, FanoutPlan, FanoutStore, HolderSeed, SegmentCounts, ZoneCounts, class_candidate, due_recipients,
-    prepare_batch, start_filter, updates_json,
+    FanoutPlan, FanoutStore, HolderSeed, SegmentCounts, class_candidate, class_coverage, due_recipients, prepare_batch,
+    sending_detail, sent_counts, start_filter, updates_json, zone_counts,
 };
 use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
 use super::sqlite::{SqliteStore, pass_columns};
@@ -45,18 +45,7 @@ async fn google_class(
     .bind(pressure.daily_cap)
     .fetch_all(&mut *conn)
     .await?;
-    let coverage = rows
-        .iter()
-        .map(|r| {
-            Ok(ClassCoverage {
-                template: r.try_get("template")?,
-                timezone: r.try_get("timezone")?,
-                holders: r.try_get("holders")?,
-                weekly_capped: r.try_get("weekly_capped")?,
-                daily_capped: r.try_get("daily_capped")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let coverage = class_coverage(&rows)?;
     let Some((template, holders)) = class_candidate(&coverage, campaign.priority == "high", pressure, now) else {
         return Ok(None);
     };
@@ -98,7 +87,7 @@ async fn recent_sends(conn: &mut SqliteConnection, members: &[&str], now: i64) -
     .bind(serde_json::to_string(members)?)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("member_id")?, (r.try_get("weekly")?, r.try_get("daily")?)))).collect()
+    sent_counts(&rows)
 }
 
 #[async_trait]
@@ -135,20 +124,7 @@ impl FanoutStore for SqliteStore {
             .bind(pressure.weekly_cap)
             .bind(pressure.daily_cap);
         let rows = segment::bind_sqlite(query, &filter.params).fetch_all(&self.pool).await?;
-        let groups = rows
-            .iter()
-            .map(|r| {
-                Ok(ZoneCounts {
-                    timezone: r.try_get("timezone")?,
-                    members: r.try_get("members")?,
-                    passes: r.try_get("passes")?,
-                    apple_devices: r.try_get("apple_devices")?,
-                    google_objects: r.try_get("google_objects")?,
-                    weekly_capped: r.try_get("weekly_capped")?,
-                    daily_capped: r.try_get("daily_capped")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let groups = zone_counts(&rows)?;
         Ok(super::fanout::sum_zones(groups, pressure, now))
     }
 
@@ -213,12 +189,7 @@ impl FanoutStore for SqliteStore {
         .bind(class.as_ref().map(|(t, _)| t))
         .execute(&mut *tx)
         .await?;
-        let detail = match &class {
-            Some((template, holders)) => {
-                json!({"targeted": targeted, "google_class_message": {"template": template, "holders": holders}})
-            }
-            None => json!({"targeted": targeted}),
-        };
+        let detail = sending_detail(targeted, &class);
         add_event(&mut tx, &campaign.id, "scheduler", "sending", &detail).await?;
         let campaign = fetch_campaign(&mut tx, &campaign.id).await?.context("the campaign just started")?;
         tx.commit().await?;
