@@ -1,396 +1,149 @@
-//! The PostgreSQL store: a connection pool; every pass write takes the version counter's row lock
-//! (held until commit) in its own transaction, so version tags commit in order, and `update_pass`
-//! reads the pass `FOR NO KEY UPDATE` (a row lock) so concurrent changes never lose one another.
+//! The PostgreSQL backend: what PostgreSQL does its own way (a connection pool, row locks held
+//! until commit, `SKIP LOCKED` claims so several processes share the work, JSONB columns, an
+//! advisory lock), then the one SQL implementation of `sql/` compiled for it.
+//!
+//! The macros below are the dialect: each expands to a piece of SQL text at compile time, so a
+//! query is written once in `sql/` and differs between backends only where they truly differ.
 
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use async_trait::async_trait;
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Postgres, Row};
 
-use super::rows::{key_from_row, pass_from_row};
-use super::{
-    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
-    UpdatedSerials, migrations, next_last_modified, now_ms,
-};
-use crate::error::Error;
+use super::DbSettings;
 
-/// The columns `pass_from_row` reads (JSONB `data` as text, parsed with serde_json).
-macro_rules! pass_columns {
+/// The sqlx driver of this backend.
+pub type Db = sqlx::Postgres;
+
+/// A row lock for the rest of the transaction: a writer's lock that leaves foreign-key checks alone,
+/// so a concurrent change waits, then reads this one's result (no lost update).
+macro_rules! lock_rows {
     () => {
-        "serial_number, template, data::text AS data, authentication_token, share_token, version, \
-         last_modified, voided, created_at, updated_at"
+        " FOR NO KEY UPDATE"
     };
 }
-pub(super) use pass_columns;
 
-pub struct PostgresStore {
-    pub(super) pool: PgPool,
-    pub(super) push_coalesce_ms: i64,
-    pub(super) google_enabled: bool,
-    pub(super) google_first_sync_delay_ms: i64,
-    pub(super) webhooks_enabled: bool,
+/// Claims rows no other claim holds (several processes share a queue; none takes a row twice).
+macro_rules! skip_locked {
+    () => {
+        " FOR UPDATE SKIP LOCKED"
+    };
 }
 
-impl PostgresStore {
-    pub async fn connect(settings: &DbSettings) -> Result<Self> {
-        // No URL in the messages: it may hold a password.
-        let options = PgConnectOptions::from_str(settings.url.expose())
-            .context("PASSERELLE_DATABASE_URL is not a valid postgres:// URL")?;
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.busy_timeout)
-            .connect_with(options)
-            .await
-            .context("connecting to PostgreSQL (PASSERELLE_DATABASE_URL)")?;
-        Ok(Self {
-            pool,
-            push_coalesce_ms: settings.push_coalesce_ms,
-            google_enabled: settings.google_enabled,
-            google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
-            webhooks_enabled: settings.webhooks_enabled,
-        })
-    }
-
-    /// Writes a pass change inside the caller's transaction (the pass row locked by the caller):
-    /// the next version tag, a new Last-Modified, a push job per device and (when on) a Google
-    /// sync, all committed together.
-    pub(super) async fn write_pass_change(
-        &self,
-        conn: &mut PgConnection,
-        current: PassRecord,
-        change: PassChange,
-    ) -> Result<PassRecord> {
-        let mut written = self.write_pass_changes(conn, vec![(current, change)]).await?;
-        Ok(written.pop().expect("one change in, one record out"))
-    }
-
-    /// `write_pass_change` for many passes (distinct serials, rows locked by the caller) in a few
-    /// statements: version tags in the given order, then one update and one enqueue of each kind.
-    pub(super) async fn write_pass_changes(
-        &self,
-        conn: &mut PgConnection,
-        changes: Vec<(PassRecord, PassChange)>,
-    ) -> Result<Vec<PassRecord>> {
-        if changes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let last = take_versions(conn, changes.len() as i64).await?;
-        let first = last - changes.len() as i64 + 1;
-        let now = now_ms();
-        let rows: Vec<(PassRecord, PassChange)> = changes
-            .into_iter()
-            .enumerate()
-            .map(|(i, (current, change))| {
-                let record = PassRecord {
-                    data: change.data.clone(),
-                    voided: change.voided,
-                    version: first + i as i64,
-                    last_modified: next_last_modified(Some(current.last_modified)),
-                    updated_at: now,
-                    ..current
-                };
-                (record, change)
-            })
-            .collect();
-        let serials: Vec<&str> = rows.iter().map(|(r, _)| r.serial_number.as_str()).collect();
-        let data: Vec<String> = rows.iter().map(|(r, _)| r.data.to_string()).collect();
-        let voided: Vec<bool> = rows.iter().map(|(r, _)| r.voided).collect();
-        let versions: Vec<i64> = rows.iter().map(|(r, _)| r.version).collect();
-        let modified: Vec<i64> = rows.iter().map(|(r, _)| r.last_modified).collect();
-        sqlx::query(
-            "UPDATE passes SET data = j.data::jsonb, voided = j.voided, version = j.version, \
-             last_modified = j.last_modified, updated_at = $6 \
-             FROM UNNEST($1::text[], $2::text[], $3::bool[], $4::bigint[], $5::bigint[]) \
-               AS j (serial, data, voided, version, last_modified) \
-             WHERE passes.serial_number = j.serial",
-        )
-        .bind(&serials)
-        .bind(&data)
-        .bind(&voided)
-        .bind(&versions)
-        .bind(&modified)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        let campaigns: Vec<Option<&str>> = rows.iter().map(|(_, c)| c.campaign.as_deref()).collect();
-        super::postgres_outbox::enqueue_for_passes(conn, &serials, &campaigns, now, self.push_coalesce_ms).await?;
-        if self.google_enabled {
-            let messages: Vec<Option<&str>> = rows.iter().map(|(_, c)| c.message.as_deref()).collect();
-            super::postgres_google::enqueue_many(conn, &serials, &messages, &campaigns, now, now).await?;
-        }
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
-    }
-
-    pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
-    }
+/// A bound JSON parameter, stored as JSONB.
+macro_rules! jsonb {
+    ($($p:tt)*) => {
+        concat!("CAST(", $($p)*, " AS JSONB)")
+    };
 }
 
-/// Takes the next version tag; the counter's row stays locked until the transaction ends,
-/// so a later tag never commits before an earlier one.
-pub(super) async fn next_version(conn: &mut PgConnection) -> Result<i64> {
-    take_versions(conn, 1).await
+/// A JSONB column read as text, under its own name.
+macro_rules! json_text {
+    ($c:literal) => {
+        concat!($c, "::text AS ", $c)
+    };
 }
 
-/// Takes `n` consecutive version tags (the row stays locked); returns the last.
-async fn take_versions(conn: &mut PgConnection, n: i64) -> Result<i64> {
-    let v = sqlx::query_scalar("UPDATE counters SET value = value + $1 WHERE name = 'pass_version' RETURNING value")
-        .bind(n)
-        .fetch_one(conn)
-        .await?;
-    Ok(v)
+/// The larger of its arguments.
+macro_rules! greatest {
+    () => {
+        "GREATEST"
+    };
 }
 
-/// Reads a pass and locks its row until the transaction ends: a concurrent change waits,
-/// then reads this one's result (no lost update).
-pub(super) async fn lock_pass(conn: &mut PgConnection, serial: &str) -> Result<Option<PassRecord>> {
-    let row =
-        sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1 FOR NO KEY UPDATE"))
-            .bind(serial)
-            .fetch_optional(conn)
-            .await?;
-    row.as_ref().map(pass_from_row).transpose()
+/// The rows of a bound JSON array of arrays, as table `j`; `jv!(i)` is the `i`th cell of a row.
+macro_rules! json_rows {
+    ($p:literal) => {
+        concat!("json_array_elements(CAST(", $p, " AS JSON)) AS j (value)")
+    };
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    async fn migrate(&self) -> Result<()> {
-        migrations::postgres().run(&self.pool).await.context("applying PostgreSQL migrations")
+/// Cell `i` of a `json_rows!` row, as text (a JSON `null` is SQL NULL).
+macro_rules! jv {
+    ($i:literal) => {
+        concat!("(j.value->>", $i, ")")
+    };
+}
+
+#[allow(clippy::duplicate_mod)] // one implementation, compiled once per backend
+#[path = "sql/mod.rs"]
+mod sql;
+
+pub use sql::SqlStore as PostgresStore;
+
+/// The advisory lock key that makes fan-out batches take turns across processes.
+const FANOUT_LOCK: i64 = 0x5053_5243_4d50_4e31; // "PSRCMPN1"
+
+/// Connects the pool; the URL never reaches a message (it may hold a password).
+pub(super) async fn connect(settings: &DbSettings) -> Result<sqlx::Pool<Db>> {
+    let options = PgConnectOptions::from_str(settings.url.expose())
+        .context("PASSERELLE_DATABASE_URL is not a valid postgres:// URL")?;
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.busy_timeout)
+        .connect_with(options)
+        .await
+        .context("connecting to PostgreSQL (PASSERELLE_DATABASE_URL)")
+}
+
+/// A write transaction; rows are locked one by one (`lock_rows!`), the version counter's row
+/// until commit, so version tags commit in the order they were taken.
+pub(super) async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
+    Ok(pool.begin().await?)
+}
+
+pub(super) fn migrator() -> Migrator {
+    super::migrations::postgres()
+}
+
+/// Refreshes the planner's statistics of the tables bulk loads fill.
+pub(super) const OPTIMIZE: &str = "ANALYZE passes, registrations, devices";
+
+/// Makes concurrent campaign batches take turns until commit, so each batch counts a holder's
+/// recent sends after the previous batch committed (the caps hold). Batches queue on the version
+/// counter anyway; one lock here is far cheaper than locking every member row.
+pub(super) async fn lock_fanout(conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(FANOUT_LOCK).execute(conn).await?;
+    Ok(())
+}
+
+pub(super) use sql::{lock_pass, next_version};
+
+/// The pass columns, for the files not yet moved to `sql/`.
+macro_rules! legacy_pass_columns {
+    () => {
+        "serial_number, template, data::text AS data, authentication_token, share_token, version, last_modified, voided, created_at, updated_at"
+    };
+}
+pub(super) use legacy_pass_columns as pass_columns;
+
+/// The queue writes of the pass-change path, until the job queue is one module for both backends.
+mod legacy {
+    use anyhow::Result;
+
+    use super::sql::Conn;
+
+    pub(super) async fn enqueue_pushes(
+        conn: &mut Conn,
+        rows: &[(&str, Option<&str>)],
+        now: i64,
+        delay_ms: i64,
+    ) -> Result<()> {
+        let serials: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let campaigns: Vec<Option<&str>> = rows.iter().map(|r| r.1).collect();
+        crate::store::postgres_outbox::enqueue_for_passes(conn, &serials, &campaigns, now, delay_ms).await
     }
 
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn optimize(&self) -> Result<()> {
-        sqlx::query("ANALYZE passes, registrations, devices").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
-        let mut tx = self.write_tx().await?;
-        let version = next_version(&mut tx).await?;
-        let now = now_ms();
-        let result = sqlx::query(concat!(
-            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, \
-             version, last_modified, voided, created_at, updated_at) \
-             VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, FALSE, $8, $8) RETURNING ",
-            pass_columns!()
-        ))
-        .bind(&p.serial_number)
-        .bind(&p.template)
-        .bind(p.data.to_string())
-        .bind(&p.authentication_token)
-        .bind(&p.share_token)
-        .bind(version)
-        .bind(next_last_modified(None))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
-        if let Err(sqlx::Error::Database(e)) = &result
-            && e.is_unique_violation()
-        {
-            return Err(Error::conflict(
-                format!("a pass with serial number {:?} already exists", p.serial_number),
-                "serial_number",
-            ));
-        }
-        let record = pass_from_row(&result.map_err(anyhow::Error::from)?)?;
-        if self.google_enabled {
-            // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
-            let run_at = now + self.google_first_sync_delay_ms;
-            super::postgres_google::enqueue_at(&mut tx, &p.serial_number, None, None, now, run_at).await?;
-        }
-        tx.commit().await.map_err(anyhow::Error::from)?;
-        Ok(record)
-    }
-
-    async fn pass(&self, serial: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1"))
-            .bind(serial)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(pass_from_row).transpose()
-    }
-
-    async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE share_token = $1"))
-            .bind(token)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(pass_from_row).transpose()
-    }
-
-    async fn list_passes(&self, q: &PassQuery) -> Result<Vec<PassRecord>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            pass_columns!(),
-            " FROM passes \
-             WHERE ($1::text IS NULL OR template = $1) AND ($2::bigint IS NULL OR updated_at >= $2) \
-             AND ($3::text IS NULL OR serial_number > $3) ORDER BY serial_number LIMIT $4"
-        ))
-        .bind(&q.template)
-        .bind(q.updated_since)
-        .bind(&q.after_serial)
-        .bind(q.limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(pass_from_row).collect()
-    }
-
-    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error> {
-        let mut tx = self.write_tx().await?;
-        let Some(current) = lock_pass(&mut tx, serial).await? else {
-            return Ok(None);
-        };
-        let change = update(&current)?;
-        let record = self.write_pass_change(&mut tx, current, change).await?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
-        Ok(Some(record))
-    }
-
-    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {
-        let now = now_ms();
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) \
-             VALUES ($1, $2, $3, $3) ON CONFLICT (device_library_id) \
-             DO UPDATE SET push_token = EXCLUDED.push_token, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(device)
-        .bind(push_token)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO registrations (device_library_id, serial_number, created_at) \
-             VALUES ($1, $2, $3) ON CONFLICT (device_library_id, serial_number) DO NOTHING",
-        )
-        .bind(device)
-        .bind(serial)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(if inserted == 1 { Registration::Created } else { Registration::AlreadyRegistered })
-    }
-
-    async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let removed = sqlx::query("DELETE FROM registrations WHERE device_library_id = $1 AND serial_number = $2")
-            .bind(device)
-            .bind(serial)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        // A device without passes is forgotten, push token included.
-        sqlx::query(
-            "DELETE FROM devices WHERE device_library_id = $1 \
-             AND NOT EXISTS (SELECT 1 FROM registrations WHERE device_library_id = devices.device_library_id)",
-        )
-        .bind(device)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(removed > 0)
-    }
-
-    async fn updated_serials(&self, device: &str, since: Option<i64>) -> Result<Option<UpdatedSerials>> {
-        let rows = sqlx::query(
-            "SELECT p.serial_number, p.version FROM registrations r \
-             JOIN passes p ON p.serial_number = r.serial_number \
-             WHERE r.device_library_id = $1 AND p.version > $2 ORDER BY p.version",
-        )
-        .bind(device)
-        .bind(since.unwrap_or(0))
-        .fetch_all(&self.pool)
-        .await?;
-        let Some(last) = rows.last() else {
-            return Ok(None);
-        };
-        let last_updated: i64 = last.try_get("version")?;
-        let serial_numbers = rows.iter().map(|r| r.try_get("serial_number")).collect::<Result<_, _>>()?;
-        Ok(Some(UpdatedSerials { serial_numbers, last_updated }))
-    }
-
-    async fn add_device_logs(&self, lines: &[String], keep: i64) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO device_logs (received_at, message) \
-             SELECT $1, m FROM UNNEST($2::text[]) WITH ORDINALITY AS t (m, i) ORDER BY i",
-        )
-        .bind(now_ms())
-        .bind(lines)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM device_logs WHERE id <= (SELECT MAX(id) FROM device_logs) - $1")
-            .bind(keep)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
-        let row = sqlx::query(
-            "INSERT INTO api_keys (id, name, prefix, key_hash, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING id, name, prefix, scope, created_at, last_used_at, revoked_at",
-        )
-        .bind(&key.id)
-        .bind(&key.name)
-        .bind(&key.prefix)
-        .bind(&key.key_hash)
-        .bind(&key.scope)
-        .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?;
-        key_from_row(&row)
-    }
-
-    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
-             ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(key_from_row).collect()
-    }
-
-    async fn revoke_api_key(&self, id: &str) -> Result<bool> {
-        let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n > 0)
-    }
-
-    async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
-             WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(key) = row.as_ref().map(key_from_row).transpose()? else {
-            return Ok(None);
-        };
-        let now = now_ms();
-        // One write a minute at most: key checks stay reads on the hot path.
-        if key.last_used_at.is_none_or(|t| now - t > 60_000) {
-            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&key.id)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Some(key))
+    pub(super) async fn enqueue_syncs(
+        conn: &mut Conn,
+        rows: &[(&str, Option<&str>, Option<&str>)],
+        now: i64,
+        run_at: i64,
+    ) -> Result<()> {
+        let serials: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let messages: Vec<Option<&str>> = rows.iter().map(|r| r.1).collect();
+        let campaigns: Vec<Option<&str>> = rows.iter().map(|r| r.2).collect();
+        crate::store::postgres_google::enqueue_many(conn, &serials, &messages, &campaigns, now, run_at).await
     }
 }

@@ -11,7 +11,7 @@ use crate::tokens;
 
 /// Queues a sync of `serial` in the caller's transaction, reusing its waiting job
 /// (a new message replaces an older one still waiting).
-pub(super) async fn enqueue_at(
+pub(crate) async fn enqueue_at(
     conn: &mut PgConnection,
     serial: &str,
     message: Option<&str>,
@@ -23,7 +23,7 @@ pub(super) async fn enqueue_at(
 }
 
 /// `enqueue_at` for many passes (distinct serials) in one statement, in serial order.
-pub(super) async fn enqueue_many(
+pub(crate) async fn enqueue_many(
     conn: &mut PgConnection,
     serials: &[&str],
     messages: &[Option<&str>],

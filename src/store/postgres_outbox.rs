@@ -14,7 +14,7 @@ use crate::tokens;
 /// Queues a push for every device holding one of `serials` (with the campaign of each), due
 /// `delay_ms` from now, in one statement; a device's waiting job is reused (with its newest
 /// push token), so a burst of changes gives one push.
-pub(super) async fn enqueue_for_passes(
+pub(crate) async fn enqueue_for_passes(
     conn: &mut PgConnection,
     serials: &[&str],
     campaigns: &[Option<&str>],

@@ -7,7 +7,7 @@ use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 use super::{ApiKeyRecord, CampaignEvent, CampaignRecord, PassRecord};
 
 /// Columns of types both backends decode: text, 64-bit integers, booleans, and their options.
-pub(super) trait Columns<'r>: Row
+pub(crate) trait Columns<'r>: Row
 where
     &'static str: ColumnIndex<Self>,
 {
@@ -43,7 +43,7 @@ where
     }
 }
 
-pub(super) fn pass_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<PassRecord>
+pub(crate) fn pass_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<PassRecord>
 where
     &'static str: ColumnIndex<R>,
 {
@@ -61,7 +61,7 @@ where
     })
 }
 
-pub(super) fn key_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<ApiKeyRecord>
+pub(crate) fn key_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<ApiKeyRecord>
 where
     &'static str: ColumnIndex<R>,
 {
@@ -83,9 +83,9 @@ macro_rules! campaign_columns {
          google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at"
     };
 }
-pub(super) use campaign_columns;
+pub(crate) use campaign_columns;
 
-pub(super) fn campaign_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<CampaignRecord>
+pub(crate) fn campaign_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<CampaignRecord>
 where
     &'static str: ColumnIndex<R>,
 {
@@ -110,7 +110,7 @@ where
     })
 }
 
-pub(super) fn campaign_event_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<CampaignEvent>
+pub(crate) fn campaign_event_from_row<'r, R: Columns<'r>>(row: &'r R) -> Result<CampaignEvent>
 where
     &'static str: ColumnIndex<R>,
 {

@@ -1,386 +1,145 @@
-//! The SQLite store: one file, WAL, a busy timeout, foreign keys on; writes in `BEGIN IMMEDIATE`
-//! transactions so the version counter is taken under the database's write lock.
+//! The SQLite backend: what SQLite does its own way (one file, WAL, writes in `BEGIN IMMEDIATE`
+//! transactions that hold the database's write lock, so rows need no locks of their own), then
+//! the one SQL implementation of `sql/` compiled for it.
+//!
+//! The macros below are the dialect: each expands to a piece of SQL text at compile time, so a
+//! query is written once in `sql/` and differs between backends only where they truly differ.
 
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use async_trait::async_trait;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use super::rows::{key_from_row, pass_from_row};
-use super::{
-    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
-    UpdatedSerials, migrations, next_last_modified, now_ms,
-};
-use crate::error::Error;
+use super::DbSettings;
 
-/// The columns `pass_from_row` reads (`data` is JSON text, parsed with serde_json).
-macro_rules! pass_columns {
+/// The sqlx driver of this backend.
+pub type Db = sqlx::Sqlite;
+
+/// A row lock for the rest of the transaction: none here, the write lock already excludes writers.
+macro_rules! lock_rows {
     () => {
-        "serial_number, template, data, authentication_token, share_token, version, last_modified, voided, \
-         created_at, updated_at"
+        ""
     };
 }
-pub(super) use pass_columns;
 
-pub struct SqliteStore {
-    pub(super) pool: SqlitePool,
-    pub(super) push_coalesce_ms: i64,
-    pub(super) google_enabled: bool,
-    pub(super) google_first_sync_delay_ms: i64,
-    pub(super) webhooks_enabled: bool,
+/// Claims rows no other claim holds: SQLite has one writer, so a plain `LIMIT` is enough.
+macro_rules! skip_locked {
+    () => {
+        ""
+    };
 }
 
-impl SqliteStore {
-    pub async fn connect(settings: &DbSettings) -> Result<Self> {
-        let url = settings.url.expose();
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| "PASSERELLE_DATABASE_URL is not a valid sqlite:// URL")?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(settings.busy_timeout)
-            .foreign_keys(true);
-        if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("opening the SQLite database {url}"))?;
-        Ok(Self {
-            pool,
-            push_coalesce_ms: settings.push_coalesce_ms,
-            google_enabled: settings.google_enabled,
-            google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
-            webhooks_enabled: settings.webhooks_enabled,
-        })
-    }
-
-    /// Writes a pass change inside the caller's write transaction: the next version tag, a new
-    /// Last-Modified, a push job per device and (when on) a Google sync, all committed together.
-    pub(super) async fn write_pass_change(
-        &self,
-        conn: &mut SqliteConnection,
-        current: PassRecord,
-        change: PassChange,
-    ) -> Result<PassRecord> {
-        let mut written = self.write_pass_changes(conn, vec![(current, change)]).await?;
-        Ok(written.pop().expect("one change in, one record out"))
-    }
-
-    /// `write_pass_change` for many passes (distinct serials) in a few statements: version tags
-    /// in the given order, then one update, one push enqueue and one Google enqueue for all.
-    pub(super) async fn write_pass_changes(
-        &self,
-        conn: &mut SqliteConnection,
-        changes: Vec<(PassRecord, PassChange)>,
-    ) -> Result<Vec<PassRecord>> {
-        if changes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let last = take_versions(conn, changes.len() as i64).await?;
-        let first = last - changes.len() as i64 + 1;
-        let now = now_ms();
-        let rows: Vec<(PassRecord, PassChange)> = changes
-            .into_iter()
-            .enumerate()
-            .map(|(i, (current, change))| {
-                let record = PassRecord {
-                    data: change.data.clone(),
-                    voided: change.voided,
-                    version: first + i as i64,
-                    last_modified: next_last_modified(Some(current.last_modified)),
-                    updated_at: now,
-                    ..current
-                };
-                (record, change)
-            })
-            .collect();
-        let list: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(r, _)| {
-                serde_json::json!([r.serial_number, r.data.to_string(), r.voided, r.version, r.last_modified])
-            })
-            .collect();
-        sqlx::query(
-            "UPDATE passes SET data = json_extract(j.value, '$[1]'), voided = json_extract(j.value, '$[2]'), \
-             version = json_extract(j.value, '$[3]'), last_modified = json_extract(j.value, '$[4]'), updated_at = ?2 \
-             FROM json_each(?1) AS j WHERE passes.serial_number = json_extract(j.value, '$[0]')",
-        )
-        .bind(serde_json::Value::Array(list).to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        let pushes: Vec<(&str, Option<&str>)> =
-            rows.iter().map(|(r, c)| (r.serial_number.as_str(), c.campaign.as_deref())).collect();
-        super::sqlite_outbox::enqueue_for_passes(conn, &pushes, now, self.push_coalesce_ms).await?;
-        if self.google_enabled {
-            let syncs: Vec<_> = rows
-                .iter()
-                .map(|(r, c)| (r.serial_number.as_str(), c.message.as_deref(), c.campaign.as_deref()))
-                .collect();
-            super::sqlite_google::enqueue_many(conn, &syncs, now, now).await?;
-        }
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
-    }
-
-    pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        // IMMEDIATE takes the write lock up front: no deadlock when a reader later writes.
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
+/// A bound JSON parameter (JSON columns are text on SQLite).
+macro_rules! jsonb {
+    ($($p:tt)*) => {
+        concat!($($p)*)
+    };
 }
 
-pub(super) async fn next_version(conn: &mut SqliteConnection) -> Result<i64> {
-    take_versions(conn, 1).await
+/// A JSON column read as text, under its own name.
+macro_rules! json_text {
+    ($c:literal) => {
+        $c
+    };
 }
 
-/// Takes `n` consecutive version tags; returns the last.
-async fn take_versions(conn: &mut SqliteConnection, n: i64) -> Result<i64> {
-    let v = sqlx::query_scalar("UPDATE counters SET value = value + ? WHERE name = 'pass_version' RETURNING value")
-        .bind(n)
-        .fetch_one(conn)
-        .await?;
-    Ok(v)
+/// The larger of its arguments.
+macro_rules! greatest {
+    () => {
+        "MAX"
+    };
 }
 
-pub(super) async fn fetch_pass(conn: &mut SqliteConnection, serial: &str) -> Result<Option<PassRecord>> {
-    let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = ?"))
-        .bind(serial)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(pass_from_row).transpose()
+/// The rows of a bound JSON array of arrays, as table `j`; `jv!(i)` is the `i`th cell of a row.
+macro_rules! json_rows {
+    ($p:literal) => {
+        concat!("json_each(", $p, ") AS j")
+    };
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<()> {
-        migrations::sqlite().run(&self.pool).await.context("applying SQLite migrations")
+/// Cell `i` of a `json_rows!` row (a JSON `null` is SQL NULL).
+macro_rules! jv {
+    ($i:literal) => {
+        concat!("json_extract(j.value, '$[", $i, "]')")
+    };
+}
+
+#[allow(clippy::duplicate_mod)] // one implementation, compiled once per backend
+#[path = "sql/mod.rs"]
+mod sql;
+
+pub use sql::SqlStore as SqliteStore;
+
+/// Opens the file (and its folders) with WAL, a busy timeout and foreign keys on.
+pub(super) async fn connect(settings: &DbSettings) -> Result<sqlx::Pool<Db>> {
+    let url = settings.url.expose();
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| "PASSERELLE_DATABASE_URL is not a valid sqlite:// URL")?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(settings.busy_timeout)
+        .foreign_keys(true);
+    if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    SqlitePoolOptions::new()
+        .max_connections(settings.max_connections)
+        .connect_with(options)
+        .await
+        .context("opening the SQLite database (PASSERELLE_DATABASE_URL)")
+}
+
+/// A write transaction: IMMEDIATE takes the write lock up front, so a reader that later writes
+/// never deadlocks, and the version counter is taken under that lock.
+pub(super) async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+pub(super) fn migrator() -> Migrator {
+    super::migrations::sqlite()
+}
+
+/// Refreshes the planner's statistics.
+pub(super) const OPTIMIZE: &str = "PRAGMA optimize";
+
+/// Makes concurrent campaign batches take turns: SQLite's write lock already does.
+pub(super) async fn lock_fanout(_conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {
+    Ok(())
+}
+
+pub(super) use sql::{lock_pass, next_version};
+
+/// The pass columns, for the files not yet moved to `sql/`.
+macro_rules! legacy_pass_columns {
+    () => {
+        "serial_number, template, data, authentication_token, share_token, version, last_modified, voided, created_at, updated_at"
+    };
+}
+pub(super) use legacy_pass_columns as pass_columns;
+
+/// The queue writes of the pass-change path, until the job queue is one module for both backends.
+mod legacy {
+    use anyhow::Result;
+
+    use super::sql::Conn;
+
+    pub(super) async fn enqueue_pushes(
+        conn: &mut Conn,
+        rows: &[(&str, Option<&str>)],
+        now: i64,
+        delay_ms: i64,
+    ) -> Result<()> {
+        crate::store::sqlite_outbox::enqueue_for_passes(conn, rows, now, delay_ms).await
     }
 
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn optimize(&self) -> Result<()> {
-        sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
-        let mut tx = self.write_tx().await?;
-        let version = next_version(&mut tx).await?;
-        let now = now_ms();
-        let result = sqlx::query(
-            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, version, \
-             last_modified, voided, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        )
-        .bind(&p.serial_number)
-        .bind(&p.template)
-        .bind(p.data.to_string())
-        .bind(&p.authentication_token)
-        .bind(&p.share_token)
-        .bind(version)
-        .bind(next_last_modified(None))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        if let Err(sqlx::Error::Database(e)) = &result
-            && e.is_unique_violation()
-        {
-            return Err(Error::conflict(
-                format!("a pass with serial number {:?} already exists", p.serial_number),
-                "serial_number",
-            ));
-        }
-        result.map_err(anyhow::Error::from)?;
-        if self.google_enabled {
-            // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
-            let run_at = now + self.google_first_sync_delay_ms;
-            super::sqlite_google::enqueue_at(&mut tx, &p.serial_number, None, None, now, run_at).await?;
-        }
-        let record = fetch_pass(&mut tx, &p.serial_number).await?.context("inserted pass vanished")?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
-        Ok(record)
-    }
-
-    async fn pass(&self, serial: &str) -> Result<Option<PassRecord>> {
-        fetch_pass(&mut *self.pool.acquire().await?, serial).await
-    }
-
-    async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE share_token = ?"))
-            .bind(token)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(pass_from_row).transpose()
-    }
-
-    async fn list_passes(&self, q: &PassQuery) -> Result<Vec<PassRecord>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            pass_columns!(),
-            " FROM passes \
-             WHERE (?1 IS NULL OR template = ?1) AND (?2 IS NULL OR updated_at >= ?2) \
-             AND (?3 IS NULL OR serial_number > ?3) ORDER BY serial_number LIMIT ?4"
-        ))
-        .bind(&q.template)
-        .bind(q.updated_since)
-        .bind(&q.after_serial)
-        .bind(q.limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(pass_from_row).collect()
-    }
-
-    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error> {
-        let mut tx = self.write_tx().await?;
-        let Some(current) = fetch_pass(&mut tx, serial).await? else {
-            return Ok(None);
-        };
-        let change = update(&current)?;
-        let record = self.write_pass_change(&mut tx, current, change).await?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
-        Ok(Some(record))
-    }
-
-    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {
-        let now = now_ms();
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) \
-             ON CONFLICT (device_library_id) DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
-        )
-        .bind(device)
-        .bind(push_token)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO registrations (device_library_id, serial_number, created_at) VALUES (?, ?, ?) \
-             ON CONFLICT (device_library_id, serial_number) DO NOTHING",
-        )
-        .bind(device)
-        .bind(serial)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(if inserted == 1 { Registration::Created } else { Registration::AlreadyRegistered })
-    }
-
-    async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let removed = sqlx::query("DELETE FROM registrations WHERE device_library_id = ? AND serial_number = ?")
-            .bind(device)
-            .bind(serial)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        // A device without passes is forgotten, push token included.
-        sqlx::query(
-            "DELETE FROM devices WHERE device_library_id = ? \
-             AND NOT EXISTS (SELECT 1 FROM registrations WHERE device_library_id = devices.device_library_id)",
-        )
-        .bind(device)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(removed > 0)
-    }
-
-    async fn updated_serials(&self, device: &str, since: Option<i64>) -> Result<Option<UpdatedSerials>> {
-        let rows = sqlx::query(
-            "SELECT p.serial_number, p.version FROM registrations r \
-             JOIN passes p ON p.serial_number = r.serial_number \
-             WHERE r.device_library_id = ? AND p.version > ? ORDER BY p.version",
-        )
-        .bind(device)
-        .bind(since.unwrap_or(0))
-        .fetch_all(&self.pool)
-        .await?;
-        let Some(last) = rows.last() else { return Ok(None) };
-        let last_updated: i64 = last.try_get("version")?;
-        let serial_numbers = rows.iter().map(|r| r.try_get("serial_number")).collect::<Result<_, _>>()?;
-        Ok(Some(UpdatedSerials { serial_numbers, last_updated }))
-    }
-
-    async fn add_device_logs(&self, lines: &[String], keep: i64) -> Result<()> {
-        let now = now_ms();
-        let mut tx = self.write_tx().await?;
-        for line in lines {
-            sqlx::query("INSERT INTO device_logs (received_at, message) VALUES (?, ?)")
-                .bind(now)
-                .bind(line)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM device_logs WHERE id <= (SELECT MAX(id) FROM device_logs) - ?")
-            .bind(keep)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
-        let row = sqlx::query(
-            "INSERT INTO api_keys (id, name, prefix, key_hash, scope, created_at) VALUES (?, ?, ?, ?, ?, ?) \
-             RETURNING id, name, prefix, scope, created_at, last_used_at, revoked_at",
-        )
-        .bind(&key.id)
-        .bind(&key.name)
-        .bind(&key.prefix)
-        .bind(&key.key_hash)
-        .bind(&key.scope)
-        .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?;
-        key_from_row(&row)
-    }
-
-    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(key_from_row).collect()
-    }
-
-    async fn revoke_api_key(&self, id: &str) -> Result<bool> {
-        let n = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n > 0)
-    }
-
-    async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
-             WHERE key_hash = ? AND revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(key) = row.as_ref().map(key_from_row).transpose()? else { return Ok(None) };
-        let now = now_ms();
-        // One write a minute at most: key checks stay reads on the hot path.
-        if key.last_used_at.is_none_or(|t| now - t > 60_000) {
-            sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-                .bind(now)
-                .bind(&key.id)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Some(key))
+    pub(super) async fn enqueue_syncs(
+        conn: &mut Conn,
+        rows: &[(&str, Option<&str>, Option<&str>)],
+        now: i64,
+        run_at: i64,
+    ) -> Result<()> {
+        crate::store::sqlite_google::enqueue_many(conn, rows, now, run_at).await
     }
 }

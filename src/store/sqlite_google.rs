@@ -10,11 +10,11 @@ use super::sqlite::SqliteStore;
 use crate::tokens;
 
 /// A sync to queue: (serial, message, campaign).
-pub(super) type GoogleEnqueue<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+pub(crate) type GoogleEnqueue<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
 
 /// Queues a sync of `serial` in the caller's transaction, reusing its waiting job
 /// (a new message replaces an older one still waiting).
-pub(super) async fn enqueue_at(
+pub(crate) async fn enqueue_at(
     conn: &mut SqliteConnection,
     serial: &str,
     message: Option<&str>,
@@ -26,7 +26,7 @@ pub(super) async fn enqueue_at(
 }
 
 /// `enqueue_at` for many passes in one statement.
-pub(super) async fn enqueue_many(
+pub(crate) async fn enqueue_many(
     conn: &mut SqliteConnection,
     jobs: &[GoogleEnqueue<'_>],
     now: i64,

@@ -130,7 +130,7 @@ impl SqliteStore {
         update: MemberPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {
         let Some(serial) = &member.pass_serial else { return Ok(None) };
-        let Some(current) = super::sqlite::fetch_pass(conn, serial).await? else { return Ok(None) };
+        let Some(current) = super::sqlite::lock_pass(conn, serial).await? else { return Ok(None) };
         let Some(change) = update(member, &current)? else { return Ok(None) };
         Ok(Some(self.write_pass_change(conn, current, change).await?))
     }

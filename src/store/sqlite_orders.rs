@@ -62,7 +62,7 @@ impl SqliteStore {
         update: &OrderPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {
         let Some(serial) = &order.pass_serial else { return Ok(None) };
-        let Some(current) = super::sqlite::fetch_pass(conn, serial).await? else { return Ok(None) };
+        let Some(current) = super::sqlite::lock_pass(conn, serial).await? else { return Ok(None) };
         let Some(change) = update(order, &current)? else { return Ok(None) };
         Ok(Some(self.write_pass_change(conn, current, change).await?))
     }

@@ -14,7 +14,7 @@ use crate::tokens;
 /// Queues a push for every device holding one of `passes` (serial, campaign), due `delay_ms`
 /// from now, in one statement; a device's waiting job is reused (with its newest push token),
 /// so a burst of changes gives one push.
-pub(super) async fn enqueue_for_passes(
+pub(crate) async fn enqueue_for_passes(
     conn: &mut SqliteConnection,
     passes: &[(&str, Option<&str>)],
     now: i64,

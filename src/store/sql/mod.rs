@@ -1,0 +1,398 @@
+//! The one SQL implementation of the `Store`, compiled once per backend (`sqlite.rs`,
+//! `postgres.rs`): queries use `$N` placeholders, which both drivers take, and the dialect
+//! macros of the including backend (`lock_rows!`, `skip_locked!`, `jsonb!`, `json_rows!`, …)
+//! for the few pieces of SQL that differ. This file holds the store itself, passes, devices
+//! and API keys; each other concern has its own file.
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::Db;
+use crate::error::Error;
+use crate::store::rows::{key_from_row, pass_from_row};
+use crate::store::{
+    ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
+    UpdatedSerials, next_last_modified, now_ms,
+};
+
+/// A connection of this backend (what `&mut *tx` gives).
+pub(crate) type Conn = <Db as sqlx::Database>::Connection;
+
+/// The columns `pass_from_row` reads (`data` as JSON text).
+macro_rules! pass_columns {
+    () => {
+        concat!(
+            "serial_number, template, ",
+            json_text!("data"),
+            ", authentication_token, share_token, version, last_modified, voided, created_at, updated_at"
+        )
+    };
+}
+pub(crate) use pass_columns;
+
+pub struct SqlStore {
+    pub(crate) pool: sqlx::Pool<Db>,
+    pub(crate) push_coalesce_ms: i64,
+    pub(crate) google_enabled: bool,
+    pub(crate) google_first_sync_delay_ms: i64,
+    pub(crate) webhooks_enabled: bool,
+}
+
+impl SqlStore {
+    pub async fn connect(settings: &DbSettings) -> Result<Self> {
+        Ok(Self {
+            pool: super::connect(settings).await?,
+            push_coalesce_ms: settings.push_coalesce_ms,
+            google_enabled: settings.google_enabled,
+            google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
+            webhooks_enabled: settings.webhooks_enabled,
+        })
+    }
+
+    /// Writes a pass change inside the caller's write transaction (the pass read with
+    /// `lock_pass`): the next version tag, a new Last-Modified, a push job per device and
+    /// (when on) a Google sync, all committed together.
+    pub(crate) async fn write_pass_change(
+        &self,
+        conn: &mut Conn,
+        current: PassRecord,
+        change: PassChange,
+    ) -> Result<PassRecord> {
+        let mut written = self.write_pass_changes(conn, vec![(current, change)]).await?;
+        Ok(written.pop().expect("one change in, one record out"))
+    }
+
+    /// `write_pass_change` for many passes (distinct serials, read with `lock_pass`) in a few
+    /// statements: version tags in the given order, then one update, one push enqueue and one
+    /// Google enqueue for all.
+    pub(crate) async fn write_pass_changes(
+        &self,
+        conn: &mut Conn,
+        changes: Vec<(PassRecord, PassChange)>,
+    ) -> Result<Vec<PassRecord>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let last = take_versions(conn, changes.len() as i64).await?;
+        let first = last - changes.len() as i64 + 1;
+        let now = now_ms();
+        let rows: Vec<(PassRecord, PassChange)> = changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (current, change))| {
+                let record = PassRecord {
+                    data: change.data.clone(),
+                    voided: change.voided,
+                    version: first + i as i64,
+                    last_modified: next_last_modified(Some(current.last_modified)),
+                    updated_at: now,
+                    ..current
+                };
+                (record, change)
+            })
+            .collect();
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(r, _)| {
+                serde_json::json!([r.serial_number, r.data.to_string(), r.voided, r.version, r.last_modified])
+            })
+            .collect();
+        sqlx::query(concat!(
+            "UPDATE passes SET data = ",
+            jsonb!(jv!(1)),
+            ", voided = CAST(",
+            jv!(2),
+            " AS BOOLEAN), version = CAST(",
+            jv!(3),
+            " AS BIGINT), last_modified = CAST(",
+            jv!(4),
+            " AS BIGINT), updated_at = $2 FROM ",
+            json_rows!("$1"),
+            " WHERE passes.serial_number = ",
+            jv!(0)
+        ))
+        .bind(serde_json::Value::Array(list).to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        let pushes: Vec<(&str, Option<&str>)> =
+            rows.iter().map(|(r, c)| (r.serial_number.as_str(), c.campaign.as_deref())).collect();
+        super::legacy::enqueue_pushes(conn, &pushes, now, self.push_coalesce_ms).await?;
+        if self.google_enabled {
+            let syncs: Vec<_> = rows
+                .iter()
+                .map(|(r, c)| (r.serial_number.as_str(), c.message.as_deref(), c.campaign.as_deref()))
+                .collect();
+            super::legacy::enqueue_syncs(conn, &syncs, now, now).await?;
+        }
+        Ok(rows.into_iter().map(|(r, _)| r).collect())
+    }
+
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Db>> {
+        super::begin_write(&self.pool).await
+    }
+}
+
+/// Takes the next version tag; the counter's row stays locked until the transaction ends, so a
+/// later tag never commits before an earlier one.
+pub(crate) async fn next_version(conn: &mut Conn) -> Result<i64> {
+    take_versions(conn, 1).await
+}
+
+/// Takes `n` consecutive version tags; returns the last.
+async fn take_versions(conn: &mut Conn, n: i64) -> Result<i64> {
+    let v = sqlx::query_scalar("UPDATE counters SET value = value + $1 WHERE name = 'pass_version' RETURNING value")
+        .bind(n)
+        .fetch_one(conn)
+        .await?;
+    Ok(v)
+}
+
+/// Reads a pass and locks its row until the transaction ends (on SQLite the write lock does).
+pub(crate) async fn lock_pass(conn: &mut Conn, serial: &str) -> Result<Option<PassRecord>> {
+    let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1", lock_rows!()))
+        .bind(serial)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(pass_from_row).transpose()
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn migrate(&self) -> Result<()> {
+        super::migrator().run(&self.pool).await.context("applying the database migrations")
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn optimize(&self) -> Result<()> {
+        sqlx::query(super::OPTIMIZE).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
+        let mut tx = self.write_tx().await?;
+        let version = next_version(&mut tx).await?;
+        let now = now_ms();
+        let result = sqlx::query(concat!(
+            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, \
+             version, last_modified, voided, created_at, updated_at) VALUES ($1, $2, ",
+            jsonb!("$3"),
+            ", $4, $5, $6, $7, FALSE, $8, $8) RETURNING ",
+            pass_columns!()
+        ))
+        .bind(&p.serial_number)
+        .bind(&p.template)
+        .bind(p.data.to_string())
+        .bind(&p.authentication_token)
+        .bind(&p.share_token)
+        .bind(version)
+        .bind(next_last_modified(None))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        if let Err(sqlx::Error::Database(e)) = &result
+            && e.is_unique_violation()
+        {
+            return Err(Error::conflict(
+                format!("a pass with serial number {:?} already exists", p.serial_number),
+                "serial_number",
+            ));
+        }
+        let record = pass_from_row(&result.map_err(anyhow::Error::from)?)?;
+        if self.google_enabled {
+            // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
+            let run_at = now + self.google_first_sync_delay_ms;
+            super::legacy::enqueue_syncs(&mut tx, &[(p.serial_number.as_str(), None, None)], now, run_at).await?;
+        }
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(record)
+    }
+
+    async fn pass(&self, serial: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1"))
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
+    async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>> {
+        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE share_token = $1"))
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(pass_from_row).transpose()
+    }
+
+    async fn list_passes(&self, q: &PassQuery) -> Result<Vec<PassRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            pass_columns!(),
+            " FROM passes \
+             WHERE (CAST($1 AS TEXT) IS NULL OR template = $1) AND (CAST($2 AS BIGINT) IS NULL OR updated_at >= $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR serial_number > $3) ORDER BY serial_number LIMIT $4"
+        ))
+        .bind(&q.template)
+        .bind(q.updated_since)
+        .bind(&q.after_serial)
+        .bind(q.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(pass_from_row).collect()
+    }
+
+    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error> {
+        let mut tx = self.write_tx().await?;
+        let Some(current) = lock_pass(&mut tx, serial).await? else {
+            return Ok(None);
+        };
+        let change = update(&current)?;
+        let record = self.write_pass_change(&mut tx, current, change).await?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(Some(record))
+    }
+
+    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (device_library_id) DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
+        )
+        .bind(device)
+        .bind(push_token)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO registrations (device_library_id, serial_number, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (device_library_id, serial_number) DO NOTHING",
+        )
+        .bind(device)
+        .bind(serial)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(if inserted == 1 { Registration::Created } else { Registration::AlreadyRegistered })
+    }
+
+    async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let removed = sqlx::query("DELETE FROM registrations WHERE device_library_id = $1 AND serial_number = $2")
+            .bind(device)
+            .bind(serial)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // A device without passes is forgotten, push token included.
+        sqlx::query(
+            "DELETE FROM devices WHERE device_library_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM registrations WHERE device_library_id = devices.device_library_id)",
+        )
+        .bind(device)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(removed > 0)
+    }
+
+    async fn updated_serials(&self, device: &str, since: Option<i64>) -> Result<Option<UpdatedSerials>> {
+        let rows = sqlx::query(
+            "SELECT p.serial_number, p.version FROM registrations r \
+             JOIN passes p ON p.serial_number = r.serial_number \
+             WHERE r.device_library_id = $1 AND p.version > $2 ORDER BY p.version",
+        )
+        .bind(device)
+        .bind(since.unwrap_or(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(last) = rows.last() else { return Ok(None) };
+        let last_updated: i64 = last.try_get("version")?;
+        let serial_numbers = rows.iter().map(|r| r.try_get("serial_number")).collect::<Result<_, _>>()?;
+        Ok(Some(UpdatedSerials { serial_numbers, last_updated }))
+    }
+
+    async fn add_device_logs(&self, lines: &[String], keep: i64) -> Result<()> {
+        let rows: Vec<[&str; 1]> = lines.iter().map(|l| [l.as_str()]).collect();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(concat!(
+            "INSERT INTO device_logs (received_at, message) SELECT $1, ",
+            jv!(0),
+            " FROM ",
+            json_rows!("$2")
+        ))
+        .bind(now_ms())
+        .bind(serde_json::to_string(&rows).context("encoding device logs")?)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM device_logs WHERE id <= (SELECT MAX(id) FROM device_logs) - $1")
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
+        let row = sqlx::query(
+            "INSERT INTO api_keys (id, name, prefix, key_hash, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id, name, prefix, scope, created_at, last_used_at, revoked_at",
+        )
+        .bind(&key.id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(&key.key_hash)
+        .bind(&key.scope)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        key_from_row(&row)
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> Result<bool> {
+        let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
+        let row = sqlx::query(
+            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
+             WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(key) = row.as_ref().map(key_from_row).transpose()? else { return Ok(None) };
+        let now = now_ms();
+        // One write a minute at most: key checks stay reads on the hot path.
+        if key.last_used_at.is_none_or(|t| now - t > 60_000) {
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&key.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(key))
+    }
+}
