@@ -7,13 +7,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::apple::{PassBuilder, SigningIdentity};
 use crate::config::Config;
-use crate::google::sync::{GoogleService, GoogleWorker};
+use crate::google::sync::GoogleService;
+use crate::jobs::push::PushHealth;
 use crate::push::apns::{ApnsClient, PushSender};
-use crate::push::worker::{PushHealth, Worker};
 use crate::store::{self, Store};
 use crate::templates::TemplateSet;
 
@@ -31,67 +31,34 @@ pub struct AppState {
     pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
-/// What the push workers share with the rest of the process.
+/// What pushing shares with the rest of the process.
 #[derive(Clone)]
 pub struct PushParts {
     pub sender: Arc<dyn PushSender>,
     pub health: Arc<PushHealth>,
-    /// Wakes an idle worker when this process queued jobs.
-    pub wakeup: Arc<Notify>,
-    /// Wakes the Google worker when this process queued syncs.
-    pub google_wakeup: Arc<Notify>,
-    /// Wakes the campaign worker when this process approved a campaign.
-    pub campaign_wakeup: Arc<Notify>,
 }
 
 impl PushParts {
     pub fn new(config: &Config, passes: &PassBuilder) -> Result<Self> {
         let client = ApnsClient::new(passes.identity(), config.apns_settings())?;
-        Ok(Self {
-            sender: Arc::new(client),
-            health: Arc::default(),
-            wakeup: Arc::default(),
-            google_wakeup: Arc::default(),
-            campaign_wakeup: Arc::default(),
-        })
+        Ok(Self { sender: Arc::new(client), health: Arc::default() })
     }
+}
 
-    /// Starts the campaign worker (when there are push workers); it stops with `shutdown`.
-    pub fn spawn_campaign_worker(
-        &self,
-        config: &Config,
-        store: &Arc<dyn Store>,
-        templates: &Arc<TemplateSet>,
-        google: Option<Arc<GoogleService>>,
-        shutdown: &watch::Receiver<bool>,
-    ) -> Result<Option<tokio::task::JoinHandle<()>>> {
-        if config.push_workers == 0 {
-            return Ok(None);
-        }
-        let worker =
-            crate::campaigns::worker::CampaignWorker::new(config, store.clone(), templates.clone(), self, google)?;
-        Ok(Some(tokio::spawn(worker.run(shutdown.clone()))))
-    }
-
-    /// Starts `PASSERELLE_PUSH_WORKERS` workers; they stop when `shutdown` turns true.
-    pub fn spawn_workers(
-        &self,
-        config: &Config,
-        store: &Arc<dyn Store>,
-        shutdown: &watch::Receiver<bool>,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
-        (0..config.push_workers)
-            .map(|_| {
-                let worker = Worker {
-                    store: store.clone(),
-                    sender: self.sender.clone(),
-                    settings: config.worker_settings(),
-                    health: self.health.clone(),
-                    wakeup: self.wakeup.clone(),
-                };
-                tokio::spawn(worker.run(shutdown.clone()))
-            })
-            .collect()
+impl AppState {
+    /// Loads the certificate and templates, opens and migrates the database, and connects the
+    /// wallets and mail: everything `serve` and `worker` share. `public_url` is what passes carry.
+    pub async fn build(config: Config, public_url: String) -> Result<Self> {
+        crate::metrics::handle(); // install the recorder before anything counts
+        let (templates, passes) = load_passes(&config)?;
+        let store = open_store(&config).await?;
+        crate::publish::record_baselines(store.as_ref(), templates.iter()).await?;
+        let push = PushParts::new(&config, &passes)?;
+        let google = crate::google::service(&config, &store, &public_url).await?;
+        let mailer = crate::mail::from_config(&config)?;
+        crate::webhooks::check_config(&config)?;
+        config.pressure()?;
+        Ok(Self { config, templates, passes, store, public_url, push, google, mailer })
     }
 }
 
@@ -122,11 +89,6 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 impl App {
     /// Loads everything, migrates the database and binds `PASSERELLE_LISTEN` (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self> {
-        crate::metrics::handle(); // install the recorder before anything counts
-        let (templates, passes) = load_passes(&config)?;
-        let store = open_store(&config).await?;
-        crate::publish::record_baselines(store.as_ref(), templates.iter()).await?;
-        let push = PushParts::new(&config, &passes)?;
         if config.admin_token.is_none() {
             tracing::info!(
                 "PASSERELLE_ADMIN_TOKEN is unset: the admin API takes only keys made with `passerelle keys create`"
@@ -139,11 +101,7 @@ impl App {
                 "PASSERELLE_PUBLIC_URL {public_url} is not https: iPhones only call https web services outside development"
             );
         }
-        let google = crate::google::service(&config, &store, &public_url).await?;
-        let mailer = crate::mail::from_config(&config)?;
-        crate::webhooks::check_config(&config)?;
-        config.pressure()?;
-        let state = Arc::new(AppState { config, templates, passes, store, public_url, push, google, mailer });
+        let state = Arc::new(AppState::build(config, public_url).await?);
         Ok(Self { listener, state })
     }
 
@@ -159,35 +117,12 @@ impl App {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         tracing::info!(addr = %self.local_addr(), public_url = %self.state.public_url, templates = ?self.state.templates.ids(), "serving");
         let (stop, stopped) = watch::channel(false);
-        let mut workers = self.state.push.spawn_workers(&self.state.config, &self.state.store, &stopped);
-        if let Some(google) = &self.state.google
-            && self.state.config.push_workers > 0
-        {
-            let worker = GoogleWorker {
-                service: google.clone(),
-                store: self.state.store.clone(),
-                templates: self.state.templates.clone(),
-                settings: self.state.config.google_worker_settings(),
-                wakeup: self.state.push.google_wakeup.clone(),
-            };
-            workers.push(tokio::spawn(worker.run(stopped.clone())));
-        }
-        if let Some(worker) = crate::webhooks::WebhookWorker::from_config(&self.state.config, self.state.store.clone())?
-            && self.state.config.push_workers > 0
-        {
-            workers.push(tokio::spawn(worker.run(stopped.clone())));
-        }
-        let state = &self.state;
-        let google = state.google.clone();
-        workers.extend(state.push.spawn_campaign_worker(
-            &state.config,
-            &state.store,
-            &state.templates,
-            google,
-            &stopped,
-        )?);
-        let expiry = std::time::Duration::from_secs(self.state.config.order_expiry_interval_secs);
-        workers.push(tokio::spawn(crate::orders::run_expiry(self.state.clone(), expiry, stopped.clone())));
+        let workers = if self.state.config.background {
+            crate::jobs::background::start(&self.state, &stopped)?
+        } else {
+            tracing::info!("PASSERELLE_BACKGROUND=off: this process serves HTTP only");
+            Vec::new()
+        };
         let router = crate::http::router(self.state);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)

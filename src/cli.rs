@@ -99,19 +99,14 @@ async fn templates_publish(config: Config, id: String, force: bool) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// Push workers and the campaign fan-out without the HTTP server: a separate process sharing the database.
+/// Every background loop without the HTTP server: a separate process sharing the database
+/// (pushes, Google syncs and class messages, webhooks, campaign fan-out, order expiry).
 async fn worker(config: Config) -> Result<ExitCode> {
-    if config.push_workers == 0 {
-        anyhow::bail!("PASSERELLE_PUSH_WORKERS is 0: this worker would do nothing");
-    }
-    let (templates, passes) = app::load_passes(&config)?;
-    let store = app::open_store(&config).await?;
-    let push = app::PushParts::new(&config, &passes)?;
+    // Passes built here (order expiry) carry the servers' public URL.
+    let public_url = config.public_url_or(config.listen);
+    let state = std::sync::Arc::new(app::AppState::build(config, public_url).await?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut workers = push.spawn_workers(&config, &store, &stopped);
-    tracing::info!(workers = workers.len(), apns = %config.apns_url, "push workers running");
-    // Google class messages of campaigns are sent by a server process (it holds the Google client).
-    workers.extend(push.spawn_campaign_worker(&config, &store, &templates, None, &stopped)?);
+    let workers = crate::jobs::background::start(&state, &stopped)?;
     app::shutdown_signal().await;
     let _ = stop.send(true);
     for w in workers {

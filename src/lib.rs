@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod google;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod loyalty;
 pub mod mail;

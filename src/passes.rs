@@ -64,7 +64,6 @@ pub async fn create(state: &AppState, template_id: &str, data: Value, serial: Op
             Ok(Err(e)) => tracing::warn!(serial = %pass.serial_number, "Google object not created yet, queued: {e}"),
             Err(_) => tracing::warn!(serial = %pass.serial_number, "Google object not created in time, queued"),
         }
-        state.push.google_wakeup.notify_one();
     }
     Ok(pass)
 }
@@ -109,8 +108,6 @@ pub async fn change(
         Ok(PassChange { data, voided: false, message: google_message, campaign: None })
     });
     let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
-    state.push.wakeup.notify_one();
-    state.push.google_wakeup.notify_one();
     Ok(pass)
 }
 
@@ -124,8 +121,6 @@ pub async fn void(state: &AppState, serial: &str) -> Result<PassRecord> {
         Ok(PassChange { data: pass.data.clone(), voided: true, message: None, campaign: None })
     });
     let pass = state.store.update_pass(serial, update).await?.ok_or_else(|| not_found(serial))?;
-    state.push.wakeup.notify_one();
-    state.push.google_wakeup.notify_one();
     Ok(pass)
 }
 

@@ -93,8 +93,8 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
 
     let push = PushParts::new(&config, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = push.spawn_workers(&config, &store, &stopped);
-    let fanout = CampaignWorker::new(&config, store.clone(), templates.clone(), &push, None)?;
+    let workers = crate::jobs::background::push_loops(&config, &store, &push, &stopped);
+    let fanout = CampaignWorker::new(&config, store.clone(), templates.clone(), None)?;
     let started = Instant::now();
     // Pushes start while the fan-out goes on: watch for the first and the last one meanwhile.
     let watcher = {

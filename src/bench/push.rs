@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use crate::store::JobKind;
 use crate::app::{self, PushParts};
 use crate::config::Config;
 use crate::push::mock_apns::{MockApns, MockApnsConfig};
@@ -61,7 +62,7 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
     let push = PushParts::new(&config, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let started = Instant::now();
-    let workers = push.spawn_workers(&config, &store, &stopped);
+    let workers = crate::jobs::background::push_loops(&config, &store, &push, &stopped);
     while apns.received_count() < devices {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -70,7 +71,7 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
     for w in workers {
         let _ = w.await;
     }
-    let stats = store.push_queue_stats().await?;
+    let stats = store.queue_stats().await?.into_iter().find(|(k, _)| *k == JobKind::Push).map(|(_, s)| s).unwrap_or_default();
     println!("pushes/s: {:.0}  ({devices} pushes in {elapsed:.2} s)", devices as f64 / elapsed);
     println!(
         "APNs connections: {}, most streams in flight: {}, queue left: {} pending, {} leased, {} dead",

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::google::sync::GoogleService;
 use crate::store::{FanoutPlan, Store};
@@ -20,12 +20,7 @@ pub struct CampaignWorker {
     pub store: Arc<dyn Store>,
     pub plan: FanoutPlan,
     pub poll_interval: Duration,
-    /// Wakes this worker (a campaign was approved in this process).
-    pub wakeup: Arc<Notify>,
-    /// Woken after each batch, so pushes and Google messages start while the fan-out goes on.
-    pub push_wakeup: Arc<Notify>,
-    pub google_wakeup: Arc<Notify>,
-    /// Sends class messages (absent without Google, or in `passerelle worker`: a server does it).
+    /// Sends class messages (absent without Google).
     pub google: Option<Arc<GoogleService>>,
     pub templates: Arc<TemplateSet>,
     /// Class messages that failed: tries so far and when to try again.
@@ -37,7 +32,6 @@ impl CampaignWorker {
         config: &crate::config::Config,
         store: Arc<dyn Store>,
         templates: Arc<TemplateSet>,
-        push: &crate::app::PushParts,
         google: Option<Arc<GoogleService>>,
     ) -> Result<Self> {
         Ok(Self {
@@ -48,9 +42,6 @@ impl CampaignWorker {
                 pressure: config.pressure()?,
             },
             poll_interval: config.worker_settings().poll_interval,
-            wakeup: push.campaign_wakeup.clone(),
-            push_wakeup: push.wakeup.clone(),
-            google_wakeup: push.google_wakeup.clone(),
             google,
             templates,
             class_retries: Mutex::default(),
@@ -58,13 +49,15 @@ impl CampaignWorker {
     }
 
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        // A campaign approved in this process wakes the loop; others are found at the next poll.
+        let wakeups = self.store.wakeups();
         while !*shutdown.borrow() {
             let stopping = shutdown.clone();
             if let Err(e) = self.run_until(&|| *stopping.borrow()).await {
                 tracing::error!("campaign worker: {e:#}");
             }
             tokio::select! {
-                _ = self.wakeup.notified() => {}
+                _ = wakeups.campaigns().notified() => {}
                 _ = tokio::time::sleep(self.poll_interval) => {}
                 _ = shutdown.changed() => {}
             }
@@ -99,8 +92,6 @@ impl CampaignWorker {
             }
             handled += n;
             metrics::counter!("passerelle_campaign_holders_handled_total").increment(n as u64);
-            self.push_wakeup.notify_waiters();
-            self.google_wakeup.notify_waiters();
         }
         for id in self.store.finish_campaigns().await? {
             tracing::info!(campaign = %id, "campaign sent");

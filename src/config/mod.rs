@@ -101,7 +101,13 @@ pub struct Config {
     #[arg(long, env = "PASSERELLE_APNS_CONNECT_TIMEOUT_MS", default_value_t = 10_000, global = true)]
     pub apns_connect_timeout_ms: u64,
 
-    /// Push worker loops in `serve` (0: this process pushes nothing; run `passerelle worker`).
+    /// Whether `serve` also runs the background work (pushes, Google syncs, webhooks, campaign
+    /// fan-out, order expiry): `on`, or `off` for a web-only process next to `passerelle worker`.
+    #[arg(long, env = "PASSERELLE_BACKGROUND", default_value = "on", value_parser = parse_on_off, global = true)]
+    pub background: bool,
+
+    /// Push loops of a process that runs background work (0: this process pushes nothing, and
+    /// does every other background job).
     #[arg(long, env = "PASSERELLE_PUSH_WORKERS", default_value_t = 1, global = true)]
     pub push_workers: usize,
 
@@ -342,9 +348,10 @@ impl Config {
         }
     }
 
-    pub fn worker_settings(&self) -> crate::push::worker::WorkerSettings {
+    /// The push loops' settings (the other kinds start from these).
+    pub fn worker_settings(&self) -> crate::jobs::QueueSettings {
         use std::time::Duration;
-        crate::push::worker::WorkerSettings {
+        crate::jobs::QueueSettings {
             batch_size: self.push_batch_size.max(1),
             concurrency: self.push_concurrency.max(1),
             lease: Duration::from_secs(self.push_lease_secs.max(1)),
@@ -367,18 +374,22 @@ impl Config {
         }
     }
 
-    /// The Google worker's loop settings (lease and poll as for pushes).
-    pub fn google_worker_settings(&self) -> crate::push::worker::WorkerSettings {
+    /// The Google loop's settings (lease, poll and backoff as for pushes; one sync at a time,
+    /// paced by the shared rate limit).
+    pub fn google_worker_settings(&self) -> crate::jobs::QueueSettings {
         let mut s = self.worker_settings();
         s.batch_size = self.google_batch_size.max(1);
+        s.concurrency = 1;
         s.max_attempts = self.google_max_attempts.max(1);
         s
     }
 
-    /// The webhook worker's loop settings (lease, poll and backoff as for pushes).
-    pub fn webhook_worker_settings(&self) -> crate::push::worker::WorkerSettings {
+    /// The webhook loop's settings (poll and backoff as for pushes; one event at a time, in order).
+    pub fn webhook_worker_settings(&self) -> crate::jobs::QueueSettings {
         let mut s = self.worker_settings();
         s.max_attempts = self.webhook_max_attempts.max(1);
+        s.concurrency = 1;
+        s.lease = s.lease.max(crate::jobs::webhook::TIMEOUT * 2);
         s
     }
 
@@ -408,5 +419,14 @@ impl Config {
     /// A configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
         Cli::parse_from(["passerelle", "serve"]).config
+    }
+}
+
+/// `on`/`off` (also `true`/`false`, `1`/`0`).
+fn parse_on_off(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        other => Err(format!("{other:?} is not on or off")),
     }
 }

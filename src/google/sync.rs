@@ -1,5 +1,5 @@
 //! Keeping Google Wallet objects in step with passes: the sync of one pass (class, object,
-//! message), the worker draining `google_jobs`, and the database-wide rate limiter.
+//! message) that the `google` job handler runs, and the database-wide rate limiter.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::Mutex;
 
 use super::callback::RootKeyCache;
 use super::client::{GoogleError, RateLimiter, WalletApi};
 use super::jwt::SaveLinkSigner;
 use super::mapping::{self, GoogleContext, ObjectState, Vertical};
-use crate::store::{GoogleJob, GoogleOutcome, PassRecord, Store, now_ms};
+use crate::store::{PassRecord, Store, now_ms};
 use crate::templates::{Template, TemplateSet};
 
 /// Google keeps at most 10 messages per object; older ones are pruned before adding.
@@ -225,78 +225,6 @@ impl RateLimiter for DbRateLimiter {
             Err(e) => {
                 tracing::warn!("Google rate limit unavailable ({e:#}); pacing locally");
                 tokio::time::sleep(self.interval).await;
-            }
-        }
-    }
-}
-
-/// Drains `google_jobs`: one sync per job, retried with backoff, kept as dead after the last try.
-pub struct GoogleWorker {
-    pub service: Arc<GoogleService>,
-    pub store: Arc<dyn Store>,
-    pub templates: Arc<TemplateSet>,
-    pub settings: crate::push::worker::WorkerSettings,
-    pub wakeup: Arc<Notify>,
-}
-
-impl GoogleWorker {
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            let idle = match self.run_once().await {
-                Ok(0) => self.settings.poll_interval,
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::error!("Google worker: {e:#}");
-                    self.settings.poll_interval
-                }
-            };
-            tokio::select! {
-                _ = self.wakeup.notified() => {}
-                _ = tokio::time::sleep(idle) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-
-    /// Claims and syncs one batch; returns how many jobs it claimed.
-    pub async fn run_once(&self) -> Result<usize> {
-        let jobs =
-            self.store.claim_google_jobs(self.settings.batch_size, self.settings.lease.as_millis() as i64).await?;
-        for job in &jobs {
-            let outcome = self.sync(job).await;
-            self.store.finish_google_job(job, &outcome).await?;
-        }
-        Ok(jobs.len())
-    }
-
-    async fn sync(&self, job: &GoogleJob) -> GoogleOutcome {
-        let result = self
-            .service
-            .sync_pass(
-                self.store.as_ref(),
-                &self.templates,
-                &job.serial_number,
-                job.message.as_deref(),
-                job.campaign_id.as_deref(),
-            )
-            .await;
-        match result {
-            Ok((object_id, version)) => {
-                metrics::counter!("passerelle_google_synced_total").increment(1);
-                GoogleOutcome::Synced { object_id, version }
-            }
-            Err(e) => {
-                let error = e.to_string();
-                metrics::counter!("passerelle_google_failed_total").increment(1);
-                let retryable = matches!(&e, SyncError::Google(g) if g.retryable())
-                    || matches!(e, SyncError::Google(GoogleError::Api { status: 403, .. }));
-                if retryable && job.attempts + 1 < self.settings.max_attempts {
-                    let delay = crate::push::worker::backoff(&self.settings, job.attempts);
-                    GoogleOutcome::Retry { run_at: now_ms() + delay.as_millis() as i64, error }
-                } else {
-                    tracing::warn!(serial = %job.serial_number, "Google sync failed for good: {error}");
-                    GoogleOutcome::Dead { error }
-                }
             }
         }
     }

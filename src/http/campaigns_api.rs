@@ -65,7 +65,7 @@ async fn create(
     known_store(&state, &KeyScope::parse(&campaign.scope).unwrap_or(KeyScope::Hq)).await?;
     let record = state.store.insert_campaign(campaign, &caller.actor()).await?;
     if record.status == "approved" {
-        state.push.campaign_wakeup.notify_waiters();
+        state.store.wakeups().campaigns().notify_waiters();
     }
     Ok((StatusCode::CREATED, Json(campaign_view(&record))))
 }
@@ -160,7 +160,7 @@ async fn approve(
         reject_reason: None,
     };
     let record = transition(&state, &id, t).await?;
-    state.push.campaign_wakeup.notify_waiters();
+    state.store.wakeups().campaigns().notify_waiters();
     Ok(Json(campaign_view(&record)))
 }
 

@@ -42,10 +42,18 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 /// Prometheus text format; queue gauges are read from the database at each scrape.
 async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response> {
     let handle = crate::metrics::handle();
-    let stats = state.store.push_queue_stats().await?;
-    metrics::gauge!("passerelle_push_queue_depth").set((stats.pending + stats.leased) as f64);
-    metrics::gauge!("passerelle_push_jobs_dead").set(stats.dead as f64);
-    let age = stats.oldest_created_at.map_or(0.0, |t| (now_ms() - t).max(0) as f64 / 1000.0);
-    metrics::gauge!("passerelle_push_oldest_job_age_seconds").set(age);
+    for (kind, stats) in state.store.queue_stats().await? {
+        let kind = kind.as_str();
+        let age = stats.oldest_created_at.map_or(0.0, |t| (now_ms() - t).max(0) as f64 / 1000.0);
+        metrics::gauge!("passerelle_jobs_queue_depth", "kind" => kind).set((stats.pending + stats.leased) as f64);
+        metrics::gauge!("passerelle_jobs_dead", "kind" => kind).set(stats.dead as f64);
+        metrics::gauge!("passerelle_jobs_oldest_age_seconds", "kind" => kind).set(age);
+        if kind == "push" {
+            // The first round's names, kept for existing dashboards.
+            metrics::gauge!("passerelle_push_queue_depth").set((stats.pending + stats.leased) as f64);
+            metrics::gauge!("passerelle_push_jobs_dead").set(stats.dead as f64);
+            metrics::gauge!("passerelle_push_oldest_job_age_seconds").set(age);
+        }
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response())
 }

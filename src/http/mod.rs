@@ -20,7 +20,8 @@ mod members_api;
 mod orders_api;
 mod pages;
 mod passes_api;
-mod push_api;
+mod jobs_api;
+mod publish_api;
 mod receipts_api;
 mod stores_api;
 pub(crate) mod views;
@@ -49,7 +50,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(flyers_api::router())
         .merge(flyer_stats_api::router())
         .merge(join::router(&state))
-        .merge(push_api::router())
+        .merge(jobs_api::router())
+        .merge(publish_api::router())
         .merge(receipts_api::router())
         .merge(google_api::router())
         .merge(downloads::router())

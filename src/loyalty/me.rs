@@ -5,7 +5,6 @@
 
 use serde_json::Value;
 
-use super::pass::wake_workers;
 use super::verification::{new_token, token_hash};
 use crate::app::AppState;
 use crate::error::{Error, Result};
@@ -55,9 +54,6 @@ pub async fn revoke(state: &AppState, member_id: &str) -> Result<String> {
         template.validate_data(&data)?;
         Ok(Some(PassChange { data, voided: false, message: None, campaign: None }))
     });
-    let (_, pass) = state.store.update_member(member_id, unchanged, pass_change).await?.ok_or_else(not_found)?;
-    if pass.is_some() {
-        wake_workers(state);
-    }
+    state.store.update_member(member_id, unchanged, pass_change).await?.ok_or_else(not_found)?;
     Ok(url)
 }

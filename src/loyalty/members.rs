@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::card;
 pub use super::input::{Consent, ConsentPatch, MemberPatch, NewMember, Source};
 use super::input::{attributes, birthday, email, language, manual_tier, phone, text};
-use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update, wake_workers};
+use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update};
 use super::verification::{self, CONSENT_URL_FIELD};
 use crate::app::AppState;
 use crate::error::{Error, Result};
@@ -250,11 +250,8 @@ pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<Me
         m.updated_at = now;
         Ok(m)
     });
-    let (member, pass) =
+    let (member, _) =
         state.store.update_member(id, update, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
-    if pass.is_some() {
-        wake_workers(state);
-    }
     crate::receipts::link_pending_logged(state, &member).await;
     Ok(member)
 }
@@ -287,8 +284,5 @@ pub async fn add_points(state: &AppState, id: &str, entry: PointsEntry) -> Resul
         Ok(m)
     });
     let outcome = state.store.add_points(id, &entry, apply, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
-    if outcome.pass.is_some() {
-        wake_workers(state);
-    }
     Ok(outcome)
 }

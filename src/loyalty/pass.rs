@@ -60,7 +60,3 @@ pub fn pass_update(state: &AppState) -> MemberPassUpdate {
     })
 }
 
-pub(super) fn wake_workers(state: &AppState) {
-    state.push.wakeup.notify_one();
-    state.push.google_wakeup.notify_one();
-}

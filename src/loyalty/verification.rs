@@ -4,7 +4,7 @@
 //!
 //! Tokens are 128 random bits; only their SHA-256 is stored.
 
-use super::pass::{pass_update, wake_workers};
+use super::pass::pass_update;
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::mail::Mail;
@@ -168,10 +168,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<VerifyOutcome
         Ok(m)
     });
     match state.store.update_member(&record.member_id, update, pass_update(state)).await {
-        Ok(Some((member, pass))) => {
-            if pass.is_some() {
-                wake_workers(state);
-            }
+        Ok(Some((member, _))) => {
             crate::receipts::link_pending_logged(state, &member).await;
             Ok(VerifyOutcome::Verified(Box::new(member)))
         }
@@ -208,12 +205,9 @@ pub async fn withdraw_consent(state: &AppState, token: &str) -> Result<Option<Me
         }
         Ok(m)
     });
-    let Some((member, pass)) = state.store.update_member(&record.member_id, update, pass_update(state)).await? else {
+    let Some((member, _)) = state.store.update_member(&record.member_id, update, pass_update(state)).await? else {
         return Ok(None);
     };
-    if pass.is_some() {
-        wake_workers(state);
-    }
     // The first use is recorded; the link keeps working.
     state.store.use_member_token(&hash, now_ms()).await?;
     Ok(Some(member))

@@ -254,10 +254,6 @@ fn pass_update(templates: Arc<TemplateSet>) -> OrderPassUpdate {
     })
 }
 
-fn wake_workers(state: &AppState) {
-    state.push.wakeup.notify_one();
-    state.push.google_wakeup.notify_one();
-}
 
 /// Moves the order to `status` (`ready`, `collected` or `cancelled`); any other move is
 /// `Error::Conflict` naming the current status. The pass changes in the same transaction.
@@ -296,7 +292,6 @@ pub async fn set_status(
         .await?
         .ok_or_else(|| not_found(number))?;
     if pass.is_some() {
-        wake_workers(state);
     }
     Ok((order, pass))
 }
@@ -306,7 +301,6 @@ pub async fn set_status(
 pub async fn expire_due(state: &AppState, now: i64) -> Result<usize> {
     let total = expire_due_in(state.store.as_ref(), &state.templates, now).await?;
     if total > 0 {
-        wake_workers(state);
     }
     Ok(total)
 }

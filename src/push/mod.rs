@@ -1,5 +1,5 @@
-//! Push delivery: the outbox workers, the APNs client, and a mock APNs for tests and benchmarks.
+//! Push delivery to APNs: the client (the `push` job handler runs it), and a mock APNs for tests and benchmarks.
 
 pub mod apns;
 pub mod mock_apns;
-pub mod worker;
+

@@ -114,36 +114,6 @@ pub trait CampaignsStore: Send + Sync {
 /// A counter increment: (campaign id, counter name, amount).
 pub type CounterDelta = (String, String, i64);
 
-/// The delivery counters finished push jobs add to their campaigns: accepted, or rejected with
-/// APNs's reason (retries count only when they end).
-pub(super) fn push_counters(results: &[super::JobResult]) -> Vec<CounterDelta> {
-    use super::JobOutcome;
-    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for r in results {
-        let Some(campaign) = &r.job.campaign_id else { continue };
-        let name = match &r.outcome {
-            JobOutcome::Delivered => "apple.accepted".to_owned(),
-            JobOutcome::DeviceGone { reason } => format!("apple.rejected.{}", crate::push::worker::label(reason)),
-            JobOutcome::Dead { error } => format!("apple.rejected.{}", crate::push::worker::label(error)),
-            JobOutcome::Retry { .. } | JobOutcome::Release => continue,
-        };
-        *totals.entry((campaign.clone(), name)).or_default() += 1;
-    }
-    totals.into_iter().map(|((c, n), v)| (c, n, v)).collect()
-}
-
-/// The counter a finished Google job with a campaign message adds.
-pub(super) fn google_counters(job: &super::GoogleJob, outcome: &super::GoogleOutcome) -> Vec<CounterDelta> {
-    use super::GoogleOutcome;
-    let (Some(campaign), Some(_)) = (&job.campaign_id, &job.message) else { return Vec::new() };
-    let name = match outcome {
-        GoogleOutcome::Synced { .. } => "google.accepted",
-        GoogleOutcome::Dead { .. } => "google.failed",
-        GoogleOutcome::Retry { .. } => return Vec::new(),
-    };
-    vec![(campaign.clone(), name.to_owned(), 1)]
-}
-
 /// The rows of `SELECT state, held_rule, count, fetched` grouped by state and rule, and the
 /// counters, as one campaign's figures.
 pub(super) fn stats_from(

@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (10, "me_tokens", include_str!("../../migrations/sqlite/0010_me_tokens.sql")),
     (11, "webhooks", include_str!("../../migrations/sqlite/0011_webhooks.sql")),
     (12, "campaigns", include_str!("../../migrations/sqlite/0012_campaigns.sql")),
+    (13, "jobs", include_str!("../../migrations/sqlite/0013_jobs.sql")),
 ];
 
 /// (version, description, SQL) of every PostgreSQL migration, in order.
@@ -35,6 +36,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (10, "me_tokens", include_str!("../../migrations/postgres/0010_me_tokens.sql")),
     (11, "webhooks", include_str!("../../migrations/postgres/0011_webhooks.sql")),
     (12, "campaigns", include_str!("../../migrations/postgres/0012_campaigns.sql")),
+    (13, "jobs", include_str!("../../migrations/postgres/0013_jobs.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -6,42 +6,37 @@
 //! `passesUpdatedSince` never skips a change.
 
 mod campaigns;
+pub mod designs;
 mod fanout;
 mod flyer_stats;
-mod google;
+pub mod google;
+pub mod jobs;
 mod members;
 mod migrations;
 mod orders;
-mod outbox;
 pub mod postgres;
 mod postgres_campaigns;
 mod postgres_fanout;
 mod postgres_flyer_stats;
-pub(crate) mod postgres_google;
 mod postgres_members;
 mod postgres_orders;
-pub(crate) mod postgres_outbox;
 mod postgres_receipts;
 mod postgres_stores;
 mod postgres_tokens;
-mod postgres_webhooks;
 mod receipts;
 pub(crate) mod rows;
 pub mod sqlite;
 mod sqlite_campaigns;
 mod sqlite_fanout;
 mod sqlite_flyer_stats;
-pub(crate) mod sqlite_google;
 mod sqlite_members;
 mod sqlite_orders;
-pub(crate) mod sqlite_outbox;
 mod sqlite_receipts;
 mod sqlite_stores;
 mod sqlite_tokens;
-mod sqlite_webhooks;
 mod stores;
 mod tokens;
-mod webhooks;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,17 +51,18 @@ pub use campaigns::{
 };
 pub use fanout::{FanoutPlan, FanoutStore, HolderSeed, SegmentCounts};
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
-pub use google::{DeadGoogleJob, GoogleJob, GoogleObjectRecord, GoogleOutcome, GoogleStore};
+pub use designs::DesignsStore;
+pub use google::{GoogleObjectRecord, GoogleStore};
+pub use jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, QueueStats};
 pub use members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
     duplicate_member,
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
-pub use outbox::{DeadJob, JobOutcome, JobResult, OutboxStore, PushJob, QueueStats};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
 pub use stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
-pub use webhooks::{WebhookEvent, WebhookJob, WebhookOutcome, WebhooksStore};
+pub use webhooks::{WebhookEvent, WebhooksStore};
 
 /// One stored pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +161,8 @@ pub struct NewApiKey {
 
 #[async_trait]
 pub trait Store:
-    OutboxStore
+    JobsStore
+    + DesignsStore
     + GoogleStore
     + StoresStore
     + MembersStore

@@ -108,7 +108,7 @@ pub(super) async fn lock_fanout(conn: &mut <Db as sqlx::Database>::Connection) -
     Ok(())
 }
 
-pub(super) use sql::{lock_pass, next_version};
+pub(super) use sql::{WriteTx, lock_pass};
 
 /// The pass columns, for the files not yet moved to `sql/`.
 macro_rules! legacy_pass_columns {
@@ -118,32 +118,12 @@ macro_rules! legacy_pass_columns {
 }
 pub(super) use legacy_pass_columns as pass_columns;
 
-/// The queue writes of the pass-change path, until the job queue is one module for both backends.
-mod legacy {
-    use anyhow::Result;
+pub(super) use sql::webhooks::queue_order_event;
+pub(super) use crate::store::postgres_campaigns::add_counters;
 
-    use super::sql::Conn;
-
-    pub(super) async fn enqueue_pushes(
-        conn: &mut Conn,
-        rows: &[(&str, Option<&str>)],
-        now: i64,
-        delay_ms: i64,
-    ) -> Result<()> {
-        let serials: Vec<&str> = rows.iter().map(|r| r.0).collect();
-        let campaigns: Vec<Option<&str>> = rows.iter().map(|r| r.1).collect();
-        crate::store::postgres_outbox::enqueue_for_passes(conn, &serials, &campaigns, now, delay_ms).await
-    }
-
-    pub(super) async fn enqueue_syncs(
-        conn: &mut Conn,
-        rows: &[(&str, Option<&str>, Option<&str>)],
-        now: i64,
-        run_at: i64,
-    ) -> Result<()> {
-        let serials: Vec<&str> = rows.iter().map(|r| r.0).collect();
-        let messages: Vec<Option<&str>> = rows.iter().map(|r| r.1).collect();
-        let campaigns: Vec<Option<&str>> = rows.iter().map(|r| r.2).collect();
-        crate::store::postgres_google::enqueue_many(conn, &serials, &messages, &campaigns, now, run_at).await
-    }
+/// Keeps jobs from becoming pending meanwhile (the unique index of waiting jobs would refuse an
+/// update): writers wait for this short admin transaction; readers do not.
+pub(super) async fn lock_jobs(conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {
+    sqlx::query("LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE").execute(conn).await?;
+    Ok(())
 }

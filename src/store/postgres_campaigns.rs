@@ -168,7 +168,7 @@ impl CampaignsStore for PostgresStore {
                 .fetch_all(&self.pool)
                 .await?;
         let google_pending: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM google_jobs WHERE campaign_id = $1 AND state IN ('pending', 'leased')",
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'google' AND campaign_id = $1 AND state IN ('pending', 'leased')",
         )
         .bind(id)
         .fetch_one(&self.pool)

@@ -137,7 +137,7 @@ impl PostgresStore {
     /// effects of `update_pass`: next version tag, push jobs for its devices, a Google sync.
     async fn change_member_pass(
         &self,
-        conn: &mut PgConnection,
+        conn: &mut crate::store::postgres::WriteTx,
         member: &MemberRecord,
         update: MemberPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {

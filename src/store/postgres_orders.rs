@@ -67,7 +67,7 @@ impl PostgresStore {
     /// effects of `update_pass`: next version tag, push jobs for its devices, a Google sync.
     async fn change_order_pass(
         &self,
-        conn: &mut PgConnection,
+        conn: &mut crate::store::postgres::WriteTx,
         order: &OrderRecord,
         update: &OrderPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {
@@ -122,7 +122,7 @@ impl OrdersStore for PostgresStore {
         let Some(current) = lock_order(&mut tx, number).await? else { return Ok(None) };
         let next = update(&current)?;
         write_status(&mut tx, &next).await?;
-        super::postgres_webhooks::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
+        super::postgres::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
         let pass = self.change_order_pass(&mut tx, &next, &pass).await?;
         let stored = fetch_order(&mut tx, number).await?.context("updated order vanished")?;
         tx.commit().await.map_err(anyhow::Error::from)?;

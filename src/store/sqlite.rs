@@ -109,7 +109,7 @@ pub(super) async fn lock_fanout(_conn: &mut <Db as sqlx::Database>::Connection) 
     Ok(())
 }
 
-pub(super) use sql::{lock_pass, next_version};
+pub(super) use sql::{WriteTx, lock_pass};
 
 /// The pass columns, for the files not yet moved to `sql/`.
 macro_rules! legacy_pass_columns {
@@ -119,27 +119,10 @@ macro_rules! legacy_pass_columns {
 }
 pub(super) use legacy_pass_columns as pass_columns;
 
-/// The queue writes of the pass-change path, until the job queue is one module for both backends.
-mod legacy {
-    use anyhow::Result;
+pub(super) use sql::webhooks::queue_order_event;
+pub(super) use crate::store::sqlite_campaigns::add_counters;
 
-    use super::sql::Conn;
-
-    pub(super) async fn enqueue_pushes(
-        conn: &mut Conn,
-        rows: &[(&str, Option<&str>)],
-        now: i64,
-        delay_ms: i64,
-    ) -> Result<()> {
-        crate::store::sqlite_outbox::enqueue_for_passes(conn, rows, now, delay_ms).await
-    }
-
-    pub(super) async fn enqueue_syncs(
-        conn: &mut Conn,
-        rows: &[(&str, Option<&str>, Option<&str>)],
-        now: i64,
-        run_at: i64,
-    ) -> Result<()> {
-        crate::store::sqlite_google::enqueue_many(conn, rows, now, run_at).await
-    }
+/// Keeps jobs from becoming pending meanwhile: SQLite's write lock already does.
+pub(super) async fn lock_jobs(_conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {
+    Ok(())
 }

@@ -157,7 +157,7 @@ impl CampaignsStore for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         let google_pending: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM google_jobs WHERE campaign_id = ? AND state IN ('pending', 'leased')",
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'google' AND campaign_id = ? AND state IN ('pending', 'leased')",
         )
         .bind(id)
         .fetch_one(&self.pool)

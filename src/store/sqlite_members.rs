@@ -125,7 +125,7 @@ impl SqliteStore {
     /// effects of `update_pass`: next version tag, push jobs for its devices, a Google sync.
     async fn change_member_pass(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut crate::store::sqlite::WriteTx,
         member: &MemberRecord,
         update: MemberPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {

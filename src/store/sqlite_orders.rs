@@ -57,7 +57,7 @@ impl SqliteStore {
     /// effects of `update_pass`: next version tag, push jobs for its devices, a Google sync.
     async fn change_order_pass(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut crate::store::sqlite::WriteTx,
         order: &OrderRecord,
         update: &OrderPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {
@@ -112,7 +112,7 @@ impl OrdersStore for SqliteStore {
         let Some(current) = fetch_order(&mut tx, number).await? else { return Ok(None) };
         let next = update(&current)?;
         write_status(&mut tx, &next).await?;
-        super::sqlite_webhooks::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
+        super::sqlite::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
         let pass = self.change_order_pass(&mut tx, &next, &pass).await?;
         let stored = fetch_order(&mut tx, number).await?.context("updated order vanished")?;
         tx.commit().await.map_err(anyhow::Error::from)?;

@@ -1,6 +1,5 @@
-//! The webhook outbox's storage: events for the configured URL (`order.ready`,
-//! `order.collected`, `pass.added`, `pass.removed`), each kept with the exact JSON body sent,
-//! claimed with a lease by the delivery worker, retried with backoff, then kept as dead.
+//! Webhook events for the configured URL (`order.ready`, `order.collected`, `pass.added`,
+//! `pass.removed`): each is queued as a job of kind `webhook` holding the exact JSON body sent.
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -47,25 +46,6 @@ impl WebhookEvent {
     }
 }
 
-/// One claimed delivery.
-#[derive(Debug, Clone)]
-pub struct WebhookJob {
-    pub id: i64,
-    pub event_id: String,
-    pub event_type: String,
-    pub body: String,
-    pub attempts: i64,
-    pub lease_id: String,
-}
-
-/// What became of a delivery attempt.
-#[derive(Debug, Clone)]
-pub enum WebhookOutcome {
-    Delivered,
-    Retry { run_at: i64, error: String },
-    Dead { error: String },
-}
-
 #[async_trait]
 pub trait WebhooksStore: Send + Sync {
     /// Whether events are queued at all (a webhook URL is configured).
@@ -74,8 +54,4 @@ pub trait WebhooksStore: Send + Sync {
     async fn queue_webhook(&self, event: &WebhookEvent) -> Result<()>;
     /// How many devices are registered for the pass.
     async fn pass_device_count(&self, serial: &str) -> Result<i64>;
-    /// Leases up to `limit` due events for `lease_ms`.
-    async fn claim_webhook_jobs(&self, limit: i64, lease_ms: i64) -> Result<Vec<WebhookJob>>;
-    /// Records an attempt: the event is deleted once delivered.
-    async fn finish_webhook_job(&self, job: &WebhookJob, outcome: &WebhookOutcome) -> Result<()>;
 }

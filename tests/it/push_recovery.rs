@@ -15,7 +15,9 @@ use openssl::x509::extension::BasicConstraints;
 use openssl::x509::{X509, X509NameBuilder};
 use passerelle::push::apns::ApnsClient;
 use passerelle::push::mock_apns::MockApnsConfig;
-use passerelle::push::worker::{PushHealth, Worker};
+use passerelle::jobs::push::{PushHandler, PushHealth};
+use passerelle::jobs::runner::Runner;
+use passerelle::store::{JobKind, QueueStats};
 use passerelle::store::{NewPass, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -152,23 +154,22 @@ async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
     let store: Arc<dyn Store> = passerelle::app::open_store(&config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await; // past the coalescing delay
     // A worker claims the job for 300 ms, then dies without finishing it.
-    let claimed = store.claim_push_jobs(10, 300).await.unwrap();
+    let claimed = store.claim_jobs(JobKind::Push, 10, 300).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(store.claim_push_jobs(10, 300).await.unwrap().is_empty(), "leased jobs are not handed out twice");
+    assert!(store.claim_jobs(JobKind::Push, 10, 300).await.unwrap().is_empty(), "leased jobs are not handed out twice");
 
     let (_, passes) = passerelle::app::load_passes(&config).unwrap();
-    let worker = Worker {
-        store: store.clone(),
+    let handler = PushHandler {
         sender: Arc::new(ApnsClient::new(passes.identity(), config.apns_settings()).unwrap()),
-        settings: config.worker_settings(),
         health: Arc::new(PushHealth::default()),
-        wakeup: Arc::default(),
+        pause: config.worker_settings().pause,
     };
+    let worker = Runner { store: store.clone(), handler: Arc::new(handler), settings: config.worker_settings() };
     assert_eq!(worker.run_once().await.unwrap(), 0, "the lease still holds");
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(worker.run_once().await.unwrap(), 1, "the expired lease is taken again");
     assert_eq!(apns.received_count(), 1);
-    assert_eq!(store.push_queue_stats().await.unwrap().pending + store.push_queue_stats().await.unwrap().leased, 0);
+    assert_eq!(push_stats(&store).await.pending + push_stats(&store).await.leased, 0);
 }
 
 async fn template_redesigns_reach_every_pass(backend: Backend) {
@@ -285,7 +286,7 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
         Ok(passerelle::store::PassChange { data, voided: false, message: None, campaign: None })
     });
     store.update_pass("CRASH-1", change).await.unwrap();
-    assert_eq!(store.push_queue_stats().await.unwrap().pending, DEVICES as i64, "10,000 jobs queued");
+    assert_eq!(push_stats(&store).await.pending, DEVICES as i64, "10,000 jobs queued");
 
     let start = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
@@ -315,7 +316,7 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
     let mut second = start();
     let distinct = || apns.received().into_iter().map(|r| r.token).collect::<HashSet<_>>().len();
     for _ in 0..600 {
-        let stats = store.push_queue_stats().await.unwrap();
+        let stats = push_stats(&store).await;
         if distinct() == DEVICES && stats.pending + stats.leased == 0 {
             break;
         }
@@ -324,7 +325,7 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(distinct(), DEVICES, "every device pushed at least once after the restart");
-    let stats = store.push_queue_stats().await.unwrap();
+    let stats = push_stats(&store).await;
     assert_eq!((stats.pending, stats.leased, stats.dead), (0, 0, 0), "nothing left behind: {stats:?}");
 }
 
@@ -336,3 +337,8 @@ on_both_backends!(
     a_separate_worker_process_pushes,
     a_killed_server_loses_no_push,
 );
+
+/// The push queue's figures.
+async fn push_stats(store: &Arc<dyn Store>) -> QueueStats {
+    store.queue_stats().await.unwrap().into_iter().find(|(k, _)| *k == JobKind::Push).unwrap().1
+}

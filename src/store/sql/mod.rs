@@ -4,11 +4,14 @@
 //! for the few pieces of SQL that differ. This file holds the store itself, passes, devices
 //! and API keys; each other concern has its own file.
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::Db;
+use super::{self as backend, Db};
+use crate::jobs::queue::Wakeups;
 use crate::error::Error;
 use crate::store::rows::{key_from_row, pass_from_row};
 use crate::store::{
@@ -18,6 +21,14 @@ use crate::store::{
 
 /// A connection of this backend (what `&mut *tx` gives).
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
+
+mod designs;
+mod google;
+pub(crate) mod jobs;
+mod tx;
+pub(crate) mod webhooks;
+
+pub(crate) use tx::WriteTx;
 
 /// The columns `pass_from_row` reads (`data` as JSON text).
 macro_rules! pass_columns {
@@ -37,16 +48,18 @@ pub struct SqlStore {
     pub(crate) google_enabled: bool,
     pub(crate) google_first_sync_delay_ms: i64,
     pub(crate) webhooks_enabled: bool,
+    pub(crate) wakeups: Arc<Wakeups>,
 }
 
 impl SqlStore {
     pub async fn connect(settings: &DbSettings) -> Result<Self> {
         Ok(Self {
-            pool: super::connect(settings).await?,
+            pool: backend::connect(settings).await?,
             push_coalesce_ms: settings.push_coalesce_ms,
             google_enabled: settings.google_enabled,
             google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
             webhooks_enabled: settings.webhooks_enabled,
+            wakeups: Arc::default(),
         })
     }
 
@@ -55,11 +68,11 @@ impl SqlStore {
     /// (when on) a Google sync, all committed together.
     pub(crate) async fn write_pass_change(
         &self,
-        conn: &mut Conn,
+        tx: &mut WriteTx,
         current: PassRecord,
         change: PassChange,
     ) -> Result<PassRecord> {
-        let mut written = self.write_pass_changes(conn, vec![(current, change)]).await?;
+        let mut written = self.write_pass_changes(tx, vec![(current, change)]).await?;
         Ok(written.pop().expect("one change in, one record out"))
     }
 
@@ -68,13 +81,13 @@ impl SqlStore {
     /// Google enqueue for all.
     pub(crate) async fn write_pass_changes(
         &self,
-        conn: &mut Conn,
+        tx: &mut WriteTx,
         changes: Vec<(PassRecord, PassChange)>,
     ) -> Result<Vec<PassRecord>> {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
-        let last = take_versions(conn, changes.len() as i64).await?;
+        let last = take_versions(tx, changes.len() as i64).await?;
         let first = last - changes.len() as i64 + 1;
         let now = now_ms();
         let rows: Vec<(PassRecord, PassChange)> = changes
@@ -114,23 +127,24 @@ impl SqlStore {
         ))
         .bind(serde_json::Value::Array(list).to_string())
         .bind(now)
-        .execute(&mut *conn)
+        .execute(&mut **tx)
         .await?;
         let pushes: Vec<(&str, Option<&str>)> =
             rows.iter().map(|(r, c)| (r.serial_number.as_str(), c.campaign.as_deref())).collect();
-        super::legacy::enqueue_pushes(conn, &pushes, now, self.push_coalesce_ms).await?;
+        jobs::enqueue_pushes(tx, &pushes, now, self.push_coalesce_ms).await?;
         if self.google_enabled {
             let syncs: Vec<_> = rows
                 .iter()
                 .map(|(r, c)| (r.serial_number.as_str(), c.message.as_deref(), c.campaign.as_deref()))
                 .collect();
-            super::legacy::enqueue_syncs(conn, &syncs, now, now).await?;
+            jobs::enqueue_google_syncs(tx, &syncs, now, now).await?;
         }
         Ok(rows.into_iter().map(|(r, _)| r).collect())
     }
 
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Db>> {
-        super::begin_write(&self.pool).await
+    /// A write transaction (the unit of work): its commit wakes the workers of the jobs it queued.
+    pub(crate) async fn write_tx(&self) -> Result<WriteTx> {
+        Ok(WriteTx::new(backend::begin_write(&self.pool).await?, self.wakeups.clone()))
     }
 }
 
@@ -161,7 +175,7 @@ pub(crate) async fn lock_pass(conn: &mut Conn, serial: &str) -> Result<Option<Pa
 #[async_trait]
 impl Store for SqlStore {
     async fn migrate(&self) -> Result<()> {
-        super::migrator().run(&self.pool).await.context("applying the database migrations")
+        backend::migrator().run(&self.pool).await.context("applying the database migrations")
     }
 
     async fn ping(&self) -> Result<()> {
@@ -170,7 +184,7 @@ impl Store for SqlStore {
     }
 
     async fn optimize(&self) -> Result<()> {
-        sqlx::query(super::OPTIMIZE).execute(&self.pool).await?;
+        sqlx::query(backend::OPTIMIZE).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -207,7 +221,7 @@ impl Store for SqlStore {
         if self.google_enabled {
             // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
             let run_at = now + self.google_first_sync_delay_ms;
-            super::legacy::enqueue_syncs(&mut tx, &[(p.serial_number.as_str(), None, None)], now, run_at).await?;
+            jobs::enqueue_google_syncs(&mut tx, &[(p.serial_number.as_str(), None, None)], now, run_at).await?;
         }
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(record)
