@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::store::JobKind;
 use crate::app::{self, PushParts};
 use crate::config::Config;
 use crate::push::mock_apns::{MockApns, MockApnsConfig};
+use crate::store::JobKind;
 use crate::store::{NewPass, PassChange};
 use crate::tokens;
 
@@ -71,7 +71,8 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
     for w in workers {
         let _ = w.await;
     }
-    let stats = store.queue_stats().await?.into_iter().find(|(k, _)| *k == JobKind::Push).map(|(_, s)| s).unwrap_or_default();
+    let stats =
+        store.queue_stats().await?.into_iter().find(|(k, _)| *k == JobKind::Push).map(|(_, s)| s).unwrap_or_default();
     println!("pushes/s: {:.0}  ({devices} pushes in {elapsed:.2} s)", devices as f64 / elapsed);
     println!(
         "APNs connections: {}, most streams in flight: {}, queue left: {} pending, {} leased, {} dead",

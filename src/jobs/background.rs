@@ -16,9 +16,9 @@ use super::push::PushHandler;
 use super::runner::{Handler, Runner};
 use super::webhook::WebhookHandler;
 use crate::app::{AppState, PushParts};
+use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
 use crate::store::Store;
-use crate::campaigns::worker::CampaignWorker;
 
 /// Starts every background loop of this process; they stop when `shutdown` turns true.
 pub fn start(state: &Arc<AppState>, shutdown: &watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>> {
@@ -57,8 +57,11 @@ pub fn push_loops(
     push: &PushParts,
     shutdown: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    let handler: Arc<dyn Handler> =
-        Arc::new(PushHandler { sender: push.sender.clone(), health: push.health.clone(), pause: config.worker_settings().pause });
+    let handler: Arc<dyn Handler> = Arc::new(PushHandler {
+        sender: push.sender.clone(),
+        health: push.health.clone(),
+        pause: config.worker_settings().pause,
+    });
     (0..config.push_workers)
         .map(|_| {
             let runner = Runner { store: store.clone(), handler: handler.clone(), settings: config.worker_settings() };

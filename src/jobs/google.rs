@@ -30,8 +30,7 @@ impl Handler for GoogleHandler {
         let campaign = job.campaign_id.as_deref();
         // Only a campaign's message counts for it (a plain sync carries no news).
         let counts = campaign.is_some() && message.is_some();
-        let result =
-            self.service.sync_pass(self.store.as_ref(), &self.templates, &job.key, message, campaign).await;
+        let result = self.service.sync_pass(self.store.as_ref(), &self.templates, &job.key, message, campaign).await;
         match result {
             Ok((object_id, version)) => {
                 metrics::counter!("passerelle_google_synced_total").increment(1);

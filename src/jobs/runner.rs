@@ -85,8 +85,11 @@ impl Runner {
             .map(|job| {
                 let halted = &halted;
                 async move {
-                    let attempt =
-                        if halted.load(Ordering::Relaxed) { Attempt::NotTried } else { self.handler.attempt(&job).await };
+                    let attempt = if halted.load(Ordering::Relaxed) {
+                        Attempt::NotTried
+                    } else {
+                        self.handler.attempt(&job).await
+                    };
                     if attempt == Attempt::NotTried {
                         halted.store(true, Ordering::Relaxed);
                     }

@@ -250,8 +250,7 @@ pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<Me
         m.updated_at = now;
         Ok(m)
     });
-    let (member, _) =
-        state.store.update_member(id, update, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
+    let (member, _) = state.store.update_member(id, update, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
     crate::receipts::link_pending_logged(state, &member).await;
     Ok(member)
 }

@@ -59,4 +59,3 @@ pub fn pass_update(state: &AppState) -> MemberPassUpdate {
         Ok(Some(PassChange { data, voided: false, message: None, campaign: None }))
     })
 }
-

@@ -254,7 +254,6 @@ fn pass_update(templates: Arc<TemplateSet>) -> OrderPassUpdate {
     })
 }
 
-
 /// Moves the order to `status` (`ready`, `collected` or `cancelled`); any other move is
 /// `Error::Conflict` naming the current status. The pass changes in the same transaction.
 pub async fn set_status(
@@ -291,8 +290,7 @@ pub async fn set_status(
         .update_order(number, update, pass_update(state.templates.clone()))
         .await?
         .ok_or_else(|| not_found(number))?;
-    if pass.is_some() {
-    }
+    if pass.is_some() {}
     Ok((order, pass))
 }
 
@@ -300,8 +298,7 @@ pub async fn set_status(
 /// pass; returns how many expired. What the background sweep runs.
 pub async fn expire_due(state: &AppState, now: i64) -> Result<usize> {
     let total = expire_due_in(state.store.as_ref(), &state.templates, now).await?;
-    if total > 0 {
-    }
+    if total > 0 {}
     Ok(total)
 }
 

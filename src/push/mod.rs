@@ -2,4 +2,3 @@
 
 pub mod apns;
 pub mod mock_apns;
-

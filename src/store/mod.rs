@@ -49,9 +49,9 @@ use crate::error::Error;
 pub use campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
 };
+pub use designs::DesignsStore;
 pub use fanout::{FanoutPlan, FanoutStore, HolderSeed, SegmentCounts};
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
-pub use designs::DesignsStore;
 pub use google::{GoogleObjectRecord, GoogleStore};
 pub use jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, QueueStats};
 pub use members::{

@@ -118,8 +118,8 @@ macro_rules! legacy_pass_columns {
 }
 pub(super) use legacy_pass_columns as pass_columns;
 
-pub(super) use sql::webhooks::queue_order_event;
 pub(super) use crate::store::postgres_campaigns::add_counters;
+pub(super) use sql::webhooks::queue_order_event;
 
 /// Keeps jobs from becoming pending meanwhile (the unique index of waiting jobs would refuse an
 /// update): writers wait for this short admin transaction; readers do not.

@@ -119,8 +119,8 @@ macro_rules! legacy_pass_columns {
 }
 pub(super) use legacy_pass_columns as pass_columns;
 
-pub(super) use sql::webhooks::queue_order_event;
 pub(super) use crate::store::sqlite_campaigns::add_counters;
+pub(super) use sql::webhooks::queue_order_event;
 
 /// Keeps jobs from becoming pending meanwhile: SQLite's write lock already does.
 pub(super) async fn lock_jobs(_conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {

@@ -231,7 +231,7 @@ async fn previews_match_a_brute_force_count(backend: Backend) {
 
 // ---------------------------------------------------------------------------------------------
 
-async fn google_setup(config: &mut Config, dir: &std::path::Path) -> MockGoogle {
+pub async fn google_setup(config: &mut Config, dir: &std::path::Path) -> MockGoogle {
     let google = MockGoogle::start().await.unwrap();
     config.google_sa_key = Some(google.service_account_json(dir));
     config.google_issuer_id = Some(ISSUER.into());
@@ -242,7 +242,7 @@ async fn google_setup(config: &mut Config, dir: &std::path::Path) -> MockGoogle 
 }
 
 /// Saved in Google Wallet: the object exists at Google and its save callback came.
-async fn saved_on_google(store: &dyn Store, serial: &str) {
+pub async fn saved_on_google(store: &dyn Store, serial: &str) {
     eventually("the Google object is written", async || store.google_object(serial).await.unwrap().is_some()).await;
     let object_id = store.google_object(serial).await.unwrap().unwrap().object_id;
     assert!(store.record_google_callback(&format!("nonce-{serial}"), &object_id, true).await.unwrap());

@@ -21,6 +21,7 @@ mod pkpass;
 mod push;
 mod push_recovery;
 mod receipts;
+mod scale_out;
 mod server;
 mod storage;
 mod stores_flyers;

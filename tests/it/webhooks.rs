@@ -16,13 +16,13 @@ use crate::on_both_backends;
 use crate::push::eventually;
 use crate::web_service::{add_to_wallet, register};
 
-const SECRET: &str = "whsec-test-0123456789abcdef";
+pub const SECRET: &str = "whsec-test-0123456789abcdef";
 
 /// (event header, signature header, body, status answered) of every request received.
-type Received = Arc<Mutex<Vec<(String, String, String, u16)>>>;
+pub type Received = Arc<Mutex<Vec<(String, String, String, u16)>>>;
 
 /// A receiver answering 500 to its first request and 204 to the others.
-async fn receiver() -> (String, Received) {
+pub async fn receiver() -> (String, Received) {
     let received: Received = Arc::default();
     let log = received.clone();
     let app = axum::Router::new().route(
@@ -52,7 +52,7 @@ fn hmac_hex(body: &str) -> String {
 }
 
 /// The delivered events (answered 2xx) of `event_type`, signatures checked.
-fn delivered(received: &Received, event_type: &str) -> Vec<Value> {
+pub fn delivered(received: &Received, event_type: &str) -> Vec<Value> {
     let log = received.lock().unwrap();
     log.iter()
         .filter(|(event, _, _, status)| event == event_type && *status < 300)

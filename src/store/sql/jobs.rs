@@ -245,11 +245,8 @@ impl JobsStore for SqlStore {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
         // Done jobs are the bulk: one statement deletes them all (a stale lease deletes nothing).
-        let done: Vec<_> = finished
-            .iter()
-            .filter(|f| f.outcome == Outcome::Done)
-            .map(|f| json!([f.job.id, f.job.lease_id]))
-            .collect();
+        let done: Vec<_> =
+            finished.iter().filter(|f| f.outcome == Outcome::Done).map(|f| json!([f.job.id, f.job.lease_id])).collect();
         if !done.is_empty() {
             sqlx::query(concat!(
                 "DELETE FROM jobs WHERE (id, lease_id) IN (SELECT CAST(",
@@ -358,7 +355,8 @@ impl JobsStore for SqlStore {
             sqlx::query("SELECT kind, state, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs GROUP BY kind, state")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut stats: BTreeMap<JobKind, QueueStats> = JobKind::ALL.iter().map(|k| (*k, QueueStats::default())).collect();
+        let mut stats: BTreeMap<JobKind, QueueStats> =
+            JobKind::ALL.iter().map(|k| (*k, QueueStats::default())).collect();
         for row in rows {
             let (kind, state, n, oldest): (String, String, i64, Option<i64>) =
                 (row.try_get("kind")?, row.try_get("state")?, row.try_get("n")?, row.try_get("oldest")?);

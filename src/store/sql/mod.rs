@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{self as backend, Db};
-use crate::jobs::queue::Wakeups;
 use crate::error::Error;
+use crate::jobs::queue::Wakeups;
 use crate::store::rows::{key_from_row, pass_from_row};
 use crate::store::{
     ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
