@@ -153,10 +153,10 @@ async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
     config.database_url = passerelle::secret::Secret::new(app.database_url.clone());
     let store: Arc<dyn Store> = passerelle::app::open_store(&config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await; // past the coalescing delay
-    // A worker claims the job for 300 ms, then dies without finishing it.
-    let claimed = store.claim_jobs(JobKind::Push, 10, 300).await.unwrap();
+    // A worker claims the job for 2 s, then dies without finishing it (2 s: room for a loaded machine).
+    let claimed = store.claim_jobs(JobKind::Push, 10, 2000).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(store.claim_jobs(JobKind::Push, 10, 300).await.unwrap().is_empty(), "leased jobs are not handed out twice");
+    assert!(store.claim_jobs(JobKind::Push, 10, 2000).await.unwrap().is_empty(), "leased jobs are not handed out twice");
 
     let (_, passes) = passerelle::app::load_passes(&config).unwrap();
     let handler = PushHandler {
@@ -166,7 +166,7 @@ async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
     };
     let worker = Runner { store: store.clone(), handler: Arc::new(handler), settings: config.worker_settings() };
     assert_eq!(worker.run_once().await.unwrap(), 0, "the lease still holds");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(worker.run_once().await.unwrap(), 1, "the expired lease is taken again");
     assert_eq!(apns.received_count(), 1);
     assert_eq!(push_stats(&store).await.pending + push_stats(&store).await.leased, 0);
