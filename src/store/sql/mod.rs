@@ -4,6 +4,8 @@
 //! for the few pieces of SQL that differ. This file holds the store itself, passes, devices
 //! and API keys; each other concern has its own file.
 
+mod tokens;
+
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use sqlx::Row;
@@ -18,6 +20,9 @@ use crate::store::{
 
 /// A connection of this backend (what `&mut *tx` gives).
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
+
+/// A result row of this backend (what the row mappings of each concern read).
+pub(crate) type DbRow = <Db as sqlx::Database>::Row;
 
 /// The columns `pass_from_row` reads (`data` as JSON text).
 macro_rules! pass_columns {
