@@ -4,6 +4,7 @@
 //! for the few pieces of SQL that differ. This file holds the store itself, passes, devices
 //! and API keys; each other concern has its own file.
 
+mod flyer_stats;
 mod stores;
 mod tokens;
 
