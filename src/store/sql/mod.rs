@@ -23,12 +23,18 @@ use crate::store::{
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 
 mod designs;
+mod flyer_stats;
 mod google;
 pub(crate) mod jobs;
+mod stores;
+mod tokens;
 mod tx;
 pub(crate) mod webhooks;
 
 pub(crate) use tx::WriteTx;
+
+/// A result row of this backend (what the row mappings of each concern read).
+pub(crate) type DbRow = <Db as sqlx::Database>::Row;
 
 /// The columns `pass_from_row` reads (`data` as JSON text).
 macro_rules! pass_columns {

@@ -1,19 +1,20 @@
-//! Flyer attribution on PostgreSQL (see `flyer_stats.rs`).
+//! Flyer attribution (see `flyer_stats.rs`): scans counted per flyer, sign-ups and wallet adds
+//! counted from the members a flyer brought.
 
 use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::flyer_stats::{FlyerStats, FlyerStatsStore};
-use super::now_ms;
-use super::postgres::PostgresStore;
+use super::SqlStore;
+use crate::store::flyer_stats::{FlyerStats, FlyerStatsStore};
+use crate::store::now_ms;
 
 #[async_trait]
-impl FlyerStatsStore for PostgresStore {
+impl FlyerStatsStore for SqlStore {
     async fn count_flyer_scan(&self, code: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO flyer_scans (code, scans, last_scan_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (code) DO UPDATE SET scans = flyer_scans.scans + 1, last_scan_at = EXCLUDED.last_scan_at",
+             ON CONFLICT (code) DO UPDATE SET scans = flyer_scans.scans + 1, last_scan_at = excluded.last_scan_at",
         )
         .bind(code)
         .bind(now_ms())
@@ -23,9 +24,10 @@ impl FlyerStatsStore for PostgresStore {
     }
 
     async fn flyer_stats(&self, code: &str) -> Result<FlyerStats> {
+        // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
         let row = sqlx::query(
             "SELECT \
-               (SELECT COALESCE(SUM(scans), 0)::BIGINT FROM flyer_scans WHERE code = $1) AS scans, \
+               (SELECT CAST(COALESCE(SUM(scans), 0) AS BIGINT) FROM flyer_scans WHERE code = $1) AS scans, \
                COUNT(m.id) AS signups, \
                COUNT(m.id) FILTER (WHERE EXISTS (SELECT 1 FROM registrations r \
                                                  WHERE r.serial_number = m.pass_serial)) AS apple_added, \

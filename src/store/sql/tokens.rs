@@ -1,14 +1,14 @@
-//! Member tokens on Postgres (see `tokens.rs`).
+//! Member tokens (see `tokens.rs`): one-time links, stored by hash.
 
 use anyhow::{Result, anyhow};
 use async_trait::async_trait;
+
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
-use super::postgres::PostgresStore;
-use super::tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
+use super::{DbRow, SqlStore};
+use crate::store::tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
 
-fn token_from_row(row: &PgRow) -> Result<MemberTokenRecord> {
+fn token_from_row(row: &DbRow) -> Result<MemberTokenRecord> {
     let purpose: String = row.try_get("purpose")?;
     Ok(MemberTokenRecord {
         token_hash: row.try_get("token_hash")?,
@@ -21,7 +21,7 @@ fn token_from_row(row: &PgRow) -> Result<MemberTokenRecord> {
 }
 
 #[async_trait]
-impl TokensStore for PostgresStore {
+impl TokensStore for SqlStore {
     async fn insert_member_token(&self, t: &MemberTokenRecord) -> Result<()> {
         sqlx::query(
             "INSERT INTO member_tokens (token_hash, member_id, purpose, email, created_at, used_at) \

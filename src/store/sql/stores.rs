@@ -1,14 +1,13 @@
-//! Stores and flyers on SQLite (see `stores.rs`).
+//! Stores and flyers (see `stores.rs`).
 
 use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::now_ms;
-use super::sqlite::SqliteStore;
-use super::stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
+use super::{DbRow, SqlStore};
 use crate::error::Error;
+use crate::store::now_ms;
+use crate::store::stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
 
 /// The columns `store_from_row` reads.
 macro_rules! store_columns {
@@ -17,7 +16,7 @@ macro_rules! store_columns {
     };
 }
 
-fn store_from_row(row: &SqliteRow) -> Result<StoreRecord> {
+fn store_from_row(row: &DbRow) -> Result<StoreRecord> {
     Ok(StoreRecord {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -30,7 +29,7 @@ fn store_from_row(row: &SqliteRow) -> Result<StoreRecord> {
     })
 }
 
-fn flyer_from_row(row: &SqliteRow) -> Result<FlyerRecord> {
+fn flyer_from_row(row: &DbRow) -> Result<FlyerRecord> {
     Ok(FlyerRecord {
         code: row.try_get("code")?,
         store_id: row.try_get("store_id")?,
@@ -41,12 +40,12 @@ fn flyer_from_row(row: &SqliteRow) -> Result<FlyerRecord> {
 }
 
 #[async_trait]
-impl StoresStore for SqliteStore {
+impl StoresStore for SqlStore {
     async fn insert_store(&self, s: NewStore) -> Result<StoreRecord, Error> {
         let now = now_ms();
         let result = sqlx::query(concat!(
             "INSERT INTO stores (id, name, address, latitude, longitude, timezone, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING ",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
             store_columns!()
         ))
         .bind(&s.id)
@@ -68,7 +67,7 @@ impl StoresStore for SqliteStore {
     }
 
     async fn store(&self, id: &str) -> Result<Option<StoreRecord>> {
-        let row = sqlx::query(concat!("SELECT ", store_columns!(), " FROM stores WHERE id = ?"))
+        let row = sqlx::query(concat!("SELECT ", store_columns!(), " FROM stores WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -79,7 +78,7 @@ impl StoresStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             store_columns!(),
-            " FROM stores WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2"
+            " FROM stores WHERE (CAST($1 AS TEXT) IS NULL OR id > $1) ORDER BY id LIMIT $2"
         ))
         .bind(after_id)
         .bind(limit)
@@ -96,10 +95,10 @@ impl StoresStore for SqliteStore {
 
     async fn update_store(&self, id: &str, c: StoreChange) -> Result<Option<StoreRecord>> {
         let row = sqlx::query(concat!(
-            "UPDATE stores SET name = COALESCE(?2, name), \
-             address = CASE WHEN ?3 THEN ?4 ELSE address END, \
-             latitude = COALESCE(?5, latitude), longitude = COALESCE(?6, longitude), \
-             timezone = COALESCE(?7, timezone), updated_at = ?8 WHERE id = ?1 RETURNING ",
+            "UPDATE stores SET name = COALESCE($2, name), \
+             address = CASE WHEN $3 THEN $4 ELSE address END, \
+             latitude = COALESCE($5, latitude), longitude = COALESCE($6, longitude), \
+             timezone = COALESCE($7, timezone), updated_at = $8 WHERE id = $1 RETURNING ",
             store_columns!()
         ))
         .bind(id)
@@ -117,7 +116,7 @@ impl StoresStore for SqliteStore {
 
     async fn insert_flyer(&self, f: NewFlyer) -> Result<FlyerRecord, Error> {
         let result = sqlx::query(
-            "INSERT INTO flyers (code, store_id, label, template, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+            "INSERT INTO flyers (code, store_id, label, template, created_at) VALUES ($1, $2, $3, $4, $5) \
              RETURNING code, store_id, label, template, created_at",
         )
         .bind(&f.code)
@@ -140,7 +139,7 @@ impl StoresStore for SqliteStore {
     }
 
     async fn flyer(&self, code: &str) -> Result<Option<FlyerRecord>> {
-        let row = sqlx::query("SELECT code, store_id, label, template, created_at FROM flyers WHERE code = ?")
+        let row = sqlx::query("SELECT code, store_id, label, template, created_at FROM flyers WHERE code = $1")
             .bind(code)
             .fetch_optional(&self.pool)
             .await?;
