@@ -124,6 +124,8 @@ mod legacy {
     use anyhow::Result;
 
     use super::sql::Conn;
+    /// An order's webhook event, until the webhook outbox is one module for both backends.
+    pub(super) use crate::store::sqlite_webhooks::queue_order_event;
 
     pub(super) async fn enqueue_pushes(
         conn: &mut Conn,

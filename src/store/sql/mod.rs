@@ -5,6 +5,7 @@
 //! and API keys; each other concern has its own file.
 
 mod flyer_stats;
+mod orders;
 mod receipts;
 mod stores;
 mod tokens;
@@ -135,6 +136,21 @@ impl SqlStore {
             super::legacy::enqueue_syncs(conn, &syncs, now, now).await?;
         }
         Ok(rows.into_iter().map(|(r, _)| r).collect())
+    }
+
+    /// Changes the pass an order or a member links to inside the caller's write transaction,
+    /// with the effects of `update_pass` (next version tag, push jobs for its devices, a Google
+    /// sync); nothing without a serial, a stored pass, or a change decided.
+    pub(crate) async fn change_linked_pass(
+        &self,
+        conn: &mut Conn,
+        serial: Option<&str>,
+        decide: impl FnOnce(&PassRecord) -> Result<Option<PassChange>, Error> + Send,
+    ) -> Result<Option<PassRecord>, Error> {
+        let Some(serial) = serial else { return Ok(None) };
+        let Some(current) = lock_pass(conn, serial).await? else { return Ok(None) };
+        let Some(change) = decide(&current)? else { return Ok(None) };
+        Ok(Some(self.write_pass_change(conn, current, change).await?))
     }
 
     pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Db>> {
