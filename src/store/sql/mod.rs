@@ -5,6 +5,7 @@
 //! and API keys; each other concern has its own file.
 
 mod flyer_stats;
+mod members;
 mod orders;
 mod receipts;
 mod stores;
