@@ -109,7 +109,7 @@ pub(super) async fn lock_fanout(_conn: &mut <Db as sqlx::Database>::Connection) 
     Ok(())
 }
 
-pub(super) use sql::{WriteTx, lock_pass};
+pub(super) use sql::{WriteTx, next_version};
 
 /// The pass columns, for the files not yet moved to `sql/`.
 macro_rules! legacy_pass_columns {

@@ -26,6 +26,9 @@ mod designs;
 mod flyer_stats;
 mod google;
 pub(crate) mod jobs;
+mod members;
+mod orders;
+mod receipts;
 mod stores;
 mod tokens;
 mod tx;
@@ -146,6 +149,21 @@ impl SqlStore {
             jobs::enqueue_google_syncs(tx, &syncs, now, now).await?;
         }
         Ok(rows.into_iter().map(|(r, _)| r).collect())
+    }
+
+    /// Changes the pass an order or a member links to inside the caller's write transaction,
+    /// with the effects of `update_pass` (next version tag, push jobs for its devices, a Google
+    /// sync); nothing without a serial, a stored pass, or a change decided.
+    pub(crate) async fn change_linked_pass(
+        &self,
+        tx: &mut WriteTx,
+        serial: Option<&str>,
+        decide: impl FnOnce(&PassRecord) -> Result<Option<PassChange>, Error> + Send,
+    ) -> Result<Option<PassRecord>, Error> {
+        let Some(serial) = serial else { return Ok(None) };
+        let Some(current) = lock_pass(tx, serial).await? else { return Ok(None) };
+        let Some(change) = decide(&current)? else { return Ok(None) };
+        Ok(Some(self.write_pass_change(tx, current, change).await?))
     }
 
     /// A write transaction (the unit of work): its commit wakes the workers of the jobs it queued.

@@ -1,24 +1,30 @@
-//! Orders' storage on PostgreSQL (see `orders.rs`): the order row is locked (`FOR UPDATE`)
-//! for the transaction, then its pass row, so concurrent status changes never lose one another.
+//! Orders (see `orders.rs`): every change reads the order with its row locked (`lock_rows!`; on
+//! SQLite the `BEGIN IMMEDIATE` write lock), then its pass row, so concurrent status changes
+//! never lose one another.
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-use super::PassRecord;
-use super::orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
-use super::postgres::PostgresStore;
+use super::{Conn, DbRow, SqlStore};
 use crate::error::Error;
+use crate::store::PassRecord;
+use crate::store::orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 
+/// The columns `order_from_row` reads (`customer` and `items` as JSON text).
 macro_rules! order_columns {
     () => {
-        "order_number, store_id, customer::text AS customer, items::text AS items, pickup_from, pickup_until, status, \
-         pass_serial, created_at, updated_at"
+        concat!(
+            "order_number, store_id, ",
+            json_text!("customer"),
+            ", ",
+            json_text!("items"),
+            ", pickup_from, pickup_until, status, pass_serial, created_at, updated_at"
+        )
     };
 }
 
-fn order_from_row(row: &PgRow) -> Result<OrderRecord> {
+fn order_from_row(row: &DbRow) -> Result<OrderRecord> {
     let customer: String = row.try_get("customer")?;
     let items: String = row.try_get("items")?;
     Ok(OrderRecord {
@@ -35,16 +41,16 @@ fn order_from_row(row: &PgRow) -> Result<OrderRecord> {
     })
 }
 
-/// Reads an order and locks its row until the transaction ends.
-async fn lock_order(conn: &mut PgConnection, number: &str) -> Result<Option<OrderRecord>> {
-    let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = $1 FOR UPDATE"))
+/// Reads an order and locks its row until the transaction ends (on SQLite the write lock does).
+async fn lock_order(conn: &mut Conn, number: &str) -> Result<Option<OrderRecord>> {
+    let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = $1", lock_rows!()))
         .bind(number)
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(order_from_row).transpose()
 }
 
-async fn fetch_order(conn: &mut PgConnection, number: &str) -> Result<Option<OrderRecord>> {
+async fn fetch_order(conn: &mut Conn, number: &str) -> Result<Option<OrderRecord>> {
     let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = $1"))
         .bind(number)
         .fetch_optional(conn)
@@ -52,7 +58,7 @@ async fn fetch_order(conn: &mut PgConnection, number: &str) -> Result<Option<Ord
     row.as_ref().map(order_from_row).transpose()
 }
 
-async fn write_status(conn: &mut PgConnection, o: &OrderRecord) -> Result<()> {
+async fn write_status(conn: &mut Conn, o: &OrderRecord) -> Result<()> {
     sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE order_number = $3")
         .bind(&o.status)
         .bind(o.updated_at)
@@ -62,29 +68,16 @@ async fn write_status(conn: &mut PgConnection, o: &OrderRecord) -> Result<()> {
     Ok(())
 }
 
-impl PostgresStore {
-    /// Applies `update` to the order's pass inside the caller's write transaction, with the
-    /// effects of `update_pass`: next version tag, push jobs for its devices, a Google sync.
-    async fn change_order_pass(
-        &self,
-        conn: &mut crate::store::postgres::WriteTx,
-        order: &OrderRecord,
-        update: &OrderPassUpdate,
-    ) -> Result<Option<PassRecord>, Error> {
-        let Some(serial) = &order.pass_serial else { return Ok(None) };
-        let Some(current) = super::postgres::lock_pass(conn, serial).await? else { return Ok(None) };
-        let Some(change) = update(order, &current)? else { return Ok(None) };
-        Ok(Some(self.write_pass_change(conn, current, change).await?))
-    }
-}
-
 #[async_trait]
-impl OrdersStore for PostgresStore {
+impl OrdersStore for SqlStore {
     async fn insert_order(&self, o: &OrderRecord) -> Result<OrderRecord, Error> {
         let row = sqlx::query(concat!(
             "INSERT INTO orders (order_number, store_id, customer, items, pickup_from, pickup_until, status, \
-             pass_serial, created_at, updated_at) VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $10) \
-             RETURNING ",
+             pass_serial, created_at, updated_at) VALUES ($1, $2, ",
+            jsonb!("$3"),
+            ", ",
+            jsonb!("$4"),
+            ", $5, $6, $7, $8, $9, $10) RETURNING ",
             order_columns!()
         ))
         .bind(&o.order_number)
@@ -122,8 +115,8 @@ impl OrdersStore for PostgresStore {
         let Some(current) = lock_order(&mut tx, number).await? else { return Ok(None) };
         let next = update(&current)?;
         write_status(&mut tx, &next).await?;
-        super::postgres::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
-        let pass = self.change_order_pass(&mut tx, &next, &pass).await?;
+        super::webhooks::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
+        let pass = self.change_linked_pass(&mut tx, next.pass_serial.as_deref(), |p| pass(&next, p)).await?;
         let stored = fetch_order(&mut tx, number).await?.context("updated order vanished")?;
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(Some((stored, pass)))
@@ -131,11 +124,12 @@ impl OrdersStore for PostgresStore {
 
     async fn expire_orders(&self, now: i64, limit: i64, pass: OrderPassUpdate) -> Result<Vec<OrderRecord>, Error> {
         let mut tx = self.write_tx().await?;
+        // On PostgreSQL another process's claim is skipped; on SQLite the write lock excludes it.
         let rows = sqlx::query(concat!(
             "SELECT ",
             order_columns!(),
-            " FROM orders WHERE status IN ('placed', 'ready') AND pickup_until < $1 \
-             ORDER BY pickup_until LIMIT $2 FOR UPDATE SKIP LOCKED"
+            " FROM orders WHERE status IN ('placed', 'ready') AND pickup_until < $1 ORDER BY pickup_until LIMIT $2",
+            skip_locked!()
         ))
         .bind(now)
         .bind(limit)
@@ -148,7 +142,7 @@ impl OrdersStore for PostgresStore {
             order.status = "expired".into();
             order.updated_at = now.max(order.updated_at);
             write_status(&mut tx, &order).await?;
-            self.change_order_pass(&mut tx, &order, &pass).await?;
+            self.change_linked_pass(&mut tx, order.pass_serial.as_deref(), |p| pass(&order, p)).await?;
             expired.push(order);
         }
         tx.commit().await.map_err(anyhow::Error::from)?;

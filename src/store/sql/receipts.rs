@@ -1,15 +1,23 @@
-//! Receipts on Postgres (see `receipts.rs`).
+//! Receipts (see `receipts.rs`): the receipt rows, looked up by id, key, number or member, and
+//! linked to a member once their contact is verified.
 
 use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
-use super::postgres::PostgresStore;
-use super::receipts::{ReceiptRecord, ReceiptsStore};
+use super::{DbRow, SqlStore};
 use crate::error::Error;
+use crate::store::receipts::{ReceiptRecord, ReceiptsStore};
 
-fn receipt_from_row(row: &PgRow) -> Result<ReceiptRecord> {
+/// The columns `receipt_from_row` reads (`body` is JSON text on both backends).
+macro_rules! receipt_columns {
+    () => {
+        "id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, \
+         pass_serial, created_at"
+    };
+}
+
+fn receipt_from_row(row: &DbRow) -> Result<ReceiptRecord> {
     let body: String = row.try_get("body")?;
     Ok(ReceiptRecord {
         id: row.try_get("id")?,
@@ -27,12 +35,13 @@ fn receipt_from_row(row: &PgRow) -> Result<ReceiptRecord> {
 }
 
 #[async_trait]
-impl ReceiptsStore for PostgresStore {
+impl ReceiptsStore for SqlStore {
     async fn insert_receipt(&self, r: &ReceiptRecord) -> Result<ReceiptRecord, Error> {
-        let done = sqlx::query(
-            "INSERT INTO receipts (id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
+        let done = sqlx::query(concat!(
+            "INSERT INTO receipts (",
+            receipt_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
         .bind(&r.id)
         .bind(&r.receipt_number)
         .bind(&r.store_id)
@@ -57,7 +66,7 @@ impl ReceiptsStore for PostgresStore {
     }
 
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>> {
-        let row = sqlx::query("SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE id = $1")
+        let row = sqlx::query(concat!("SELECT ", receipt_columns!(), " FROM receipts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -65,7 +74,7 @@ impl ReceiptsStore for PostgresStore {
     }
 
     async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>> {
-        let row = sqlx::query("SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE idempotency_key = $1")
+        let row = sqlx::query(concat!("SELECT ", receipt_columns!(), " FROM receipts WHERE idempotency_key = $1"))
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
@@ -73,18 +82,23 @@ impl ReceiptsStore for PostgresStore {
     }
 
     async fn receipts_by_number(&self, number: &str) -> Result<Vec<ReceiptRecord>> {
-        let rows = sqlx::query("SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE receipt_number = $1 ORDER BY created_at, id")
-            .bind(number)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            receipt_columns!(),
+            " FROM receipts WHERE receipt_number = $1 ORDER BY created_at, id"
+        ))
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(receipt_from_row).collect()
     }
 
     async fn member_receipts(&self, member_id: &str, limit: i64) -> Result<Vec<ReceiptRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at FROM receipts WHERE member_id = $1 \
-             ORDER BY issued_at DESC, created_at DESC, id DESC LIMIT $2",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            receipt_columns!(),
+            " FROM receipts WHERE member_id = $1 ORDER BY issued_at DESC, created_at DESC, id DESC LIMIT $2"
+        ))
         .bind(member_id)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -101,11 +115,11 @@ impl ReceiptsStore for PostgresStore {
         if email_hmac.is_none() && phone_hmac.is_none() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "UPDATE receipts SET member_id = $1, email_hmac = NULL, phone_hmac = NULL \
-             WHERE member_id IS NULL AND (email_hmac = $2 OR phone_hmac = $3) \
-             RETURNING id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, pass_serial, created_at",
-        )
+             WHERE member_id IS NULL AND (email_hmac = $2 OR phone_hmac = $3) RETURNING ",
+            receipt_columns!()
+        ))
         .bind(member_id)
         .bind(email_hmac)
         .bind(phone_hmac)

@@ -1,24 +1,30 @@
-//! Members' storage on SQLite (see `members.rs`): every change runs in a `BEGIN IMMEDIATE`
-//! transaction, so the write lock serialises concurrent points changes (no lost update).
+//! Members and their points ledger (see `members.rs`): every change first locks the member's
+//! row (`lock_rows!`: on PostgreSQL a writer's lock that leaves foreign-key checks alone; on
+//! SQLite the `BEGIN IMMEDIATE` write lock), so concurrent points changes queue on it and none
+//! is lost.
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
-use super::PassRecord;
-use super::members::{
-    LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
-    duplicate_member,
-};
-use super::sqlite::SqliteStore;
+use super::{Conn, DbRow, SqlStore, WriteTx};
 use crate::error::Error;
+use crate::store::PassRecord;
+use crate::store::members::{
+    LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
+    duplicate_member, replayed,
+};
 
+/// The columns `member_from_row` reads (`attributes` as JSON text, parsed with serde_json).
 macro_rules! member_columns {
     () => {
-        "id, card_number, first_name, last_name, email, phone, email_verified, phone_verified, birthday, language, \
-         home_store_id, consent_terms, consent_marketing, consent_version, consent_at, points, tier, tier_manual, \
-         attributes, source_flyer, source_store, source_channel, pass_serial, created_at, updated_at"
+        concat!(
+            "id, card_number, first_name, last_name, email, phone, email_verified, phone_verified, birthday, \
+             language, home_store_id, consent_terms, consent_marketing, consent_version, consent_at, points, tier, \
+             tier_manual, ",
+            json_text!("attributes"),
+            ", source_flyer, source_store, source_channel, pass_serial, created_at, updated_at"
+        )
     };
 }
 
@@ -28,7 +34,7 @@ macro_rules! ledger_columns {
     };
 }
 
-fn member_from_row(row: &SqliteRow) -> Result<MemberRecord> {
+fn member_from_row(row: &DbRow) -> Result<MemberRecord> {
     let attributes: String = row.try_get("attributes")?;
     Ok(MemberRecord {
         id: row.try_get("id")?,
@@ -59,7 +65,7 @@ fn member_from_row(row: &SqliteRow) -> Result<MemberRecord> {
     })
 }
 
-fn ledger_from_row(row: &SqliteRow) -> Result<LedgerRecord> {
+fn ledger_from_row(row: &DbRow) -> Result<LedgerRecord> {
     Ok(LedgerRecord {
         id: row.try_get("id")?,
         member_id: row.try_get("member_id")?,
@@ -73,8 +79,17 @@ fn ledger_from_row(row: &SqliteRow) -> Result<LedgerRecord> {
     })
 }
 
-async fn fetch_member(conn: &mut SqliteConnection, id: &str) -> Result<Option<MemberRecord>> {
-    let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = ?"))
+async fn fetch_member(conn: &mut Conn, id: &str) -> Result<Option<MemberRecord>> {
+    let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+/// Reads the member and locks their row until the transaction ends (on SQLite the write lock does).
+async fn lock_member(conn: &mut Conn, id: &str) -> Result<Option<MemberRecord>> {
+    let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1", lock_rows!()))
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -86,13 +101,15 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Writes every changeable column of `m`.
-async fn write_member(conn: &mut SqliteConnection, m: &MemberRecord) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE members SET first_name = ?, last_name = ?, email = ?, phone = ?, email_verified = ?, \
-         phone_verified = ?, birthday = ?, language = ?, home_store_id = ?, consent_terms = ?, consent_marketing = ?, \
-         consent_version = ?, consent_at = ?, points = ?, tier = ?, tier_manual = ?, attributes = ?, \
-         source_flyer = ?, source_store = ?, source_channel = ?, updated_at = ? WHERE id = ?",
-    )
+async fn write_member(conn: &mut Conn, m: &MemberRecord) -> Result<(), sqlx::Error> {
+    sqlx::query(concat!(
+        "UPDATE members SET first_name = $1, last_name = $2, email = $3, phone = $4, email_verified = $5, \
+         phone_verified = $6, birthday = $7, language = $8, home_store_id = $9, consent_terms = $10, \
+         consent_marketing = $11, consent_version = $12, consent_at = $13, points = $14, tier = $15, \
+         tier_manual = $16, attributes = ",
+        jsonb!("$17"),
+        ", source_flyer = $18, source_store = $19, source_channel = $20, updated_at = $21 WHERE id = $22"
+    ))
     .bind(&m.first_name)
     .bind(&m.last_name)
     .bind(&m.email)
@@ -120,19 +137,15 @@ async fn write_member(conn: &mut SqliteConnection, m: &MemberRecord) -> Result<(
     Ok(())
 }
 
-impl SqliteStore {
-    /// Applies `update` to the member's pass inside the caller's write transaction, with the
-    /// effects of `update_pass`: next version tag, push jobs for its devices, a Google sync.
+impl SqlStore {
+    /// Applies `update` to the member's pass inside the caller's write transaction.
     async fn change_member_pass(
         &self,
-        conn: &mut crate::store::sqlite::WriteTx,
+        conn: &mut WriteTx,
         member: &MemberRecord,
         update: MemberPassUpdate,
     ) -> Result<Option<PassRecord>, Error> {
-        let Some(serial) = &member.pass_serial else { return Ok(None) };
-        let Some(current) = super::sqlite::lock_pass(conn, serial).await? else { return Ok(None) };
-        let Some(change) = update(member, &current)? else { return Ok(None) };
-        Ok(Some(self.write_pass_change(conn, current, change).await?))
+        self.change_linked_pass(conn, member.pass_serial.as_deref(), move |p| update(member, p)).await
     }
 
     /// The error for a unique violation of `member`: which member has its e-mail, phone or card number.
@@ -140,8 +153,8 @@ impl SqliteStore {
         let row = sqlx::query(concat!(
             "SELECT ",
             member_columns!(),
-            " FROM members WHERE id <> ?1 AND (email = ?2 OR phone = ?3 OR card_number = ?4) \
-             ORDER BY (email = ?2) DESC, (phone = ?3) DESC LIMIT 1"
+            " FROM members WHERE id <> $1 AND (email = $2 OR phone = $3 OR card_number = $4) \
+             ORDER BY (email = $2) IS TRUE DESC, (phone = $3) IS TRUE DESC LIMIT 1"
         ))
         .bind(&member.id)
         .bind(&member.email)
@@ -158,12 +171,16 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl MembersStore for SqliteStore {
+impl MembersStore for SqlStore {
     async fn insert_member(&self, m: &MemberRecord) -> Result<MemberRecord, Error> {
         let row = sqlx::query(concat!(
-            "INSERT INTO members (",
-            member_columns!(),
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+            "INSERT INTO members (id, card_number, first_name, last_name, email, phone, email_verified, \
+             phone_verified, birthday, language, home_store_id, consent_terms, consent_marketing, consent_version, \
+             consent_at, points, tier, tier_manual, attributes, source_flyer, source_store, source_channel, \
+             pass_serial, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, $17, $18, ",
+            jsonb!("$19"),
+            ", $20, $21, $22, $23, $24, $25) RETURNING ",
             member_columns!()
         ))
         .bind(&m.id)
@@ -208,8 +225,8 @@ impl MembersStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             member_columns!(),
-            " FROM members WHERE (?1 IS NULL OR email = ?1) AND (?2 IS NULL OR phone = ?2) \
-             AND (?3 IS NULL OR card_number = ?3) ORDER BY created_at, id LIMIT 10"
+            " FROM members WHERE (CAST($1 AS TEXT) IS NULL OR email = $1) AND (CAST($2 AS TEXT) IS NULL OR phone = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR card_number = $3) ORDER BY created_at, id LIMIT 10"
         ))
         .bind(&q.email)
         .bind(&q.phone)
@@ -226,7 +243,7 @@ impl MembersStore for SqliteStore {
         pass: MemberPassUpdate,
     ) -> Result<Option<(MemberRecord, Option<PassRecord>)>, Error> {
         let mut tx = self.write_tx().await?;
-        let Some(current) = fetch_member(&mut tx, id).await? else { return Ok(None) };
+        let Some(current) = lock_member(&mut tx, id).await? else { return Ok(None) };
         let next = update(&current)?;
         if let Err(e) = write_member(&mut tx, &next).await {
             drop(tx);
@@ -249,13 +266,15 @@ impl MembersStore for SqliteStore {
         apply: MemberUpdate,
         pass: MemberPassUpdate,
     ) -> Result<Option<PointsOutcome>, Error> {
-        // The write lock is taken first: the key check, the balance and the writes see no other change.
+        // The member's row lock (on SQLite the write lock) is taken first: a concurrent change with the
+        // same key waits, then finds this one's ledger row; the balance read below is the latest.
         let mut tx = self.write_tx().await?;
+        let Some(current) = lock_member(&mut tx, member_id).await? else { return Ok(None) };
         if let Some(key) = &entry.idempotency_key {
             let earlier = sqlx::query(concat!(
                 "SELECT ",
                 ledger_columns!(),
-                " FROM points_ledger WHERE member_id = ? AND idempotency_key = ?"
+                " FROM points_ledger WHERE member_id = $1 AND idempotency_key = $2"
             ))
             .bind(member_id)
             .bind(key)
@@ -263,15 +282,14 @@ impl MembersStore for SqliteStore {
             .await
             .map_err(anyhow::Error::from)?;
             if let Some(row) = earlier {
-                return super::members::replayed(ledger_from_row(&row)?, entry).map(Some);
+                return replayed(ledger_from_row(&row)?, entry).map(Some);
             }
         }
-        let Some(current) = fetch_member(&mut tx, member_id).await? else { return Ok(None) };
         let next = apply(&current)?;
         write_member(&mut tx, &next).await.map_err(anyhow::Error::from)?;
         let row = sqlx::query(concat!(
             "INSERT INTO points_ledger (member_id, delta, reason, store_id, idempotency_key, balance_after, \
-             tier_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+             tier_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
             ledger_columns!()
         ))
         .bind(member_id)
@@ -295,7 +313,8 @@ impl MembersStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             ledger_columns!(),
-            " FROM points_ledger WHERE member_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+            " FROM points_ledger WHERE member_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR id < $2) \
+             ORDER BY id DESC LIMIT $3"
         ))
         .bind(member_id)
         .bind(before_id)
