@@ -110,6 +110,11 @@ pub(super) async fn lock_fanout(conn: &mut <Db as sqlx::Database>::Connection) -
 
 pub(super) use sql::{lock_pass, next_version};
 
+/// Campaign delivery counters, added by the push and Google job files.
+pub(super) use sql::campaigns::add_counters;
+/// For the fan-out file, until it moves to `sql/`.
+pub(super) use sql::campaigns::{add_event, fetch_campaign};
+
 /// The pass columns, for the files not yet moved to `sql/`.
 macro_rules! legacy_pass_columns {
     () => {

@@ -16,7 +16,7 @@ use super::fanout::{
 };
 use super::now_ms;
 use super::postgres::{PostgresStore, pass_columns};
-use super::postgres_campaigns::{add_event, fetch_campaign};
+use super::postgres::{add_event, fetch_campaign};
 use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
 use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
 use crate::campaigns::segment::{self, Dialect, Segment};

@@ -171,7 +171,7 @@ impl GoogleStore for PostgresStore {
                 .await?;
             }
         }
-        super::postgres_campaigns::add_counters(&mut tx, &super::campaigns::google_counters(job, outcome)).await?;
+        super::postgres::add_counters(&mut tx, &super::campaigns::google_counters(job, outcome)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -185,7 +185,7 @@ impl OutboxStore for PostgresStore {
                 }
             }
         }
-        super::postgres_campaigns::add_counters(&mut tx, &super::campaigns::push_counters(results)).await?;
+        super::postgres::add_counters(&mut tx, &super::campaigns::push_counters(results)).await?;
         tx.commit().await?;
         Ok(())
     }

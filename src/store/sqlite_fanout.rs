@@ -15,7 +15,7 @@ use super::fanout::{
 };
 use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
 use super::sqlite::{SqliteStore, pass_columns};
-use super::sqlite_campaigns::{add_event, fetch_campaign};
+use super::sqlite::{add_event, fetch_campaign};
 use super::{PassRecord, now_ms};
 use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
 use crate::campaigns::segment::{self, Dialect, Segment};

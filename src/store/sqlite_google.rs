@@ -171,7 +171,7 @@ impl GoogleStore for SqliteStore {
                 .await?;
             }
         }
-        super::sqlite_campaigns::add_counters(&mut tx, &super::campaigns::google_counters(job, outcome)).await?;
+        super::sqlite::add_counters(&mut tx, &super::campaigns::google_counters(job, outcome)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -159,7 +159,7 @@ impl OutboxStore for SqliteStore {
                 }
             }
         }
-        super::sqlite_campaigns::add_counters(&mut tx, &super::campaigns::push_counters(results)).await?;
+        super::sqlite::add_counters(&mut tx, &super::campaigns::push_counters(results)).await?;
         tx.commit().await?;
         Ok(())
     }

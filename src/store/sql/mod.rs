@@ -4,6 +4,8 @@
 //! for the few pieces of SQL that differ. This file holds the store itself, passes, devices
 //! and API keys; each other concern has its own file.
 
+pub(super) mod campaigns;
+
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use sqlx::Row;

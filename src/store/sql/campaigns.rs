@@ -1,44 +1,54 @@
-//! Campaign records on SQLite (see `campaigns.rs`): the campaigns, their history, counters and
-//! figures; each change in one `BEGIN IMMEDIATE` transaction.
+//! Campaign records (see `store/campaigns.rs`): the campaigns, their history, counters and
+//! figures. A status change locks the campaign's row (`lock_rows!`; on SQLite the write lock),
+//! so concurrent changes take turns.
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sqlx::SqliteConnection;
 
-use super::campaigns::{
+use super::{Conn, SqlStore};
+use crate::error::Error;
+use crate::store::campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
     creation_events, stats_from,
 };
-use super::now_ms;
-use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
-use super::sqlite::SqliteStore;
-use crate::error::Error;
+use crate::store::now_ms;
+use crate::store::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
 
-/// Adds delivery counters in the caller's transaction.
-pub(super) async fn add_counters(conn: &mut SqliteConnection, deltas: &[CounterDelta]) -> Result<()> {
-    for (campaign, name, n) in deltas {
-        sqlx::query(
-            "INSERT INTO campaign_counters (campaign_id, name, count) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (campaign_id, name) DO UPDATE SET count = count + excluded.count",
-        )
-        .bind(campaign)
-        .bind(name)
-        .bind(n)
-        .execute(&mut *conn)
-        .await?;
+/// Adds delivery counters in the caller's transaction, in one statement.
+pub(crate) async fn add_counters(conn: &mut Conn, deltas: &[CounterDelta]) -> Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<Value> = deltas.iter().map(|(campaign, name, n)| json!([campaign, name, n])).collect();
+    // Deltas come sorted by (campaign, name): concurrent finishers lock the rows in one order.
+    // (`WHERE TRUE`: SQLite's parser needs it between a SELECT and `ON CONFLICT`.)
+    sqlx::query(concat!(
+        "INSERT INTO campaign_counters (campaign_id, name, count) SELECT ",
+        jv!(0),
+        ", ",
+        jv!(1),
+        ", CAST(",
+        jv!(2),
+        " AS BIGINT) FROM ",
+        json_rows!("$1"),
+        " WHERE TRUE \
+         ON CONFLICT (campaign_id, name) DO UPDATE SET count = campaign_counters.count + excluded.count"
+    ))
+    .bind(Value::Array(rows).to_string())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-pub(super) async fn add_event(
-    conn: &mut SqliteConnection,
+pub(crate) async fn add_event(
+    conn: &mut Conn,
     campaign: &str,
     actor: &str,
     action: &str,
     detail: &Value,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO campaign_events (campaign_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO campaign_events (campaign_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
         .bind(campaign)
         .bind(now_ms())
         .bind(actor)
@@ -49,8 +59,8 @@ pub(super) async fn add_event(
     Ok(())
 }
 
-pub(super) async fn fetch_campaign(conn: &mut SqliteConnection, id: &str) -> Result<Option<CampaignRecord>> {
-    let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = ?"))
+pub(crate) async fn fetch_campaign(conn: &mut Conn, id: &str) -> Result<Option<CampaignRecord>> {
+    let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -58,13 +68,13 @@ pub(super) async fn fetch_campaign(conn: &mut SqliteConnection, id: &str) -> Res
 }
 
 #[async_trait]
-impl CampaignsStore for SqliteStore {
+impl CampaignsStore for SqlStore {
     async fn insert_campaign(&self, c: NewCampaign, actor: &str) -> Result<CampaignRecord> {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO campaigns (id, name, segment, scope, messages, priority, status, send_at, created_by, \
-             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -99,9 +109,9 @@ impl CampaignsStore for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             campaign_columns!(),
-            " FROM campaigns WHERE (?1 IS NULL OR scope = ?1) \
-             AND (?2 IS NULL OR (created_at, id) < (SELECT created_at, id FROM campaigns WHERE id = ?2)) \
-             ORDER BY created_at DESC, id DESC LIMIT ?3"
+            " FROM campaigns WHERE (CAST($1 AS TEXT) IS NULL OR scope = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR (created_at, id) < (SELECT created_at, id FROM campaigns WHERE id = $2)) \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
         ))
         .bind(scope)
         .bind(before_id)
@@ -113,13 +123,18 @@ impl CampaignsStore for SqliteStore {
 
     async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> Result<Option<CampaignRecord>, Error> {
         let mut tx = self.write_tx().await?;
-        let Some(current) = fetch_campaign(&mut tx, id).await? else { return Ok(None) };
+        let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1", lock_rows!()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let Some(current) = row.as_ref().map(campaign_from_row).transpose()? else { return Ok(None) };
         if !t.from.contains(&current.status.as_str()) {
             return Err(Error::conflict(format!("campaign {id} is {}", current.status), "status"));
         }
         sqlx::query(
-            "UPDATE campaigns SET status = ?1, reject_reason = COALESCE(?2, reject_reason), updated_at = ?3 \
-             WHERE id = ?4",
+            "UPDATE campaigns SET status = $1, reject_reason = COALESCE($2, reject_reason), updated_at = $3 \
+             WHERE id = $4",
         )
         .bind(t.to)
         .bind(t.reject_reason)
@@ -136,7 +151,7 @@ impl CampaignsStore for SqliteStore {
 
     async fn campaign_history(&self, id: &str) -> Result<Vec<CampaignEvent>> {
         let rows =
-            sqlx::query("SELECT at, actor, action, detail FROM campaign_events WHERE campaign_id = ? ORDER BY id")
+            sqlx::query("SELECT at, actor, action, detail FROM campaign_events WHERE campaign_id = $1 ORDER BY id")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
@@ -146,24 +161,25 @@ impl CampaignsStore for SqliteStore {
     async fn campaign_stats(&self, id: &str) -> Result<CampaignStats> {
         let groups: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
             "SELECT state, held_rule, COUNT(*), COUNT(fetched_at) FROM campaign_recipients \
-             WHERE campaign_id = ? GROUP BY state, held_rule",
+             WHERE campaign_id = $1 GROUP BY state, held_rule",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         let counters: Vec<(String, i64)> =
-            sqlx::query_as("SELECT name, count FROM campaign_counters WHERE campaign_id = ?")
+            sqlx::query_as("SELECT name, count FROM campaign_counters WHERE campaign_id = $1")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
         let google_pending: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM google_jobs WHERE campaign_id = ? AND state IN ('pending', 'leased')",
+            "SELECT COUNT(*) FROM google_jobs WHERE campaign_id = $1 AND state IN ('pending', 'leased')",
         )
         .bind(id)
         .fetch_one(&self.pool)
         .await?;
         Ok(stats_from(groups, counters, google_pending))
     }
+
     async fn class_messages_due(&self) -> Result<Vec<CampaignRecord>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -179,8 +195,8 @@ impl CampaignsStore for SqliteStore {
     async fn mark_class_message_sent(&self, id: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let marked = sqlx::query(
-            "UPDATE campaigns SET google_class_sent_at = ?1, updated_at = ?1 \
-             WHERE id = ?2 AND google_class_sent_at IS NULL",
+            "UPDATE campaigns SET google_class_sent_at = $1, updated_at = $1 \
+             WHERE id = $2 AND google_class_sent_at IS NULL",
         )
         .bind(now_ms())
         .bind(id)
@@ -190,7 +206,8 @@ impl CampaignsStore for SqliteStore {
         if marked == 1 {
             let holders: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM campaign_recipients r \
-                 JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved = 1 WHERE r.campaign_id = ?",
+                 JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved = TRUE \
+                 WHERE r.campaign_id = $1",
             )
             .bind(id)
             .fetch_one(&mut *tx)
