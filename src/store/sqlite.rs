@@ -23,10 +23,18 @@ macro_rules! lock_rows {
     };
 }
 
-/// Claims rows no other claim holds: SQLite has one writer, so a plain `LIMIT` is enough.
+/// Claims rows no other claim holds (`skip_locked!("r")`: of one table of a join): SQLite has
+/// one writer, so a plain `LIMIT` is enough.
 macro_rules! skip_locked {
-    () => {
+    ($($t:literal)?) => {
         ""
+    };
+}
+
+/// Makes the planner look rows up through this index (it may otherwise scan a worse one).
+macro_rules! indexed_by {
+    ($i:literal) => {
+        concat!(" INDEXED BY ", $i)
     };
 }
 
@@ -109,20 +117,18 @@ pub(super) async fn lock_fanout(_conn: &mut <Db as sqlx::Database>::Connection) 
     Ok(())
 }
 
+/// Polls read before they write: a write transaction takes the database's write lock, which
+/// idle polls should not hold.
+pub(super) const READ_FIRST: bool = true;
+
+/// Campaign segments compile to SQLite's SQL (booleans as 0/1).
+pub(super) const SEGMENT_DIALECT: crate::campaigns::segment::Dialect = crate::campaigns::segment::Dialect::Sqlite;
+pub(super) use crate::campaigns::segment::bind_sqlite as bind_segment;
+
 pub(super) use sql::{lock_pass, next_version};
 
 /// Campaign delivery counters, added by the push and Google job files.
 pub(super) use sql::campaigns::add_counters;
-/// For the fan-out file, until it moves to `sql/`.
-pub(super) use sql::campaigns::{add_event, fetch_campaign};
-
-/// The pass columns, for the files not yet moved to `sql/`.
-macro_rules! legacy_pass_columns {
-    () => {
-        "serial_number, template, data, authentication_token, share_token, version, last_modified, voided, created_at, updated_at"
-    };
-}
-pub(super) use legacy_pass_columns as pass_columns;
 
 /// The queue writes of the pass-change path, until the job queue is one module for both backends.
 mod legacy {

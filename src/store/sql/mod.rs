@@ -5,6 +5,7 @@
 //! and API keys; each other concern has its own file.
 
 pub(super) mod campaigns;
+mod fanout;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
