@@ -290,7 +290,6 @@ pub async fn set_status(
         .update_order(number, update, pass_update(state.templates.clone()))
         .await?
         .ok_or_else(|| not_found(number))?;
-    if pass.is_some() {}
     Ok((order, pass))
 }
 
@@ -298,7 +297,6 @@ pub async fn set_status(
 /// pass; returns how many expired. What the background sweep runs.
 pub async fn expire_due(state: &AppState, now: i64) -> Result<usize> {
     let total = expire_due_in(state.store.as_ref(), &state.templates, now).await?;
-    if total > 0 {}
     Ok(total)
 }
 

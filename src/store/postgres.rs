@@ -24,10 +24,21 @@ macro_rules! lock_rows {
     };
 }
 
-/// Claims rows no other claim holds (several processes share a queue; none takes a row twice).
+/// Claims rows no other claim holds (several processes share a queue; none takes a row twice);
+/// `skip_locked!("r")` claims only the rows of `r` in a join.
 macro_rules! skip_locked {
     () => {
         " FOR UPDATE SKIP LOCKED"
+    };
+    ($t:literal) => {
+        concat!(" FOR UPDATE OF ", $t, " SKIP LOCKED")
+    };
+}
+
+/// Makes the planner use this index: PostgreSQL's picks from statistics, nothing to say.
+macro_rules! indexed_by {
+    ($i:literal) => {
+        ""
     };
 }
 
@@ -108,18 +119,15 @@ pub(super) async fn lock_fanout(conn: &mut <Db as sqlx::Database>::Connection) -
     Ok(())
 }
 
-pub(super) use sql::{WriteTx, next_version};
+/// Polls go straight to their transaction: it locks nothing until a row is claimed.
+pub(super) const READ_FIRST: bool = false;
 
-/// The pass columns, for the files not yet moved to `sql/`.
-macro_rules! legacy_pass_columns {
-    () => {
-        "serial_number, template, data::text AS data, authentication_token, share_token, version, last_modified, voided, created_at, updated_at"
-    };
-}
-pub(super) use legacy_pass_columns as pass_columns;
+/// Campaign segments compile to PostgreSQL's SQL (booleans, JSONB attributes).
+pub(super) const SEGMENT_DIALECT: crate::campaigns::segment::Dialect = crate::campaigns::segment::Dialect::Postgres;
+pub(super) use crate::campaigns::segment::bind_postgres as bind_segment;
 
-pub(super) use crate::store::postgres_campaigns::add_counters;
-pub(super) use sql::webhooks::queue_order_event;
+/// Campaign delivery counters, added by the push and Google job files.
+pub(super) use sql::campaigns::add_counters;
 
 /// Keeps jobs from becoming pending meanwhile (the unique index of waiting jobs would refuse an
 /// update): writers wait for this short admin transaction; readers do not.

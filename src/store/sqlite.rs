@@ -23,10 +23,18 @@ macro_rules! lock_rows {
     };
 }
 
-/// Claims rows no other claim holds: SQLite has one writer, so a plain `LIMIT` is enough.
+/// Claims rows no other claim holds (`skip_locked!("r")`: of one table of a join): SQLite has
+/// one writer, so a plain `LIMIT` is enough.
 macro_rules! skip_locked {
-    () => {
+    ($($t:literal)?) => {
         ""
+    };
+}
+
+/// Makes the planner look rows up through this index (it may otherwise scan a worse one).
+macro_rules! indexed_by {
+    ($i:literal) => {
+        concat!(" INDEXED BY ", $i)
     };
 }
 
@@ -109,18 +117,16 @@ pub(super) async fn lock_fanout(_conn: &mut <Db as sqlx::Database>::Connection) 
     Ok(())
 }
 
-pub(super) use sql::{WriteTx, next_version};
+/// Polls read before they write: a write transaction takes the database's write lock, which
+/// idle polls should not hold.
+pub(super) const READ_FIRST: bool = true;
 
-/// The pass columns, for the files not yet moved to `sql/`.
-macro_rules! legacy_pass_columns {
-    () => {
-        "serial_number, template, data, authentication_token, share_token, version, last_modified, voided, created_at, updated_at"
-    };
-}
-pub(super) use legacy_pass_columns as pass_columns;
+/// Campaign segments compile to SQLite's SQL (booleans as 0/1).
+pub(super) const SEGMENT_DIALECT: crate::campaigns::segment::Dialect = crate::campaigns::segment::Dialect::Sqlite;
+pub(super) use crate::campaigns::segment::bind_sqlite as bind_segment;
 
-pub(super) use crate::store::sqlite_campaigns::add_counters;
-pub(super) use sql::webhooks::queue_order_event;
+/// Campaign delivery counters, added by the push and Google job files.
+pub(super) use sql::campaigns::add_counters;
 
 /// Keeps jobs from becoming pending meanwhile: SQLite's write lock already does.
 pub(super) async fn lock_jobs(_conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {

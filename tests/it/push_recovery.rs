@@ -156,7 +156,10 @@ async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
     // A worker claims the job for 2 s, then dies without finishing it (2 s: room for a loaded machine).
     let claimed = store.claim_jobs(JobKind::Push, 10, 2000).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(store.claim_jobs(JobKind::Push, 10, 2000).await.unwrap().is_empty(), "leased jobs are not handed out twice");
+    assert!(
+        store.claim_jobs(JobKind::Push, 10, 2000).await.unwrap().is_empty(),
+        "leased jobs are not handed out twice"
+    );
 
     let (_, passes) = passerelle::app::load_passes(&config).unwrap();
     let handler = PushHandler {

@@ -22,7 +22,9 @@ use crate::store::{
 /// A connection of this backend (what `&mut *tx` gives).
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 
+pub(super) mod campaigns;
 mod designs;
+mod fanout;
 mod flyer_stats;
 mod google;
 pub(crate) mod jobs;

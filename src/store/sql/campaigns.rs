@@ -1,44 +1,48 @@
-//! Campaign records on PostgreSQL (see `campaigns.rs`): the campaigns, their history, counters
-//! and figures; a status change locks the campaign's row, so concurrent changes take turns.
+//! Campaign records (see `store/campaigns.rs`): the campaigns, their history, counters and
+//! figures. A status change locks the campaign's row (`lock_rows!`; on SQLite the write lock),
+//! so concurrent changes take turns.
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sqlx::PgConnection;
 
-use super::campaigns::{
+use super::{Conn, SqlStore};
+use crate::error::Error;
+use crate::store::campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
     creation_events, stats_from,
 };
-use super::now_ms;
-use super::postgres::PostgresStore;
-use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
-use crate::error::Error;
+use crate::store::now_ms;
+use crate::store::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
 
-/// Adds delivery counters in the caller's transaction.
-pub(super) async fn add_counters(conn: &mut PgConnection, deltas: &[CounterDelta]) -> Result<()> {
+/// Adds delivery counters in the caller's transaction, in one statement.
+pub(crate) async fn add_counters(conn: &mut Conn, deltas: &[CounterDelta]) -> Result<()> {
     if deltas.is_empty() {
         return Ok(());
     }
-    let campaigns: Vec<&str> = deltas.iter().map(|d| d.0.as_str()).collect();
-    let names: Vec<&str> = deltas.iter().map(|d| d.1.as_str()).collect();
-    let counts: Vec<i64> = deltas.iter().map(|d| d.2).collect();
+    let rows: Vec<Value> = deltas.iter().map(|(campaign, name, n)| json!([campaign, name, n])).collect();
     // Deltas come sorted by (campaign, name): concurrent finishers lock the rows in one order.
-    sqlx::query(
-        "INSERT INTO campaign_counters (campaign_id, name, count) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]) \
-         ON CONFLICT (campaign_id, name) DO UPDATE SET count = campaign_counters.count + EXCLUDED.count",
-    )
-    .bind(&campaigns)
-    .bind(&names)
-    .bind(&counts)
+    // (`WHERE TRUE`: SQLite's parser needs it between a SELECT and `ON CONFLICT`.)
+    sqlx::query(concat!(
+        "INSERT INTO campaign_counters (campaign_id, name, count) SELECT ",
+        jv!(0),
+        ", ",
+        jv!(1),
+        ", CAST(",
+        jv!(2),
+        " AS BIGINT) FROM ",
+        json_rows!("$1"),
+        " WHERE TRUE \
+         ON CONFLICT (campaign_id, name) DO UPDATE SET count = campaign_counters.count + excluded.count"
+    ))
+    .bind(Value::Array(rows).to_string())
     .execute(conn)
     .await?;
     Ok(())
 }
 
-pub(super) async fn add_event(
-    conn: &mut PgConnection,
+pub(crate) async fn add_event(
+    conn: &mut Conn,
     campaign: &str,
     actor: &str,
     action: &str,
@@ -55,7 +59,7 @@ pub(super) async fn add_event(
     Ok(())
 }
 
-pub(super) async fn fetch_campaign(conn: &mut PgConnection, id: &str) -> Result<Option<CampaignRecord>> {
+pub(crate) async fn fetch_campaign(conn: &mut Conn, id: &str) -> Result<Option<CampaignRecord>> {
     let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
@@ -64,7 +68,7 @@ pub(super) async fn fetch_campaign(conn: &mut PgConnection, id: &str) -> Result<
 }
 
 #[async_trait]
-impl CampaignsStore for PostgresStore {
+impl CampaignsStore for SqlStore {
     async fn insert_campaign(&self, c: NewCampaign, actor: &str) -> Result<CampaignRecord> {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
@@ -105,8 +109,8 @@ impl CampaignsStore for PostgresStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             campaign_columns!(),
-            " FROM campaigns WHERE ($1::text IS NULL OR scope = $1) \
-             AND ($2::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM campaigns WHERE id = $2)) \
+            " FROM campaigns WHERE (CAST($1 AS TEXT) IS NULL OR scope = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR (created_at, id) < (SELECT created_at, id FROM campaigns WHERE id = $2)) \
              ORDER BY created_at DESC, id DESC LIMIT $3"
         ))
         .bind(scope)
@@ -119,7 +123,7 @@ impl CampaignsStore for PostgresStore {
 
     async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> Result<Option<CampaignRecord>, Error> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1 FOR UPDATE"))
+        let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1", lock_rows!()))
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
@@ -175,6 +179,7 @@ impl CampaignsStore for PostgresStore {
         .await?;
         Ok(stats_from(groups, counters, google_pending))
     }
+
     async fn class_messages_due(&self) -> Result<Vec<CampaignRecord>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -201,7 +206,8 @@ impl CampaignsStore for PostgresStore {
         if marked == 1 {
             let holders: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM campaign_recipients r \
-                 JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved WHERE r.campaign_id = $1",
+                 JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved = TRUE \
+                 WHERE r.campaign_id = $1",
             )
             .bind(id)
             .fetch_one(&mut *tx)

@@ -1,34 +1,30 @@
-//! The campaign fan-out on PostgreSQL (see `fanout.rs`): due campaigns and holders are claimed
-//! with `FOR UPDATE SKIP LOCKED`, batches take turns on one advisory lock (the caps hold across
-//! processes), and none repeats a holder.
+//! The campaign fan-out (see `store/fanout.rs`): a due campaign and its holders are claimed with
+//! `skip_locked!` (on SQLite the write lock does it), batches take turns (`lock_fanout`: one
+//! advisory lock on PostgreSQL, the write lock on SQLite) so the caps hold across processes, and
+//! none repeats a holder.
 
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sqlx::PgConnection;
 
-use super::CampaignRecord;
-use super::fanout::{
-    DueRecipient, FanoutPlan, FanoutStore, HolderSeed, SegmentCounts, class_candidate, class_coverage, due_recipients,
-    prepare_batch, sending_detail, sent_counts, start_filter, updates_json, zone_counts,
-};
-use super::now_ms;
-use super::postgres::{PostgresStore, pass_columns};
-use super::postgres_campaigns::{add_event, fetch_campaign};
-use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
+use super::super::{READ_FIRST, SEGMENT_DIALECT, bind_segment, lock_fanout};
+use super::campaigns::{add_event, fetch_campaign};
+use super::{Conn, SqlStore, pass_columns};
 use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
-use crate::campaigns::segment::{self, Dialect, Segment};
+use crate::campaigns::segment::Segment;
+use crate::store::fanout::{
+    DueRecipient, FanoutPlan, FanoutStore, HolderSeed, SegmentCounts, class_candidate, class_coverage, due_recipients,
+    prepare_batch, sending_detail, sent_counts, start_filter, sum_zones, updates_json, zone_counts,
+};
+use crate::store::rows::{campaign_columns, campaign_from_row, pass_from_row};
+use crate::store::{CampaignRecord, PassRecord, now_ms};
 
-/// The advisory lock key that makes fan-out batches take turns across processes.
-const FANOUT_LOCK: i64 = 0x5053_5243_4d50_4e31; // "PSRCMPN1"
-
-/// Each member's campaign notifications in the last 7 days and 24 hours.
 /// Whether the campaign reaches every Google holder of one class, none of them held back now:
 /// then one class message replaces a message per object. Returns the template and the holders.
 async fn google_class(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     campaign: &CampaignRecord,
     pressure: &Pressure,
     now: i64,
@@ -40,7 +36,7 @@ async fn google_class(
          COUNT(*) FILTER (WHERE (SELECT COUNT(*) FROM campaign_recipients c WHERE c.member_id = r.member_id \
               AND c.state = 'sent' AND c.sent_at > $3) >= $5) AS daily_capped \
          FROM campaign_recipients r JOIN passes p ON p.serial_number = r.serial_number \
-         JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved \
+         JOIN google_objects o ON o.serial_number = r.serial_number AND o.saved = TRUE \
          WHERE r.campaign_id = $1 GROUP BY p.template, r.timezone",
     )
     .bind(&campaign.id)
@@ -56,7 +52,7 @@ async fn google_class(
     };
     let class_holders: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM google_objects o JOIN passes p ON p.serial_number = o.serial_number \
-         WHERE o.saved AND NOT p.voided AND p.template = $1",
+         WHERE o.saved = TRUE AND p.voided = FALSE AND p.template = $1",
     )
     .bind(&template)
     .fetch_one(conn)
@@ -65,36 +61,52 @@ async fn google_class(
 }
 
 /// Locks the passes of a batch in serial order and reads them.
-async fn lock_passes(conn: &mut PgConnection, due: &[DueRecipient]) -> Result<HashMap<String, super::PassRecord>> {
-    let mut serials: Vec<&str> = due.iter().map(|r| r.serial_number.as_str()).collect();
+async fn lock_passes(conn: &mut Conn, due: &[DueRecipient]) -> Result<HashMap<String, PassRecord>> {
+    let mut serials: Vec<[&str; 1]> = due.iter().map(|r| [r.serial_number.as_str()]).collect();
     serials.sort_unstable();
     serials.dedup();
     let rows = sqlx::query(concat!(
         "SELECT ",
         pass_columns!(),
-        " FROM passes WHERE serial_number = ANY($1) ORDER BY serial_number FOR NO KEY UPDATE"
+        " FROM passes WHERE serial_number IN (SELECT ",
+        jv!(0),
+        " FROM ",
+        json_rows!("$1"),
+        ") ORDER BY serial_number",
+        lock_rows!()
     ))
-    .bind(&serials)
+    .bind(serde_json::to_string(&serials)?)
     .fetch_all(conn)
     .await?;
     rows.iter().map(|r| pass_from_row(r).map(|p| (p.serial_number.clone(), p))).collect()
 }
 
-async fn recent_sends(conn: &mut PgConnection, members: &[&str], now: i64) -> Result<HashMap<String, (i64, i64)>> {
-    let rows = sqlx::query(
-        "SELECT member_id, COUNT(*) AS weekly, COUNT(*) FILTER (WHERE sent_at > $2) AS daily \
-         FROM campaign_recipients WHERE state = 'sent' AND sent_at > $1 AND member_id = ANY($3) GROUP BY member_id",
-    )
+/// Each member's campaign notifications in the last 7 days and 24 hours.
+async fn recent_sends(conn: &mut Conn, due: &[DueRecipient], now: i64) -> Result<HashMap<String, (i64, i64)>> {
+    let mut members: Vec<[&str; 1]> = due.iter().map(|r| [r.member_id.as_str()]).collect();
+    members.sort_unstable();
+    members.dedup();
+    let rows = sqlx::query(concat!(
+        // The batch's members drive (on SQLite CROSS JOIN fixes the loop order, whatever the
+        // statistics say) and each is found in the partial index: never a scan of every send so far.
+        "SELECT r.member_id, COUNT(*) AS weekly, COUNT(*) FILTER (WHERE r.sent_at > $2) AS daily FROM ",
+        json_rows!("$3"),
+        " CROSS JOIN campaign_recipients AS r",
+        indexed_by!("campaign_recipients_sent"),
+        " WHERE r.member_id = ",
+        jv!(0),
+        " AND r.state = 'sent' AND r.sent_at > $1 GROUP BY r.member_id"
+    ))
     .bind(now - WEEK_MS)
     .bind(now - DAY_MS)
-    .bind(members)
+    .bind(serde_json::to_string(&members)?)
     .fetch_all(conn)
     .await?;
     sent_counts(&rows)
 }
 
 #[async_trait]
-impl FanoutStore for PostgresStore {
+impl FanoutStore for SqlStore {
     async fn segment_counts(
         &self,
         segment: &Segment,
@@ -102,20 +114,20 @@ impl FanoutStore for PostgresStore {
         pressure: &Pressure,
     ) -> Result<SegmentCounts> {
         let now = now_ms();
-        let filter = segment.to_sql(Dialect::Postgres, now, 6);
+        let filter = segment.to_sql(SEGMENT_DIALECT, now, 6);
         let sql = format!(
             "SELECT s.timezone AS timezone, COUNT(*) AS members, COUNT(p.serial_number) AS passes, \
-             COALESCE(SUM((SELECT COUNT(*) FROM registrations g WHERE g.serial_number = p.serial_number)), 0)::bigint \
-               AS apple_devices, \
+             CAST(COALESCE(SUM((SELECT COUNT(*) FROM registrations g WHERE g.serial_number = p.serial_number)), 0) \
+               AS BIGINT) AS apple_devices, \
              COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = p.serial_number \
-               AND o.saved)) AS google_objects, \
+               AND o.saved = TRUE)) AS google_objects, \
              COUNT(*) FILTER (WHERE p.serial_number IS NOT NULL AND (SELECT COUNT(*) FROM campaign_recipients c \
                WHERE c.member_id = m.id AND c.state = 'sent' AND c.sent_at > $2) >= $4) AS weekly_capped, \
              COUNT(*) FILTER (WHERE p.serial_number IS NOT NULL AND (SELECT COUNT(*) FROM campaign_recipients c \
                WHERE c.member_id = m.id AND c.state = 'sent' AND c.sent_at > $3) >= $5) AS daily_capped \
-             FROM members m LEFT JOIN passes p ON p.serial_number = m.pass_serial AND NOT p.voided \
+             FROM members m LEFT JOIN passes p ON p.serial_number = m.pass_serial AND p.voided = FALSE \
              LEFT JOIN stores s ON s.id = m.home_store_id \
-             WHERE m.consent_marketing AND ($1::text IS NULL OR m.home_store_id = $1) AND ({}) \
+             WHERE m.consent_marketing = TRUE AND (CAST($1 AS TEXT) IS NULL OR m.home_store_id = $1) AND ({}) \
              GROUP BY s.timezone",
             filter.sql
         );
@@ -126,20 +138,31 @@ impl FanoutStore for PostgresStore {
             .bind(now - DAY_MS)
             .bind(pressure.weekly_cap)
             .bind(pressure.daily_cap);
-        let rows = segment::bind_postgres(query, &filter.params).fetch_all(&self.pool).await?;
+        let rows = bind_segment(query, &filter.params).fetch_all(&self.pool).await?;
         let groups = zone_counts(&rows)?;
-        Ok(super::fanout::sum_zones(groups, pressure, now))
+        Ok(sum_zones(groups, pressure, now))
     }
 
     async fn start_due_campaign(&self, pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>> {
         let now = now_ms();
+        if READ_FIRST {
+            let due: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM campaigns WHERE status = 'approved' AND (send_at IS NULL OR send_at <= $1) LIMIT 1",
+            )
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+            if due.is_none() {
+                return Ok(None);
+            }
+        }
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(concat!(
             "SELECT ",
             campaign_columns!(),
             " FROM campaigns WHERE status = 'approved' \
-             AND (send_at IS NULL OR send_at <= $1) ORDER BY COALESCE(send_at, created_at) LIMIT 1 \
-             FOR UPDATE SKIP LOCKED"
+             AND (send_at IS NULL OR send_at <= $1) ORDER BY COALESCE(send_at, created_at) LIMIT 1",
+            skip_locked!()
         ))
         .bind(now)
         .fetch_optional(&mut *tx)
@@ -159,18 +182,18 @@ impl FanoutStore for PostgresStore {
                 return Ok(None);
             }
         };
-        let filter = parsed.to_sql(Dialect::Postgres, now, 4);
+        let filter = parsed.to_sql(SEGMENT_DIALECT, now, 4);
         let sql = format!(
             "INSERT INTO campaign_recipients (campaign_id, member_id, serial_number, language, timezone, state, run_at) \
              SELECT $1, m.id, p.serial_number, m.language, s.timezone, 'pending', $2 \
-             FROM members m JOIN passes p ON p.serial_number = m.pass_serial AND NOT p.voided \
+             FROM members m JOIN passes p ON p.serial_number = m.pass_serial AND p.voided = FALSE \
              LEFT JOIN stores s ON s.id = m.home_store_id \
-             WHERE m.consent_marketing AND ($3::text IS NULL OR m.home_store_id = $3) AND ({}) \
+             WHERE m.consent_marketing = TRUE AND (CAST($3 AS TEXT) IS NULL OR m.home_store_id = $3) AND ({}) \
              ON CONFLICT DO NOTHING",
             filter.sql
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&campaign.id).bind(now).bind(store);
-        let targeted = segment::bind_postgres(query, &filter.params).execute(&mut *tx).await?.rows_affected() as i64;
+        let targeted = bind_segment(query, &filter.params).execute(&mut *tx).await?.rows_affected() as i64;
         let class = match self.google_enabled {
             true => google_class(&mut tx, &campaign, pressure, now).await?,
             false => None,
@@ -192,19 +215,31 @@ impl FanoutStore for PostgresStore {
 
     async fn fan_out_batch(&self, plan: &FanoutPlan) -> Result<usize> {
         let now = now_ms();
+        if READ_FIRST {
+            let due: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+                 WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' LIMIT 1",
+            )
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+            if due.is_none() {
+                return Ok(0);
+            }
+        }
         let mut tx = self.write_tx().await?;
         // One batch at a time across processes, so each holder's recent notifications are counted
-        // after the previous batch committed (the caps hold). Batches queue on the version counter
-        // anyway; one lock here is far cheaper than locking every member row.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(FANOUT_LOCK).execute(&mut *tx).await?;
-        let rows = sqlx::query(
+        // after the previous batch committed (the caps hold).
+        lock_fanout(&mut tx).await?;
+        let rows = sqlx::query(concat!(
             "SELECT r.campaign_id, r.member_id, r.serial_number, r.language, r.timezone, c.priority, c.messages, \
              (c.google_class IS NOT NULL) AS by_class, \
-             EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = r.serial_number AND o.saved) AS on_google \
+             EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = r.serial_number AND o.saved = TRUE) \
+               AS on_google \
              FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
-             WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' ORDER BY r.run_at LIMIT $2 \
-             FOR UPDATE OF r SKIP LOCKED",
-        )
+             WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' ORDER BY r.run_at LIMIT $2",
+            skip_locked!("r")
+        ))
         .bind(now)
         .bind(plan.batch_size)
         .fetch_all(&mut *tx)
@@ -214,17 +249,28 @@ impl FanoutStore for PostgresStore {
             return Ok(0);
         }
         // Lock order passes -> version counter, as in every other pass change (no deadlock).
-        let members: Vec<&str> = due.iter().map(|r| r.member_id.as_str()).collect();
         let passes = lock_passes(&mut tx, &due).await?;
-        let sent = recent_sends(&mut tx, &members, now).await?;
+        let sent = recent_sends(&mut tx, &due, now).await?;
         let batch = prepare_batch(&due, sent, &passes, plan, now);
         let written = self.write_pass_changes(&mut tx, batch.changes.clone()).await?;
-        sqlx::query(
-            "UPDATE campaign_recipients SET state = j.v->>2, held_rule = j.v->>3, run_at = (j.v->>4)::bigint, \
-             sent_version = (j.v->>5)::bigint, sent_at = CASE WHEN j.v->>2 = 'sent' THEN $2::bigint END \
-             FROM jsonb_array_elements($1::jsonb) AS j (v) \
-             WHERE campaign_id = j.v->>0 AND member_id = j.v->>1",
-        )
+        sqlx::query(concat!(
+            "UPDATE campaign_recipients SET state = ",
+            jv!(2),
+            ", held_rule = ",
+            jv!(3),
+            ", run_at = CAST(",
+            jv!(4),
+            " AS BIGINT), sent_version = CAST(",
+            jv!(5),
+            " AS BIGINT), sent_at = CASE WHEN ",
+            jv!(2),
+            " = 'sent' THEN CAST($2 AS BIGINT) END FROM ",
+            json_rows!("$1"),
+            " WHERE campaign_id = ",
+            jv!(0),
+            " AND member_id = ",
+            jv!(1)
+        ))
         .bind(updates_json(&batch, &written))
         .bind(now)
         .execute(&mut *tx)
@@ -234,12 +280,20 @@ impl FanoutStore for PostgresStore {
     }
 
     async fn finish_campaigns(&self) -> Result<Vec<String>> {
+        if READ_FIRST {
+            let sending: Option<i64> = sqlx::query_scalar("SELECT 1 FROM campaigns WHERE status = 'sending' LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+            if sending.is_none() {
+                return Ok(Vec::new());
+            }
+        }
         let mut tx = self.write_tx().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
+        let ids: Vec<String> = sqlx::query_scalar(concat!(
             "SELECT id FROM campaigns c WHERE status = 'sending' AND NOT EXISTS \
-             (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.state = 'pending') \
-             FOR UPDATE SKIP LOCKED",
-        )
+             (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.state = 'pending')",
+            skip_locked!()
+        ))
         .fetch_all(&mut *tx)
         .await?;
         for id in &ids {
@@ -264,7 +318,20 @@ impl FanoutStore for PostgresStore {
     }
 
     async fn record_pass_fetch(&self, serial: &str) -> Result<()> {
-        // The partial index finds nothing for most fetches: no row is touched then.
+        // Most fetches follow no campaign: the partial index finds nothing and no row is touched
+        // (on SQLite a read first, since a write would take the write lock anyway).
+        if READ_FIRST {
+            let waiting: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM campaign_recipients WHERE serial_number = $1 AND state = 'sent' \
+                 AND fetched_at IS NULL LIMIT 1",
+            )
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?;
+            if waiting.is_none() {
+                return Ok(());
+            }
+        }
         sqlx::query(
             "UPDATE campaign_recipients SET fetched_at = $1 \
              WHERE serial_number = $2 AND state = 'sent' AND fetched_at IS NULL",
@@ -281,11 +348,12 @@ impl FanoutStore for PostgresStore {
         let mut tx = self.write_tx().await?;
         for h in holders {
             let p = &h.pass;
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, version, \
-                 last_modified, voided, created_at, updated_at) \
-                 VALUES ($1, $2, $3::jsonb, $4, $5, 0, $6, FALSE, $7, $7)",
-            )
+                 last_modified, voided, created_at, updated_at) VALUES ($1, $2, ",
+                jsonb!("$3"),
+                ", $4, $5, 0, $6, FALSE, $7, $7)"
+            ))
             .bind(&p.serial_number)
             .bind(&p.template)
             .bind(p.data.to_string())
@@ -295,11 +363,13 @@ impl FanoutStore for PostgresStore {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO members (id, card_number, first_name, language, home_store_id, consent_terms, \
                  consent_marketing, consent_at, points, tier, attributes, pass_serial, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $13)",
-            )
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ",
+                jsonb!("$11"),
+                ", $12, $13, $13)"
+            ))
             .bind(&h.member_id)
             .bind(&h.card_number)
             .bind(&h.first_name)
@@ -326,8 +396,7 @@ impl FanoutStore for PostgresStore {
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
-                    "INSERT INTO registrations (device_library_id, serial_number, created_at) \
-                     VALUES ($1, $2, $3)",
+                    "INSERT INTO registrations (device_library_id, serial_number, created_at) VALUES ($1, $2, $3)",
                 )
                 .bind(device)
                 .bind(&p.serial_number)
