@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{READ_FIRST, SEGMENT_DIALECT, bind_segment, lock_fanout};
+use super::super::{Db, READ_FIRST, SEGMENT_DIALECT, bind_segment, lock_fanout};
 use super::campaigns::{add_event, fetch_campaign};
 use super::{Conn, SqlStore, pass_columns};
 use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
@@ -60,11 +60,25 @@ async fn google_class(
     Ok((class_holders == holders).then_some((template, holders)))
 }
 
+/// Whether a poll finds no work by reading first (`READ_FIRST`: on SQLite, where its write
+/// transaction would take the database's write lock for nothing); `probe` is a `SELECT 1 … LIMIT 1`.
+async fn idle<'q>(
+    pool: &sqlx::Pool<Db>,
+    probe: sqlx::query::QueryScalar<'q, Db, i64, <Db as sqlx::Database>::Arguments>,
+) -> Result<bool> {
+    Ok(READ_FIRST && probe.fetch_optional(pool).await?.is_none())
+}
+
+/// Distinct values in order, as `json_rows!` rows of one cell.
+fn json_list<'a>(values: impl Iterator<Item = &'a str>) -> Result<String> {
+    let mut rows: Vec<[&str; 1]> = values.map(|v| [v]).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    Ok(serde_json::to_string(&rows)?)
+}
+
 /// Locks the passes of a batch in serial order and reads them.
 async fn lock_passes(conn: &mut Conn, due: &[DueRecipient]) -> Result<HashMap<String, PassRecord>> {
-    let mut serials: Vec<[&str; 1]> = due.iter().map(|r| [r.serial_number.as_str()]).collect();
-    serials.sort_unstable();
-    serials.dedup();
     let rows = sqlx::query(concat!(
         "SELECT ",
         pass_columns!(),
@@ -75,7 +89,7 @@ async fn lock_passes(conn: &mut Conn, due: &[DueRecipient]) -> Result<HashMap<St
         ") ORDER BY serial_number",
         lock_rows!()
     ))
-    .bind(serde_json::to_string(&serials)?)
+    .bind(json_list(due.iter().map(|r| r.serial_number.as_str()))?)
     .fetch_all(conn)
     .await?;
     rows.iter().map(|r| pass_from_row(r).map(|p| (p.serial_number.clone(), p))).collect()
@@ -83,9 +97,6 @@ async fn lock_passes(conn: &mut Conn, due: &[DueRecipient]) -> Result<HashMap<St
 
 /// Each member's campaign notifications in the last 7 days and 24 hours.
 async fn recent_sends(conn: &mut Conn, due: &[DueRecipient], now: i64) -> Result<HashMap<String, (i64, i64)>> {
-    let mut members: Vec<[&str; 1]> = due.iter().map(|r| [r.member_id.as_str()]).collect();
-    members.sort_unstable();
-    members.dedup();
     let rows = sqlx::query(concat!(
         // The batch's members drive (on SQLite CROSS JOIN fixes the loop order, whatever the
         // statistics say) and each is found in the partial index: never a scan of every send so far.
@@ -99,7 +110,7 @@ async fn recent_sends(conn: &mut Conn, due: &[DueRecipient], now: i64) -> Result
     ))
     .bind(now - WEEK_MS)
     .bind(now - DAY_MS)
-    .bind(serde_json::to_string(&members)?)
+    .bind(json_list(due.iter().map(|r| r.member_id.as_str()))?)
     .fetch_all(conn)
     .await?;
     sent_counts(&rows)
@@ -145,16 +156,9 @@ impl FanoutStore for SqlStore {
 
     async fn start_due_campaign(&self, pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>> {
         let now = now_ms();
-        if READ_FIRST {
-            let due: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM campaigns WHERE status = 'approved' AND (send_at IS NULL OR send_at <= $1) LIMIT 1",
-            )
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-            if due.is_none() {
-                return Ok(None);
-            }
+        let probe = "SELECT 1 FROM campaigns WHERE status = 'approved' AND (send_at IS NULL OR send_at <= $1) LIMIT 1";
+        if idle(&self.pool, sqlx::query_scalar(probe).bind(now)).await? {
+            return Ok(None);
         }
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(concat!(
@@ -215,17 +219,10 @@ impl FanoutStore for SqlStore {
 
     async fn fan_out_batch(&self, plan: &FanoutPlan) -> Result<usize> {
         let now = now_ms();
-        if READ_FIRST {
-            let due: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
-                 WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' LIMIT 1",
-            )
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-            if due.is_none() {
-                return Ok(0);
-            }
+        let probe = "SELECT 1 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+                     WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' LIMIT 1";
+        if idle(&self.pool, sqlx::query_scalar(probe).bind(now)).await? {
+            return Ok(0);
         }
         let mut tx = self.write_tx().await?;
         // One batch at a time across processes, so each holder's recent notifications are counted
@@ -280,13 +277,9 @@ impl FanoutStore for SqlStore {
     }
 
     async fn finish_campaigns(&self) -> Result<Vec<String>> {
-        if READ_FIRST {
-            let sending: Option<i64> = sqlx::query_scalar("SELECT 1 FROM campaigns WHERE status = 'sending' LIMIT 1")
-                .fetch_optional(&self.pool)
-                .await?;
-            if sending.is_none() {
-                return Ok(Vec::new());
-            }
+        let probe = "SELECT 1 FROM campaigns WHERE status = 'sending' LIMIT 1";
+        if idle(&self.pool, sqlx::query_scalar(probe)).await? {
+            return Ok(Vec::new());
         }
         let mut tx = self.write_tx().await?;
         let ids: Vec<String> = sqlx::query_scalar(concat!(
@@ -320,17 +313,10 @@ impl FanoutStore for SqlStore {
     async fn record_pass_fetch(&self, serial: &str) -> Result<()> {
         // Most fetches follow no campaign: the partial index finds nothing and no row is touched
         // (on SQLite a read first, since a write would take the write lock anyway).
-        if READ_FIRST {
-            let waiting: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM campaign_recipients WHERE serial_number = $1 AND state = 'sent' \
-                 AND fetched_at IS NULL LIMIT 1",
-            )
-            .bind(serial)
-            .fetch_optional(&self.pool)
-            .await?;
-            if waiting.is_none() {
-                return Ok(());
-            }
+        let probe = "SELECT 1 FROM campaign_recipients WHERE serial_number = $1 AND state = 'sent' \
+                     AND fetched_at IS NULL LIMIT 1";
+        if idle(&self.pool, sqlx::query_scalar(probe).bind(serial)).await? {
+            return Ok(());
         }
         sqlx::query(
             "UPDATE campaign_recipients SET fetched_at = $1 \
