@@ -1,5 +1,5 @@
-//! Push delivery: the outbox workers, the APNs client, and a mock APNs for tests and benchmarks.
+//! Push delivery: the outbox workers and the APNs client (the mock APNs of tests and benchmarks is in
+//! `testkit::mock_apns`).
 
 pub mod apns;
-pub mod mock_apns;
 pub mod worker;

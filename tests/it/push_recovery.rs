@@ -14,9 +14,9 @@ use openssl::rsa::Rsa;
 use openssl::x509::extension::BasicConstraints;
 use openssl::x509::{X509, X509NameBuilder};
 use passerelle::push::apns::ApnsClient;
-use passerelle::push::mock_apns::MockApnsConfig;
 use passerelle::push::worker::{PushHealth, Worker};
 use passerelle::store::{NewPass, Store};
+use passerelle::testkit::mock_apns::MockApnsConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 
