@@ -13,7 +13,7 @@ PEERS="${PEERS:-$ROOT/../shared/bench/peers}"
 WORK="$(mktemp -d -t passerelle-bench.XXXXXX)"; trap 'rm -rf "$WORK"' EXIT
 
 cd "$ROOT"
-cargo build --release --quiet
+cargo build --release --quiet --features testkit   # `bench` exists only with the test doubles
 BIN="$ROOT/target/release/passerelle"
 
 echo "## Passerelle"

@@ -11,7 +11,7 @@ DB="${1:-sqlite://$WORK/bench.db}"; SECS="${2:-10}"; CONNS="${3:-32}"
 PORT="${PORT:-18080}"
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
 cd "$ROOT"
-cargo build --release --quiet
+cargo build --release --quiet --features testkit   # `bench` exists only with the test doubles
 BIN="$ROOT/target/release/passerelle"
 export PASSERELLE_DATABASE_URL="$DB" PASSERELLE_LOG=warn
 

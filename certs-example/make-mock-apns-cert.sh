@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issues the DEMO TLS server certificate of the mock APNs server (src/push/mock_apns.rs),
+# Issues the DEMO TLS server certificate of the mock APNs server (src/testkit/mock_apns/),
 # signed by the existing demo root CA (root-ca.pem + root-ca-key.pem, which it does not touch).
 # Writes mock-apns-cert.pem and mock-apns-key.pem next to itself, overwriting them.
 # Requires: openssl (3.x).

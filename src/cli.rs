@@ -1,4 +1,4 @@
-//! Command dispatch: `serve`, `templates check`, `pass build`, `bench sign`.
+//! Command dispatch: `serve`, `migrate`, `worker`, `keys`, `templates`, `pass build`, and `bench` (feature `testkit`).
 
 use std::process::ExitCode;
 
@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 
 use crate::app::{self, App};
 use crate::apple::{PassKeys, SigningIdentity};
-use crate::config::{BenchCommand, Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand};
+#[cfg(feature = "testkit")]
+use crate::config::BenchCommand;
+use crate::config::{Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand};
 use crate::keys::KeyScope;
 use crate::templates::TemplateSet;
 use crate::tokens;
@@ -28,17 +30,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pass { command: PassCommand::Build { template, data, output, serial } } => {
             pass_build(&cli.config, &template, &data, &output, serial)
         }
-        Command::Bench { command: BenchCommand::Sign { template, seconds, threads } } => {
-            crate::bench::sign(&cli.config, &template, seconds, threads)
-        }
-        Command::Bench { command: BenchCommand::Campaign { holders } } => {
-            block_on(crate::bench::campaign(&cli.config, holders))
-        }
-        Command::Bench { command: BenchCommand::Push { devices } } => {
-            block_on(crate::bench::push(&cli.config, devices))
-        }
-        Command::Bench { command: BenchCommand::SeedWeb { passes, registrations, per_device, targets } } => {
-            block_on(crate::bench::seed_web(&cli.config, passes, registrations, per_device, &targets))
+        #[cfg(feature = "testkit")]
+        Command::Bench { command } => bench(&cli.config, command),
+    }
+}
+
+#[cfg(feature = "testkit")]
+fn bench(config: &Config, command: BenchCommand) -> Result<ExitCode> {
+    match command {
+        BenchCommand::Sign { template, seconds, threads } => crate::bench::sign(config, &template, seconds, threads),
+        BenchCommand::Campaign { holders } => block_on(crate::bench::campaign(config, holders)),
+        BenchCommand::Push { devices } => block_on(crate::bench::push(config, devices)),
+        BenchCommand::SeedWeb { passes, registrations, per_device, targets } => {
+            block_on(crate::bench::seed_web(config, passes, registrations, per_device, &targets))
         }
     }
 }

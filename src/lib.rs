@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod apple;
+#[cfg(feature = "testkit")]
 pub mod bench;
 pub mod campaigns;
 pub mod cli;
@@ -24,5 +25,7 @@ pub mod store;
 pub mod stores;
 pub mod telemetry;
 pub mod templates;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tokens;
 pub mod webhooks;

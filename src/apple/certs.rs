@@ -8,6 +8,7 @@ use std::sync::Once;
 
 use anyhow::{Context, Result, anyhow, bail};
 use openssl::asn1::Asn1Time;
+use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
@@ -19,6 +20,10 @@ use crate::secret::Secret;
 
 /// Days before expiry from which a certificate is reported at start.
 const EXPIRY_WARNING_DAYS: u32 = 30;
+
+/// The demo pass certificate of `certs-example/` (also inside its `.p12` files), built into the binary so that it is
+/// recognised by its content, whatever file or copy it is loaded from.
+const DEMO_PASS_CERT: &[u8] = include_bytes!("../../certs-example/pass-cert.pem");
 
 /// Certificate, key and intermediate that sign every pass (and, later, authenticate to APNs).
 pub struct SigningIdentity {
@@ -93,6 +98,17 @@ impl SigningIdentity {
         let mut chain = Stack::new()?;
         chain.push(wwdr)?;
         Ok(Self { cert, key, chain, pass_type_identifier: uid, team_identifier: team, warnings })
+    }
+
+    /// Whether the pass certificate is the demo one of `certs-example/` (same SHA-256 fingerprint), whose private
+    /// key is public. Only then does the server offer `GET /demo/passes/{template}`; any doubt counts as "not demo".
+    pub fn is_demo(&self) -> bool {
+        let fingerprint = |cert: &X509Ref| cert.digest(MessageDigest::sha256()).ok().map(|d| d.to_vec());
+        let demo = X509::from_pem(DEMO_PASS_CERT).ok();
+        match (demo.as_deref().and_then(fingerprint), fingerprint(&self.cert)) {
+            (Some(demo), Some(ours)) => demo == ours,
+            _ => false,
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::app::{self, PushParts};
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
-use crate::push::mock_apns::{MockApns, MockApnsConfig};
 use crate::store::{HolderSeed, NewCampaign, NewPass};
+use crate::testkit::mock_apns::{MockApns, MockApnsConfig};
 use crate::tokens;
 
 /// Holders written per seeding transaction.

@@ -8,9 +8,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::app::{self, PushParts};
 use crate::config::Config;
-use crate::push::mock_apns::{MockApns, MockApnsConfig};
 use crate::store::JobKind;
 use crate::store::{NewPass, PassChange};
+use crate::testkit::mock_apns::{MockApns, MockApnsConfig};
 use crate::tokens;
 
 pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {

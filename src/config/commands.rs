@@ -1,5 +1,5 @@
 //! The command line: the `Cli` root and its subcommands (`serve`, `migrate`, `worker`, `keys`, `templates`, `pass`,
-//! `bench`); the shared settings are [`Config`].
+//! `bench`, which exists only with the `testkit` feature); the shared settings are [`Config`].
 
 use std::path::PathBuf;
 
@@ -39,7 +39,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PassCommand,
     },
-    /// Benchmarks that print figures.
+    /// Benchmarks that print figures (built with the `testkit` feature).
+    #[cfg(feature = "testkit")]
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
@@ -96,6 +97,7 @@ pub enum PassCommand {
     },
 }
 
+#[cfg(feature = "testkit")]
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Passes built and signed per second, on one core and on all cores,

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser};
 
-pub use self::commands::{BenchCommand, Cli, Command, KeysCommand, PassCommand, TemplatesCommand};
+#[cfg(feature = "testkit")]
+pub use self::commands::BenchCommand;
+pub use self::commands::{Cli, Command, KeysCommand, PassCommand, TemplatesCommand};
 use crate::secret::Secret;
 
 /// Where the demo certificates live, used when no real certificate is configured.

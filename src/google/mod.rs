@@ -1,11 +1,9 @@
 //! Google Wallet: the mapping from templates, the REST client, save links, and callbacks.
 
 pub mod callback;
-pub mod callback_signer;
 pub mod client;
 pub mod jwt;
 pub mod mapping;
-pub mod mock;
 pub mod sync;
 
 use std::sync::Arc;

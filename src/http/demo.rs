@@ -1,4 +1,5 @@
-//! `GET /demo/passes/{template}`: a freshly signed pass built from the template's example data.
+//! `GET /demo/passes/{template}`: a freshly signed pass built from the template's example data. Mounted only while
+//! the signing certificate is the demo one of `certs-example/` ([`crate::apple::SigningIdentity::is_demo`]).
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! Push delivery to APNs: the client (the `push` job handler runs it), and a mock APNs for tests and benchmarks.
+//! Push delivery to APNs: the client, which the `push` job handler runs (the mock APNs of tests
+//! and benchmarks is in `testkit::mock_apns`).
 
 pub mod apns;
-pub mod mock_apns;

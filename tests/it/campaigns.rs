@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use passerelle::config::Config;
-use passerelle::google::mock::MockGoogle;
 use passerelle::store::{PassQuery, Store};
+use passerelle::testkit::mock_google::MockGoogle;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -73,7 +73,7 @@ fn certificate_must_be_a_pass_type_id() {
 }
 
 /// A pass certificate signed by the demo WWDR, valid from `from` to `to` days from now.
-fn pass_cert(from: i64, to: i64) -> (tempfile::TempDir, AppleCertPaths) {
+pub fn pass_cert(from: i64, to: i64) -> (tempfile::TempDir, AppleCertPaths) {
     let wwdr = X509::from_pem(&std::fs::read(demo("wwdr.pem")).unwrap()).unwrap();
     let wwdr_key = PKey::private_key_from_pem(&std::fs::read(demo("wwdr-key.pem")).unwrap()).unwrap();
     let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
@@ -116,4 +116,22 @@ fn expiry_within_30_days_warns_and_expired_refuses() {
 
     let (_d, p) = pass_cert(-300, -1);
     assert!(load_err(p).contains("expired"));
+}
+
+#[test]
+fn the_demo_certificate_is_recognised_by_its_content() {
+    let pem = paths("pass-cert.pem", Some("pass-key.pem"), Some("wwdr.pem"), None);
+    assert!(SigningIdentity::load(&pem).unwrap().is_demo());
+    for file in ["pass.p12", "pass-legacy.p12"] {
+        assert!(SigningIdentity::load(&paths(file, None, None, Some("passerelle"))).unwrap().is_demo(), "{file}");
+    }
+    // A copy elsewhere is still the demo certificate.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(demo("pass-cert.pem"), dir.path().join("mine.pem")).unwrap();
+    assert!(SigningIdentity::load(&AppleCertPaths { cert: dir.path().join("mine.pem"), ..pem }).unwrap().is_demo());
+    // Same subject, same issuer, another certificate: not the demo one.
+    let (_d, other) = pass_cert(-1, 365);
+    let id = SigningIdentity::load(&other).unwrap();
+    assert_eq!(id.pass_type_identifier, "pass.com.passerelle.demo");
+    assert!(!id.is_demo());
 }

@@ -6,8 +6,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use passerelle::config::Config;
-use passerelle::google::callback_signer::TestSigner;
-use passerelle::google::mock::MockGoogle;
+use passerelle::testkit::callback_signer::TestSigner;
+use passerelle::testkit::mock_google::MockGoogle;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use passerelle::google::client::{GoogleClient, GoogleError, GoogleSettings, NoRateLimit, RateLimiter, WalletApi};
-use passerelle::google::mock::MockGoogle;
+use passerelle::testkit::mock_google::MockGoogle;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::Mutex;

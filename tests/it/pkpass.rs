@@ -1,4 +1,5 @@
-//! Every demo template, served by the real server, is a valid signed pass from outside.
+//! Every demo template, served by the real server, is a valid signed pass from outside; the demo route exists only
+//! while the signing certificate is the demo one.
 
 use crate::helpers::{assert_pass_json_complete, assert_valid_pass, spawn_app, test_config};
 
@@ -61,4 +62,29 @@ async fn every_pass_gets_its_own_serial_and_token() {
     assert_ne!(a["serialNumber"], b["serialNumber"]);
     assert_ne!(a["authenticationToken"], b["authenticationToken"]);
     assert!(a["serialNumber"].as_str().unwrap().len() >= 32, "128-bit serials");
+}
+
+#[tokio::test]
+async fn demo_passes_exist_only_with_the_demo_certificate() {
+    // Another certificate (same subject, issued by the demo WWDR): no demo route, a JSON 404 like any unknown route.
+    let (_certs, other) = crate::certificates::pass_cert(-1, 365);
+    let mut config = test_config();
+    (config.apple_cert, config.apple_key, config.apple_wwdr) = (Some(other.cert), other.key, other.wwdr);
+    let app = spawn_app(config).await;
+    for template in ["loyalty", "receipt", "nope"] {
+        let resp = reqwest::get(format!("{}/demo/passes/{template}", app.base_url)).await.unwrap();
+        assert_eq!(resp.status(), 404, "{template}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{template}");
+    }
+    let created = app.create_pass("loyalty", crate::helpers::example("loyalty")).await;
+    assert!(created["serial_number"].is_string(), "the server itself works with that certificate: {created}");
+
+    // The demo certificate is recognised by its content, also from its .p12 (which carries the WWDR).
+    let mut config = test_config();
+    config.apple_cert = Some(crate::helpers::repo().join("certs-example/pass.p12"));
+    (config.apple_key, config.apple_wwdr) = (None, None);
+    config.apple_key_password = Some(passerelle::secret::Secret::new("passerelle"));
+    let app = spawn_app(config).await;
+    assert_valid_pass(&fetch_demo(&app.base_url, "loyalty").await);
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use passerelle::config::Config;
-use passerelle::push::mock_apns::{MockApns, MockApnsConfig};
+use passerelle::testkit::mock_apns::{MockApns, MockApnsConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
 

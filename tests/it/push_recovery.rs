@@ -16,9 +16,9 @@ use openssl::x509::{X509, X509NameBuilder};
 use passerelle::jobs::push::{PushHandler, PushHealth};
 use passerelle::jobs::runner::Runner;
 use passerelle::push::apns::ApnsClient;
-use passerelle::push::mock_apns::MockApnsConfig;
 use passerelle::store::{JobKind, QueueStats};
 use passerelle::store::{NewPass, Store};
+use passerelle::testkit::mock_apns::MockApnsConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 

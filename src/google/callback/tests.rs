@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
-use crate::google::callback_signer::TestSigner;
+use crate::testkit::callback_signer::TestSigner;
 
 const ISSUER: &str = "3388000000022141777";
 const NOW: i64 = 1_750_000_000_000;

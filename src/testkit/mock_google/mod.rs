@@ -1,5 +1,5 @@
 //! A mock of Google's OAuth token endpoint and Wallet API (walletobjects v1) for tests and benchmarks, like
-//! `push::mock_apns` for APNs. Plain HTTP on `127.0.0.1:0`.
+//! [`super::mock_apns`] for APNs. Plain HTTP on `127.0.0.1:0`.
 //!
 //! - `POST /token`: the service-account JWT-bearer grant. The assertion must be an RS256 JWT signed with the demo key
 //!   (`certs-example/google-service-account.json`), with `iss` = its `client_email`, `aud` = [`MockGoogle::token_uri`],

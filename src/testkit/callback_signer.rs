@@ -9,7 +9,7 @@ use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
 use serde_json::json;
 
-use super::callback::{PROTOCOL_VERSION, SENDER_ID, signed_data};
+use crate::google::callback::{PROTOCOL_VERSION, SENDER_ID, signed_data};
 
 /// A root key and an intermediate key it signs, as Google holds them.
 pub struct TestSigner {
