@@ -18,6 +18,14 @@ pub struct Browser {
     pub downloads: tempfile::TempDir,
 }
 
+/// chromedriver and Chromium, if this machine has both: (chromedriver, chromium).
+pub fn binaries() -> Option<(&'static str, &'static str)> {
+    let driver =
+        ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
+    let chrome = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists());
+    driver.zip(chrome)
+}
+
 /// Where tests leave screenshots.
 pub fn artifacts() -> PathBuf {
     let dir = crate::helpers::repo().join("target/test-artifacts");
@@ -26,19 +34,15 @@ pub fn artifacts() -> PathBuf {
 }
 
 impl Browser {
-    /// Starts chromedriver and a phone-sized headless Chromium. Without Chromium the test is
-    /// skipped with a note, unless `PASSERELLE_TEST_REQUIRE_BROWSER=1` (as in CI) makes that fail.
-    pub async fn start() -> Option<Browser> {
-        let driver_bin =
-            ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
-        let chrome_bin = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists());
-        let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
-            assert!(
-                std::env::var("PASSERELLE_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
-                "PASSERELLE_TEST_REQUIRE_BROWSER=1 but chromium/chromedriver are not installed"
-            );
-            eprintln!("skipping a browser test: install Debian's chromium and chromium-driver to run it");
-            return None;
+    /// Starts chromedriver and a phone-sized headless Chromium. The runner ignores browser tests
+    /// on a machine without them (unless `PASSERELLE_TEST_REQUIRE_BROWSER=1`): here they must be.
+    pub async fn start() -> Browser {
+        let Some((driver_bin, chrome_bin)) = binaries() else {
+            panic!(
+                "chromium or chromedriver is missing (looked for /usr/bin/chromedriver, \
+                 /usr/lib/chromium/chromedriver, /usr/bin/chromium, /usr/bin/chromium-browser): \
+                 install Debian's chromium and chromium-driver to run the browser tests"
+            )
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let driver = Command::new(driver_bin)
@@ -70,7 +74,7 @@ impl Browser {
         let resp: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {resp}")).to_owned();
-        Some(Browser { http, base, session, driver, downloads })
+        Browser { http, base, session, driver, downloads }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -161,10 +165,10 @@ impl Drop for Browser {
     }
 }
 
+browser_test!(the_pass_page_downloads_a_pass_in_chromium);
 /// The pass page in a real browser: it renders, and "Add to Apple Wallet" downloads a valid pass.
-#[tokio::test]
 async fn the_pass_page_downloads_a_pass_in_chromium() {
-    let Some(browser) = Browser::start().await else { return };
+    let browser = Browser::start().await;
     let app = crate::helpers::spawn_app(crate::helpers::test_config()).await;
     let created = app.create_pass("loyalty", crate::helpers::example("loyalty")).await;
     browser.goto(created["pass_page_url"].as_str().unwrap()).await;
@@ -176,13 +180,13 @@ async fn the_pass_page_downloads_a_pass_in_chromium() {
     assert_eq!(pass["serialNumber"], created["serial_number"]);
 }
 
+browser_test!(a_shopper_joins_from_a_flyer_in_chromium);
 /// A shopper scans a flyer: the form in Chromium, an invalid submit (errors beside the fields),
 /// a valid one, then "Add to Apple Wallet" downloads a valid pass for that member.
-#[tokio::test]
 async fn a_shopper_joins_from_a_flyer_in_chromium() {
     use reqwest::Method;
     use serde_json::json;
-    let Some(browser) = Browser::start().await else { return };
+    let browser = Browser::start().await;
     let app = crate::helpers::spawn_app(crate::helpers::test_config()).await;
     let store = json!({"id": "paris-01", "name": "Paris Rivoli", "latitude": 48.8606, "longitude": 2.3522, "timezone": "Europe/Paris"});
     assert_eq!(app.api(Method::POST, "/api/v1/stores").json(&store).send().await.unwrap().status(), 201);

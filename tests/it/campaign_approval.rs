@@ -11,7 +11,6 @@ use crate::campaigns::{
     add_store, create_campaign, get, member, no_quiet_hours, ok_json, on_iphone, stats, store_of, wait_sent,
 };
 use crate::helpers::{Backend, TestApp, run, spawn_app_on};
-use crate::on_both_backends;
 use crate::push::{mock, push_config, token};
 
 async fn new_key(app: &TestApp, body: Value) -> (String, Value) {

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use crate::campaigns::{create_campaign, member, no_quiet_hours, ok_json, on_iphone, stats, store_of, wait_sent};
 use crate::helpers::{Backend, example, repo, spawn_app_on, spawn_app_on_existing, test_config};
-use crate::on_both_backends;
 use crate::push::{eventually, mock, push_config, token};
 
 fn seed(n: usize, data: &Value) -> HolderSeed {

@@ -14,7 +14,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app_on, test_config};
-use crate::on_both_backends;
 use crate::push::{eventually, mock, push_config, token};
 
 const ISSUER: &str = "3388000000022141777";
@@ -494,10 +493,10 @@ on_both_backends!(
     caps_and_quiet_hours_hold_across_campaigns,
 );
 
+async_test!(a_text_longer_than_the_offer_field_is_refused);
 /// A template may cap its offer field (here at 50 characters; its default has 42): a campaign
 /// text longer than that is refused when the campaign is made (a pass breaking its template
 /// could not be signed later).
-#[tokio::test]
 async fn a_text_longer_than_the_offer_field_is_refused() {
     let templates = tempfile::tempdir().unwrap();
     crate::template_rules::copy_dir(&crate::helpers::repo().join("pass-templates"), templates.path());

@@ -12,7 +12,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, example, repo, run, spawn_app_on, test_config};
-use crate::on_both_backends;
 use crate::push::eventually;
 
 const ISSUER: &str = "3388000000022141777";

@@ -1,5 +1,9 @@
 //! Integration tests: one binary, a module per area. They start the real server on port 0
-//! and check passes from outside (unzip, sha1sum, `openssl cms -verify`).
+//! and check passes from outside (unzip, sha1sum, `openssl cms -verify`). The runner and the
+//! macros that register tests are in `harness.rs`.
+
+#[macro_use]
+mod harness;
 
 mod admin_api;
 mod browser;
@@ -27,3 +31,7 @@ mod stores_flyers;
 mod template_rules;
 mod web_service;
 mod webhooks;
+
+fn main() -> std::process::ExitCode {
+    harness::main()
+}

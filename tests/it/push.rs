@@ -10,7 +10,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, repo, spawn_app_on, test_config};
-use crate::on_both_backends;
 use crate::web_service::{Held, add_to_wallet};
 
 pub async fn mock() -> MockApns {

@@ -21,7 +21,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, repo, spawn_app_on};
-use crate::on_both_backends;
 use crate::push::{eventually, mock, mock_with, push_config, register_as, token};
 use crate::web_service::add_to_wallet;
 

@@ -12,7 +12,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app_on, test_config};
-use crate::on_both_backends;
 use crate::push::eventually;
 use crate::web_service::{add_to_wallet, register};
 
@@ -133,7 +132,7 @@ async fn pass_added_and_removed(backend: Backend) {
     assert_eq!(delivered(&received, "pass.added").len(), 1, "the second device made no pass.added");
 }
 
-#[test]
+sync_test!(a_url_without_secret_is_refused);
 fn a_url_without_secret_is_refused() {
     let mut config = test_config();
     config.webhook_url = Some("https://orders.example.com/hook".into());
