@@ -25,6 +25,7 @@ mod pkpass;
 mod push;
 mod push_recovery;
 mod receipts;
+mod segment;
 mod server;
 mod storage;
 mod stores_flyers;
