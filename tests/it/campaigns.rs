@@ -13,7 +13,7 @@ use passerelle::store::{PassQuery, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app_on, test_config};
+use crate::helpers::{Backend, Queue, TestApp, spawn_app_on, test_config, wait_until_drained};
 use crate::push::{eventually, mock, push_config, token};
 
 const ISSUER: &str = "3388000000022141777";
@@ -308,7 +308,7 @@ async fn a_campaign_reaches_exactly_its_holders_on_both_wallets(backend: Backend
     // Apple: exactly A's and F's iPhones are pushed; A's next download shows the message with a
     // changeMessage.
     eventually("the iPhones are pushed", async || apns.received_count() >= pushes_before + 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until_drained(&app, Queue::Push).await;
     let pushed: BTreeSet<String> = apns.received()[pushes_before..].iter().map(|r| r.token.clone()).collect();
     assert_eq!(pushed, BTreeSet::from([token(0), token(5)]), "only A's and F's devices");
     let pass = fetch_pass_json(&app, store.as_ref(), &serials[0]).await;
@@ -402,7 +402,7 @@ async fn a_campaign_to_a_whole_google_class_sends_one_class_message(backend: Bac
     );
     let schema_errors = crate::google_schema::Discovery::load().validate("Message", messages[0]);
     assert!(schema_errors.is_empty(), "the class message fits Google's Message schema: {schema_errors:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until_drained(&app, Queue::Google).await;
     for serial in [&a, &b] {
         assert!(campaign_messages(&google, serial).is_empty(), "no message per object");
     }

@@ -99,6 +99,53 @@ impl TestApp {
     }
 }
 
+/// A queue of background jobs.
+#[derive(Debug, Clone, Copy)]
+pub enum Queue {
+    Push,
+    Google,
+    Webhooks,
+}
+
+/// Waits (up to 15 s) until `queue` holds no pending or leased job: every job queued so far has
+/// been worked (delivered, given up or dead), so whatever it was going to send has been sent. The
+/// push queue is read through the store; the store counts the others for no one, so they are
+/// read with SQL on the test's database.
+pub async fn wait_until_drained(app: &TestApp, queue: Queue) {
+    use sqlx::Connection;
+    match queue {
+        Queue::Push => {
+            let store = crate::campaigns::store_of(app).await;
+            crate::push::eventually("the push queue is drained", async || {
+                let stats = store.push_queue_stats().await.unwrap();
+                stats.pending + stats.leased == 0
+            })
+            .await;
+        }
+        Queue::Google | Queue::Webhooks => {
+            let table = if matches!(queue, Queue::Google) { "google_jobs" } else { "webhook_jobs" };
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE state IN ('pending', 'leased')");
+            let url = app.database_url.as_str();
+            let (mut sqlite, mut postgres) = (None, None);
+            if url.starts_with("sqlite:") {
+                sqlite = Some(sqlx::SqliteConnection::connect(url).await.unwrap());
+            } else {
+                postgres = Some(sqlx::PgConnection::connect(url).await.unwrap());
+            }
+            crate::push::eventually(&format!("{table} is drained"), async || {
+                let sql = || sqlx::AssertSqlSafe(sql.clone());
+                let queued: i64 = match (&mut sqlite, &mut postgres) {
+                    (Some(conn), _) => sqlx::query_scalar(sql()).fetch_one(conn).await.unwrap(),
+                    (_, Some(conn)) => sqlx::query_scalar(sql()).fetch_one(conn).await.unwrap(),
+                    (None, None) => unreachable!("one connection is open"),
+                };
+                queued == 0
+            })
+            .await;
+        }
+    }
+}
+
 /// Example data of a demo template.
 pub fn example(template: &str) -> Value {
     let path = repo().join("pass-templates").join(template).join("example.json");

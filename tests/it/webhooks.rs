@@ -11,7 +11,7 @@ use openssl::sign::Signer;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app_on, test_config};
+use crate::helpers::{Backend, Queue, TestApp, spawn_app_on, test_config, wait_until_drained};
 use crate::push::eventually;
 use crate::web_service::{add_to_wallet, register};
 
@@ -125,7 +125,7 @@ async fn pass_added_and_removed(backend: Backend) {
         assert_eq!(r.status(), 200);
     };
     unregister("device-one-0001").await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    wait_until_drained(&app, Queue::Webhooks).await;
     assert!(delivered(&received, "pass.removed").is_empty(), "a device still holds the pass");
     unregister("device-two-0002").await;
     eventually("pass.removed is delivered", async || delivered(&received, "pass.removed").len() == 1).await;
