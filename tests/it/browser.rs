@@ -13,7 +13,8 @@ pub struct Browser {
     http: reqwest::Client,
     base: String,
     session: String,
-    driver: Child,
+    /// Dropped after the session is closed (fields drop after `Browser::drop`).
+    _driver: Driver,
     /// Where the browser saves downloads.
     pub downloads: tempfile::TempDir,
 }
@@ -33,6 +34,16 @@ pub fn artifacts() -> PathBuf {
     dir
 }
 
+/// The chromedriver process: killed and reaped when dropped, even when the test panics.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium. The runner ignores browser tests
     /// on a machine without them (unless `PASSERELLE_TEST_REQUIRE_BROWSER=1`): here they must be.
@@ -45,12 +56,14 @@ impl Browser {
             )
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new(driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+        let driver = Driver(
+            Command::new(driver_bin)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         for _ in 0..100 {
@@ -74,7 +87,7 @@ impl Browser {
         let resp: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {resp}")).to_owned();
-        Browser { http, base, session, driver, downloads }
+        Browser { http, base, session, _driver: driver, downloads }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -158,10 +171,45 @@ impl Browser {
     }
 }
 
+/// Closes the WebDriver session, which makes chromedriver quit Chromium and wait for it; then
+/// `Driver` stops chromedriver. Runs when a test ends, panicking or not, so no Chromium outlives
+/// `cargo test`. Blocking is fine here: the test is over.
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let address = self.base.trim_start_matches("http://");
+        let request = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.session
+        );
+        let closed = std::net::TcpStream::connect(address).and_then(|mut stream| {
+            use std::io::{Read, Write};
+            stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+            stream.write_all(request.as_bytes())?;
+            // chromedriver keeps the connection open: read the head, then Content-Length bytes.
+            let mut answer = Vec::new();
+            let mut chunk = [0; 4096];
+            loop {
+                let n = stream.read(&mut chunk)?;
+                answer.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&answer);
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if n == 0 || answer.len() >= head_end + 4 + length {
+                        return Ok(text.into_owned());
+                    }
+                } else if n == 0 {
+                    return Ok(text.into_owned());
+                }
+            }
+        });
+        match closed {
+            Ok(answer) if answer.starts_with("HTTP/1.1 200") => {}
+            other => eprintln!("closing the WebDriver session {} failed: {other:?}", self.session),
+        }
     }
 }
 
