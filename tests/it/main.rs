@@ -12,6 +12,7 @@ mod campaign_recovery;
 mod campaigns;
 mod certificates;
 mod cli;
+mod docs;
 mod enrollment;
 mod google;
 mod google_client;
