@@ -4,7 +4,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN, Backend, assert_valid_pass, example, spawn_app_on, test_config, unpack};
-use crate::on_both_backends;
 
 async fn error_of(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();

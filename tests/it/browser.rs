@@ -13,9 +13,18 @@ pub struct Browser {
     http: reqwest::Client,
     base: String,
     session: String,
-    driver: Child,
+    /// Dropped after the session is closed (fields drop after `Browser::drop`).
+    _driver: Driver,
     /// Where the browser saves downloads.
     pub downloads: tempfile::TempDir,
+}
+
+/// chromedriver and Chromium, if this machine has both: (chromedriver, chromium).
+pub fn binaries() -> Option<(&'static str, &'static str)> {
+    let driver =
+        ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
+    let chrome = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists());
+    driver.zip(chrome)
 }
 
 /// Where tests leave screenshots.
@@ -25,28 +34,36 @@ pub fn artifacts() -> PathBuf {
     dir
 }
 
+/// The chromedriver process: killed and reaped when dropped, even when the test panics.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Browser {
-    /// Starts chromedriver and a phone-sized headless Chromium. Without Chromium the test is
-    /// skipped with a note, unless `PASSERELLE_TEST_REQUIRE_BROWSER=1` (as in CI) makes that fail.
-    pub async fn start() -> Option<Browser> {
-        let driver_bin =
-            ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
-        let chrome_bin = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists());
-        let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
-            assert!(
-                std::env::var("PASSERELLE_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
-                "PASSERELLE_TEST_REQUIRE_BROWSER=1 but chromium/chromedriver are not installed"
-            );
-            eprintln!("skipping a browser test: install Debian's chromium and chromium-driver to run it");
-            return None;
+    /// Starts chromedriver and a phone-sized headless Chromium. The runner ignores browser tests
+    /// on a machine without them (unless `PASSERELLE_TEST_REQUIRE_BROWSER=1`): here they must be.
+    pub async fn start() -> Browser {
+        let Some((driver_bin, chrome_bin)) = binaries() else {
+            panic!(
+                "chromium or chromedriver is missing (looked for /usr/bin/chromedriver, \
+                 /usr/lib/chromium/chromedriver, /usr/bin/chromium, /usr/bin/chromium-browser): \
+                 install Debian's chromium and chromium-driver to run the browser tests"
+            )
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new(driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+        let driver = Driver(
+            Command::new(driver_bin)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         for _ in 0..100 {
@@ -70,7 +87,7 @@ impl Browser {
         let resp: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session =
             resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {resp}")).to_owned();
-        Some(Browser { http, base, session, driver, downloads })
+        Browser { http, base, session, _driver: driver, downloads }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -154,17 +171,52 @@ impl Browser {
     }
 }
 
+/// Closes the WebDriver session, which makes chromedriver quit Chromium and wait for it; then
+/// `Driver` stops chromedriver. Runs when a test ends, panicking or not, so no Chromium outlives
+/// `cargo test`. Blocking is fine here: the test is over.
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let address = self.base.trim_start_matches("http://");
+        let request = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.session
+        );
+        let closed = std::net::TcpStream::connect(address).and_then(|mut stream| {
+            use std::io::{Read, Write};
+            stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+            stream.write_all(request.as_bytes())?;
+            // chromedriver keeps the connection open: read the head, then Content-Length bytes.
+            let mut answer = Vec::new();
+            let mut chunk = [0; 4096];
+            loop {
+                let n = stream.read(&mut chunk)?;
+                answer.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&answer);
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if n == 0 || answer.len() >= head_end + 4 + length {
+                        return Ok(text.into_owned());
+                    }
+                } else if n == 0 {
+                    return Ok(text.into_owned());
+                }
+            }
+        });
+        match closed {
+            Ok(answer) if answer.starts_with("HTTP/1.1 200") => {}
+            other => eprintln!("closing the WebDriver session {} failed: {other:?}", self.session),
+        }
     }
 }
 
+browser_test!(the_pass_page_downloads_a_pass_in_chromium);
 /// The pass page in a real browser: it renders, and "Add to Apple Wallet" downloads a valid pass.
-#[tokio::test]
 async fn the_pass_page_downloads_a_pass_in_chromium() {
-    let Some(browser) = Browser::start().await else { return };
+    let browser = Browser::start().await;
     let app = crate::helpers::spawn_app(crate::helpers::test_config()).await;
     let created = app.create_pass("loyalty", crate::helpers::example("loyalty")).await;
     browser.goto(created["pass_page_url"].as_str().unwrap()).await;
@@ -176,13 +228,13 @@ async fn the_pass_page_downloads_a_pass_in_chromium() {
     assert_eq!(pass["serialNumber"], created["serial_number"]);
 }
 
+browser_test!(a_shopper_joins_from_a_flyer_in_chromium);
 /// A shopper scans a flyer: the form in Chromium, an invalid submit (errors beside the fields),
 /// a valid one, then "Add to Apple Wallet" downloads a valid pass for that member.
-#[tokio::test]
 async fn a_shopper_joins_from_a_flyer_in_chromium() {
     use reqwest::Method;
     use serde_json::json;
-    let Some(browser) = Browser::start().await else { return };
+    let browser = Browser::start().await;
     let app = crate::helpers::spawn_app(crate::helpers::test_config()).await;
     let store = json!({"id": "paris-01", "name": "Paris Rivoli", "latitude": 48.8606, "longitude": 2.3522, "timezone": "Europe/Paris"});
     assert_eq!(app.api(Method::POST, "/api/v1/stores").json(&store).send().await.unwrap().status(), 201);

@@ -2,8 +2,6 @@
 //! reach, a store campaign waiting for HQ, approval, rejection with a reason, cancellation and
 //! the audit history of who did what.
 
-use std::time::Duration;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -11,7 +9,6 @@ use crate::campaigns::{
     add_store, create_campaign, get, member, no_quiet_hours, ok_json, on_iphone, stats, store_of, wait_sent,
 };
 use crate::helpers::{Backend, TestApp, run, spawn_app_on};
-use crate::on_both_backends;
 use crate::push::{mock, push_config, token};
 
 async fn new_key(app: &TestApp, body: Value) -> (String, Value) {
@@ -87,7 +84,10 @@ async fn store_keys_need_hq_approval_and_stay_in_their_store(backend: Backend) {
         (Some("pending_approval"), Some("store:paris-01"))
     );
     let id = created["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A campaign HQ makes afterwards (to nobody) goes out: the worker has looked at the waiting one since.
+    let marker = json!({"name": "Marker", "segment": "points >= 1000000", "message": {"fr": "Rien"}});
+    let marker = ok_json(create_campaign(&app, crate::helpers::ADMIN, marker).await, StatusCode::CREATED).await;
+    wait_sent(&app, marker["id"].as_str().unwrap()).await;
     assert_eq!(stats(&app, &id).await["targeted"], 0, "nothing goes out before approval");
     let approve = |key: String| {
         let url = app.url(&format!("/api/v1/campaigns/{id}/approve"));

@@ -10,9 +10,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::campaigns::{create_campaign, member, no_quiet_hours, ok_json, on_iphone, stats, store_of, wait_sent};
-use crate::helpers::{Backend, example, repo, spawn_app_on, spawn_app_on_existing, test_config};
-use crate::on_both_backends;
+use crate::helpers::{Backend, example, repo, spawn_app_on, spawn_app_on_existing, test_config, wait_until_drained};
 use crate::push::{eventually, mock, push_config, token};
+use passerelle::store::JobKind;
 
 fn seed(n: usize, data: &Value) -> HolderSeed {
     HolderSeed {
@@ -143,7 +143,10 @@ async fn a_scheduled_campaign_goes_out_once_with_two_servers(backend: Backend) {
                       "send_at": send_at.to_string()});
     let created = ok_json(create_campaign(&two, crate::helpers::ADMIN, body).await, StatusCode::CREATED).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // A campaign made afterwards (to nobody, due now) goes out: a worker has looked at the scheduled one since.
+    let marker = json!({"name": "Marker", "segment": "points >= 1000000", "message": {"en": "Nothing"}});
+    let marker = ok_json(create_campaign(&two, crate::helpers::ADMIN, marker).await, StatusCode::CREATED).await;
+    wait_sent(&one, marker["id"].as_str().unwrap()).await;
     let early = stats(&one, &id).await;
     let checked_at = jiff::Timestamp::now();
     // (On a machine so loaded that the send time has already come, only `started_at` below can tell.)
@@ -157,7 +160,7 @@ async fn a_scheduled_campaign_goes_out_once_with_two_servers(backend: Backend) {
     let history = store.campaign_history(&id).await.unwrap();
     assert_eq!(history.iter().filter(|e| e.action == "sending").count(), 1, "started by one process only");
     eventually("three pushes", async || apns.received_count() >= 3).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until_drained(&one, JobKind::Push).await;
     assert_eq!(apns.received_count(), 3, "one push per device, not one per process");
     drop(two);
 }

@@ -13,9 +13,9 @@ use passerelle::testkit::mock_google::MockGoogle;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app_on, test_config};
-use crate::on_both_backends;
+use crate::helpers::{Backend, TestApp, spawn_app_on, test_config, wait_until_drained};
 use crate::push::{eventually, mock, push_config, token};
+use passerelle::store::JobKind;
 
 const ISSUER: &str = "3388000000022141777";
 const PASS_TYPE: &str = "pass.com.passerelle.demo";
@@ -309,7 +309,7 @@ async fn a_campaign_reaches_exactly_its_holders_on_both_wallets(backend: Backend
     // Apple: exactly A's and F's iPhones are pushed; A's next download shows the message with a
     // changeMessage.
     eventually("the iPhones are pushed", async || apns.received_count() >= pushes_before + 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until_drained(&app, JobKind::Push).await;
     let pushed: BTreeSet<String> = apns.received()[pushes_before..].iter().map(|r| r.token.clone()).collect();
     assert_eq!(pushed, BTreeSet::from([token(0), token(5)]), "only A's and F's devices");
     let pass = fetch_pass_json(&app, store.as_ref(), &serials[0]).await;
@@ -403,7 +403,7 @@ async fn a_campaign_to_a_whole_google_class_sends_one_class_message(backend: Bac
     );
     let schema_errors = crate::google_schema::Discovery::load().validate("Message", messages[0]);
     assert!(schema_errors.is_empty(), "the class message fits Google's Message schema: {schema_errors:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until_drained(&app, JobKind::Google).await;
     for serial in [&a, &b] {
         assert!(campaign_messages(&google, serial).is_empty(), "no message per object");
     }
@@ -494,10 +494,10 @@ on_both_backends!(
     caps_and_quiet_hours_hold_across_campaigns,
 );
 
+async_test!(a_text_longer_than_the_offer_field_is_refused);
 /// A template may cap its offer field (here at 50 characters; its default has 42): a campaign
 /// text longer than that is refused when the campaign is made (a pass breaking its template
 /// could not be signed later).
-#[tokio::test]
 async fn a_text_longer_than_the_offer_field_is_refused() {
     let templates = tempfile::tempdir().unwrap();
     crate::template_rules::copy_dir(&crate::helpers::repo().join("pass-templates"), templates.path());

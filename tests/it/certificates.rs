@@ -33,7 +33,7 @@ fn load_err(p: AppleCertPaths) -> String {
     format!("{:#}", SigningIdentity::load(&p).expect_err("must be refused"))
 }
 
-#[test]
+sync_test!(pem_identity_reads_uid_and_ou);
 fn pem_identity_reads_uid_and_ou() {
     let id = SigningIdentity::load(&paths("pass-cert.pem", Some("pass-key.pem"), Some("wwdr.pem"), None)).unwrap();
     assert_eq!(id.pass_type_identifier, "pass.com.passerelle.demo");
@@ -42,7 +42,7 @@ fn pem_identity_reads_uid_and_ou() {
     assert!(!format!("{id:?}").contains("PRIVATE"), "the key never shows in Debug");
 }
 
-#[test]
+sync_test!(p12_files_load_including_legacy_rc2);
 fn p12_files_load_including_legacy_rc2() {
     for file in ["pass.p12", "pass-legacy.p12"] {
         // The .p12 carries the WWDR in its chain, so PASSERELLE_APPLE_WWDR may be left unset.
@@ -54,19 +54,19 @@ fn p12_files_load_including_legacy_rc2() {
     assert!(!err.contains("wrong-password-123"), "the password never appears in messages");
 }
 
-#[test]
+sync_test!(key_must_match_certificate);
 fn key_must_match_certificate() {
     let err = load_err(paths("pass-cert.pem", Some("wwdr-key.pem"), Some("wwdr.pem"), None));
     assert!(err.contains("does not belong to the pass certificate"), "{err}");
 }
 
-#[test]
+sync_test!(wwdr_must_have_issued_the_certificate);
 fn wwdr_must_have_issued_the_certificate() {
     let err = load_err(paths("pass-cert.pem", Some("pass-key.pem"), Some("root-ca.pem"), None));
     assert!(err.contains("did not issue the pass certificate"), "{err}");
 }
 
-#[test]
+sync_test!(certificate_must_be_a_pass_type_id);
 fn certificate_must_be_a_pass_type_id() {
     let err = load_err(paths("wwdr.pem", Some("wwdr-key.pem"), Some("root-ca.pem"), None));
     assert!(err.contains("no UID"), "{err}");
@@ -105,7 +105,7 @@ pub fn pass_cert(from: i64, to: i64) -> (tempfile::TempDir, AppleCertPaths) {
     (dir, p)
 }
 
-#[test]
+sync_test!(expiry_within_30_days_warns_and_expired_refuses);
 fn expiry_within_30_days_warns_and_expired_refuses() {
     let (_d, p) = pass_cert(-300, 10);
     let id = SigningIdentity::load(&p).unwrap();

@@ -19,7 +19,7 @@ fn passerelle() -> Command {
     c
 }
 
-#[test]
+sync_test!(pass_build_writes_a_signed_pass);
 fn pass_build_writes_a_signed_pass() {
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("card.pkpass");
@@ -44,7 +44,7 @@ fn pass_build_writes_a_signed_pass() {
     assert_eq!(pass["webServiceURL"], "http://127.0.0.1:8080", "defaults to the listen address");
 }
 
-#[test]
+sync_test!(pass_build_refuses_data_that_does_not_fit);
 fn pass_build_refuses_data_that_does_not_fit() {
     let out = tempfile::tempdir().unwrap();
     let data = out.path().join("data.json");
@@ -62,7 +62,7 @@ fn pass_build_refuses_data_that_does_not_fit() {
     assert!(!repo().join("x.pkpass").exists());
 }
 
-#[test]
+sync_test!(templates_check_exit_status);
 fn templates_check_exit_status() {
     let (ok, text) = run(passerelle().args(["templates", "check"]));
     assert!(ok, "{text}");
@@ -80,7 +80,7 @@ fn templates_check_exit_status() {
     assert!(text.contains("icon.png: is required"), "{text}");
 }
 
-#[test]
+sync_test!(help_documents_every_variable);
 fn help_documents_every_variable() {
     use clap::CommandFactory;
     let (ok, text) = run(passerelle().arg("--help"));

@@ -6,7 +6,6 @@ use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config};
-use crate::on_both_backends;
 use crate::web_service::{Held, register};
 
 /// A phone's browser: it keeps cookies.

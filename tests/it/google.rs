@@ -11,9 +11,9 @@ use passerelle::testkit::mock_google::MockGoogle;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, example, repo, run, spawn_app_on, test_config};
-use crate::on_both_backends;
+use crate::helpers::{Backend, TestApp, example, repo, run, spawn_app_on, test_config, wait_until_drained};
 use crate::push::eventually;
+use passerelle::store::JobKind;
 
 const ISSUER: &str = "3388000000022141777";
 
@@ -92,7 +92,7 @@ async fn passes_reach_google(backend: Backend) {
     let object_id = format!("{ISSUER}.{serial}");
     check_save_link(created["google_save_url"].as_str().unwrap(), &object_id, "loyaltyObjects");
     let object = s.google.object("loyaltyObject", &object_id).expect("the object exists before the link is handed out");
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await; // the queued sync comes due and runs
+    wait_until_drained(&s.app, JobKind::Google).await; // the queued sync comes due and runs
     let writes = s
         .google
         .requests()

@@ -57,7 +57,7 @@ async fn with_object(s: &Setup) {
     s.client.upsert("loyaltyObject", OBJECT, &object).await.unwrap();
 }
 
-#[tokio::test]
+async_test!(upsert_inserts_then_patches_on_409);
 async fn upsert_inserts_then_patches_on_409() {
     let s = setup().await;
     assert_eq!(s.client.client_email(), s.mock.client_email());
@@ -76,7 +76,7 @@ async fn upsert_inserts_then_patches_on_409() {
     assert_eq!(s.mock.token_requests(), 1, "the token is cached");
 }
 
-#[tokio::test]
+async_test!(patch_or_insert_inserts_on_404_and_patch_replaces_arrays);
 async fn patch_or_insert_inserts_on_404_and_patch_replaces_arrays() {
     let s = setup().await;
     s.client.upsert("genericClass", CLASS, &json!({})).await.unwrap();
@@ -98,7 +98,7 @@ async fn patch_or_insert_inserts_on_404_and_patch_replaces_arrays() {
     assert!(matches!(&err, GoogleError::Api { status: 404, reason, .. } if reason == "classNotFound"), "{err}");
 }
 
-#[tokio::test]
+async_test!(retries_429_and_5xx_then_succeeds);
 async fn retries_429_and_5xx_then_succeeds() {
     let s = setup().await;
     s.mock.fail_next(1, 429, "rateLimitExceeded");
@@ -115,7 +115,7 @@ async fn retries_429_and_5xx_then_succeeds() {
     assert_eq!(log(&s.mock).len(), 3 + 4);
 }
 
-#[tokio::test]
+async_test!(client_errors_are_not_retried_and_keep_reason);
 async fn client_errors_are_not_retried_and_keep_reason() {
     let s = setup().await;
     s.mock.fail_next(1, 400, "invalidResource");
@@ -145,7 +145,7 @@ async fn client_errors_are_not_retried_and_keep_reason() {
     assert_eq!(log(&s.mock).len(), 2);
 }
 
-#[tokio::test]
+async_test!(a_401_forces_one_token_refresh);
 async fn a_401_forces_one_token_refresh() {
     let s = setup().await;
     s.client.upsert("loyaltyClass", CLASS, &class()).await.unwrap();
@@ -164,7 +164,7 @@ async fn a_401_forces_one_token_refresh() {
     assert_eq!(log(&s.mock).len(), 4 + 2);
 }
 
-#[tokio::test]
+async_test!(fourth_notification_of_the_day_falls_back_to_text);
 async fn fourth_notification_of_the_day_falls_back_to_text() {
     let s = setup().await;
     with_object(&s).await;
@@ -222,7 +222,7 @@ impl RateLimiter for Bucket {
     }
 }
 
-#[tokio::test]
+async_test!(the_rate_limiter_is_asked_before_every_request);
 async fn the_rate_limiter_is_asked_before_every_request() {
     let bucket = Arc::new(Bucket::new(20.0, 1.0));
     let s = setup_with(bucket.clone()).await;
@@ -241,7 +241,7 @@ async fn the_rate_limiter_is_asked_before_every_request() {
     assert!(span >= Duration::from_millis(11 * 50 * 9 / 10), "12 requests at 20/s took {span:?}");
 }
 
-#[tokio::test]
+async_test!(unreachable_and_silent_servers_are_transport_errors);
 async fn unreachable_and_silent_servers_are_transport_errors() {
     let mock = MockGoogle::start().await.unwrap();
     let dir = TempDir::new().unwrap();
@@ -273,7 +273,7 @@ async fn unreachable_and_silent_servers_are_transport_errors() {
     holder.abort();
 }
 
-#[tokio::test]
+async_test!(a_refused_service_account_is_a_token_error_and_secrets_stay_hidden);
 async fn a_refused_service_account_is_a_token_error_and_secrets_stay_hidden() {
     let mock = MockGoogle::start().await.unwrap();
     let dir = TempDir::new().unwrap();

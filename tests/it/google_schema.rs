@@ -181,7 +181,7 @@ fn module<'a>(object: &'a Value, id: &str) -> &'a Value {
     modules.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("no text module {id} in {modules:#?}"))
 }
 
-#[test]
+sync_test!(every_demo_template_maps_to_valid_google_json);
 fn every_demo_template_maps_to_valid_google_json() {
     let discovery = Discovery::load();
     let set = templates();
@@ -205,7 +205,7 @@ fn every_demo_template_maps_to_valid_google_json() {
     }
 }
 
-#[test]
+sync_test!(the_validator_itself_rejects_bad_json);
 fn the_validator_itself_rejects_bad_json() {
     let discovery = Discovery::load();
     let (class, object) = demo("loyalty");
@@ -244,7 +244,7 @@ fn the_validator_itself_rejects_bad_json() {
     has(errors, "\"underReview\" is a deprecated enum alias");
 }
 
-#[test]
+sync_test!(loyalty_card_mapping);
 fn loyalty_card_mapping() {
     let (class, object) = demo("loyalty");
     assert_eq!(class["id"], format!("{ISSUER}.loyalty"));
@@ -286,7 +286,7 @@ fn loyalty_card_mapping() {
     assert!(module(&object, "offer").get("localizedBody").is_none(), "data values are not keys: default only");
 }
 
-#[test]
+sync_test!(click_and_collect_mapping);
 fn click_and_collect_mapping() {
     let (class, object) = demo("click-and-collect");
     assert_eq!(
@@ -313,7 +313,7 @@ fn click_and_collect_mapping() {
     assert!(object["textModulesData"].as_array().unwrap().iter().all(|m| m["id"] != "order"), "order is the header");
 }
 
-#[test]
+sync_test!(receipt_mapping);
 fn receipt_mapping() {
     let (class, object) = demo("receipt");
     assert!(class.get("issuerName").is_none() && class.get("reviewStatus").is_none());
@@ -330,7 +330,7 @@ fn receipt_mapping() {
     assert_eq!(module(&object, "member")["header"], "Loyalty member");
 }
 
-#[test]
+sync_test!(empty_values_are_left_out_and_ids_sanitised);
 fn empty_values_are_left_out_and_ids_sanitised() {
     let set = templates();
     let t = set.get("receipt").unwrap();

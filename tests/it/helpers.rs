@@ -39,19 +39,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// PostgreSQL from `PASSERELLE_TEST_POSTGRES_URL`. Unset, Postgres tests are skipped
-    /// with a note, unless `PASSERELLE_TEST_REQUIRE_POSTGRES=1` (as in CI) makes that a failure.
-    pub fn postgres() -> Option<Backend> {
-        match std::env::var("PASSERELLE_TEST_POSTGRES_URL") {
-            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
-            _ if std::env::var("PASSERELLE_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-                panic!("PASSERELLE_TEST_REQUIRE_POSTGRES=1 but PASSERELLE_TEST_POSTGRES_URL is unset")
-            }
-            _ => {
-                eprintln!("skipping a PostgreSQL test: set PASSERELLE_TEST_POSTGRES_URL to run it");
-                None
-            }
-        }
+    /// PostgreSQL from `PASSERELLE_TEST_POSTGRES_URL`; without it the test fails (the runner
+    /// ignores PostgreSQL tests when it is unset, unless they are asked for).
+    pub fn postgres() -> Backend {
+        Backend::Postgres(crate::harness::postgres_url())
     }
 
     /// A database URL for one test: a fresh SQLite file, or a fresh PostgreSQL schema.
@@ -68,25 +59,6 @@ impl Backend {
             }
         }
     }
-}
-
-/// Generates a `sqlite` and a `postgres` test from one `async fn name(backend: Backend)`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::helpers::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(backend) = $crate::helpers::Backend::postgres() {
-                    super::$name(backend).await
-                }
-            }
-        }
-    )*};
 }
 
 /// A running server; dropped, it shuts down.
@@ -125,6 +97,17 @@ impl TestApp {
         assert_eq!(resp.status(), 201);
         resp.json().await.unwrap()
     }
+}
+
+/// Waits (up to 15 s) until no job of `kind` is pending or leased: every job queued so far has
+/// been worked (delivered, given up or dead), so whatever it was going to send has been sent.
+pub async fn wait_until_drained(app: &TestApp, kind: passerelle::store::JobKind) {
+    let store = crate::campaigns::store_of(app).await;
+    crate::push::eventually(&format!("the {} queue is drained", kind.as_str()), async || {
+        let stats = store.queue_stats().await.unwrap().into_iter().find(|(k, _)| *k == kind).unwrap().1;
+        stats.pending + stats.leased == 0
+    })
+    .await;
 }
 
 /// Example data of a demo template.

@@ -1,5 +1,9 @@
 //! Integration tests: one binary, a module per area. They start the real server on port 0
-//! and check passes from outside (unzip, sha1sum, `openssl cms -verify`).
+//! and check passes from outside (unzip, sha1sum, `openssl cms -verify`). The runner and the
+//! macros that register tests are in `harness.rs`.
+
+#[macro_use]
+mod harness;
 
 mod admin_api;
 mod browser;
@@ -8,6 +12,7 @@ mod campaign_recovery;
 mod campaigns;
 mod certificates;
 mod cli;
+mod docs;
 mod enrollment;
 mod google;
 mod google_client;
@@ -22,9 +27,14 @@ mod push;
 mod push_recovery;
 mod receipts;
 mod scale_out;
+mod segment;
 mod server;
 mod storage;
 mod stores_flyers;
 mod template_rules;
 mod web_service;
 mod webhooks;
+
+fn main() -> std::process::ExitCode {
+    harness::main()
+}

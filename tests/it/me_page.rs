@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::browser::Browser;
 use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app, spawn_app_on, test_config};
-use crate::on_both_backends;
 
 async fn sign_up(app: &TestApp, first_name: &str, email: &str) -> Value {
     let resp = app
@@ -210,10 +209,10 @@ async fn earlier_receipts_appear_after_sign_up(backend: Backend) {
 
 on_both_backends!(me_page_lists_receipts_newest_first, earlier_receipts_appear_after_sign_up);
 
+browser_test!(the_me_page_renders_in_chromium);
 /// The pages in headless Chromium on a phone-sized viewport.
-#[tokio::test]
 async fn the_me_page_renders_in_chromium() {
-    let Some(browser) = Browser::start().await else { return };
+    let browser = Browser::start().await;
     let app = spawn_app(test_config()).await;
     let store = json!({"id": "paris-01", "name": "Paris Rivoli", "latitude": 48.8606, "longitude": 2.3522, "timezone": "Europe/Paris"});
     assert_eq!(app.api(Method::POST, "/api/v1/stores").json(&store).send().await.unwrap().status(), 201);

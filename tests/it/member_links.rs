@@ -12,7 +12,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config};
-use crate::on_both_backends;
 
 async fn sign_up(app: &TestApp, body: Value) -> Value {
     let resp = app.api(Method::POST, "/api/v1/members").json(&body).send().await.unwrap();
@@ -240,7 +239,7 @@ fn body_of(data: &str) -> String {
     }
 }
 
-#[tokio::test]
+async_test!(smtp_mailer_speaks_smtp);
 async fn smtp_mailer_speaks_smtp() {
     let (port, sink) = smtp_sink().await;
     let mailer = SmtpMailer::new(&Secret::new(format!("smtp://127.0.0.1:{port}")), "Shop <shop@example.com>").unwrap();
@@ -260,7 +259,7 @@ async fn smtp_mailer_speaks_smtp() {
     assert!(body.contains("here is your card: https://example.com/p/abc\n.leading dot"), "{body}");
 }
 
-#[tokio::test]
+async_test!(the_server_mails_through_smtp_when_configured);
 async fn the_server_mails_through_smtp_when_configured() {
     let (port, sink) = smtp_sink().await;
     let mut config = test_config();

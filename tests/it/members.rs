@@ -6,7 +6,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config, unpack};
-use crate::on_both_backends;
 use crate::web_service::{Held, register};
 
 const DEVICE: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";

@@ -9,7 +9,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config};
-use crate::on_both_backends;
 use crate::push::{eventually, mock, push_config, register_as, token};
 use crate::web_service::Held;
 

@@ -11,7 +11,7 @@ pub async fn fetch_demo(base: &str, template: &str) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
-#[tokio::test]
+async_test!(each_demo_template_builds_a_pass_that_verifies);
 async fn each_demo_template_builds_a_pass_that_verifies() {
     let app = spawn_app(test_config()).await;
     for template in ["loyalty", "click-and-collect", "receipt"] {
@@ -29,7 +29,7 @@ async fn each_demo_template_builds_a_pass_that_verifies() {
     }
 }
 
-#[tokio::test]
+async_test!(placeholders_are_filled_with_typed_values);
 async fn placeholders_are_filled_with_typed_values() {
     let app = spawn_app(test_config()).await;
     let loyalty = assert_valid_pass(&fetch_demo(&app.base_url, "loyalty").await).json("pass.json");
@@ -54,7 +54,7 @@ async fn placeholders_are_filled_with_typed_values() {
     );
 }
 
-#[tokio::test]
+async_test!(every_pass_gets_its_own_serial_and_token);
 async fn every_pass_gets_its_own_serial_and_token() {
     let app = spawn_app(test_config()).await;
     let a = assert_valid_pass(&fetch_demo(&app.base_url, "loyalty").await).json("pass.json");

@@ -9,9 +9,9 @@ use passerelle::testkit::mock_apns::{MockApns, MockApnsConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, repo, spawn_app_on, test_config};
-use crate::on_both_backends;
+use crate::helpers::{Backend, TestApp, repo, spawn_app_on, test_config, wait_until_drained};
 use crate::web_service::{Held, add_to_wallet};
+use passerelle::store::JobKind;
 
 pub async fn mock() -> MockApns {
     mock_with(MockApnsConfig::default()).await
@@ -81,7 +81,7 @@ async fn a_change_pushes_every_device_once(backend: Backend) {
     patch(&app, &held.serial, 42).await;
 
     eventually("both devices are pushed", async || apns.received_count() >= 2).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_until_drained(&app, JobKind::Push).await;
     let got = apns.received();
     assert_eq!(got.len(), 2, "exactly one push per device");
     let tokens: HashSet<&str> = got.iter().map(|r| r.token.as_str()).collect();
@@ -109,7 +109,7 @@ async fn rapid_changes_coalesce(backend: Backend) {
         patch(&app, &held.serial, points).await;
     }
     eventually("the devices are pushed", async || apns.received_count() >= 2).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    wait_until_drained(&app, JobKind::Push).await;
     assert_eq!(apns.received_count(), 2, "ten changes in a second: one push per device");
 }
 

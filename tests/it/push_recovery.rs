@@ -22,8 +22,7 @@ use passerelle::testkit::mock_apns::MockApnsConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, repo, spawn_app_on};
-use crate::on_both_backends;
+use crate::helpers::{Backend, repo, spawn_app_on, wait_until_drained};
 use crate::push::{eventually, mock, mock_with, push_config, register_as, token};
 use crate::web_service::add_to_wallet;
 
@@ -223,12 +222,14 @@ async fn template_redesigns_reach_every_pass(backend: Backend) {
 /// `passerelle worker` alone (no HTTP server) drains the queue another process filled.
 async fn a_separate_worker_process_pushes(backend: Backend) {
     let apns = mock().await;
+    // Where the web process would push, were it pushing: its pushes cannot pass for the worker's.
+    let web_apns = mock().await;
     let dir = tempfile::tempdir().unwrap();
     let db_url = backend.database_url(dir.path()).await;
-    let mut config = push_config(&apns);
+    let mut config = push_config(&web_apns);
     config.database_url = passerelle::secret::Secret::new(db_url.clone());
     config.push_workers = 0; // this server only takes changes
-    let app = crate::helpers::spawn_app_on_existing(config).await;
+    let app = crate::helpers::spawn_app_on_existing(config.clone()).await;
     let held = add_to_wallet(&app).await;
     register_as(&app, &held, "device-one", &token(1)).await;
     app.api(Method::PATCH, &format!("/api/v1/passes/{}", held.serial))
@@ -236,8 +237,8 @@ async fn a_separate_worker_process_pushes(backend: Backend) {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(apns.received_count(), 0, "the web process pushes nothing");
+    let store = passerelle::app::open_store(&config).await.unwrap();
+    assert_eq!(push_stats(&store).await.pending, 1, "the change is queued");
 
     let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
         .arg("worker")
@@ -252,9 +253,13 @@ async fn a_separate_worker_process_pushes(backend: Backend) {
         .spawn()
         .unwrap();
     eventually("the worker process pushes the device", async || apns.received_count() == 1).await;
+    wait_until_drained(&app, JobKind::Push).await;
     worker.kill().unwrap();
     worker.wait().unwrap();
     assert_eq!(apns.received()[0].token, token(1));
+    // No marker can show that a process has no worker; what shows is that the job stayed queued
+    // until the worker process took it, and that the web process never reached its own APNs.
+    assert_eq!((web_apns.received_count(), web_apns.connections()), (0, 0), "the web process pushes nothing");
 }
 
 /// SIGKILL with 10,000 jobs queued: after a restart every device is pushed, none lost.

@@ -7,7 +7,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config};
-use crate::on_both_backends;
 
 async fn post_receipt(app: &TestApp, body: &Value) -> (StatusCode, Value) {
     let resp = app.api(Method::POST, "/api/v1/receipts").json(body).send().await.unwrap();

@@ -11,7 +11,6 @@ use crate::campaigns::{
     create_campaign, google_setup, member, no_quiet_hours, ok_json, on_iphone, saved_on_google, stats, store_of,
 };
 use crate::helpers::{Backend, repo, spawn_app_on_existing};
-use crate::on_both_backends;
 use crate::push::{eventually, mock, push_config, token};
 use crate::webhooks::{SECRET, delivered, receiver};
 

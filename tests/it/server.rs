@@ -2,7 +2,7 @@
 
 use crate::helpers::{spawn_app, test_config};
 
-#[tokio::test]
+async_test!(healthz_answers);
 async fn healthz_answers() {
     let app = spawn_app(test_config()).await;
     let resp = reqwest::get(format!("{}/healthz", app.base_url)).await.unwrap();
@@ -10,7 +10,7 @@ async fn healthz_answers() {
     assert_eq!(resp.text().await.unwrap(), r#"{"status":"ok"}"#);
 }
 
-#[tokio::test]
+async_test!(unknown_template_is_a_json_404);
 async fn unknown_template_is_a_json_404() {
     let app = spawn_app(test_config()).await;
     let resp = reqwest::get(format!("{}/demo/passes/nope", app.base_url)).await.unwrap();
@@ -20,7 +20,7 @@ async fn unknown_template_is_a_json_404() {
     assert!(body["error"]["message"].as_str().unwrap().contains("nope"));
 }
 
-#[tokio::test]
+async_test!(a_configured_public_url_becomes_the_web_service_url);
 async fn a_configured_public_url_becomes_the_web_service_url() {
     let mut config = test_config();
     config.public_url = Some("https://passes.example.com/".into());
@@ -31,7 +31,7 @@ async fn a_configured_public_url_becomes_the_web_service_url() {
     assert_eq!(pass["webServiceURL"], "https://passes.example.com");
 }
 
-#[tokio::test]
+async_test!(unknown_routes_and_bad_queries_answer_json);
 async fn unknown_routes_and_bad_queries_answer_json() {
     let app = spawn_app(test_config()).await;
     let resp = reqwest::get(format!("{}/nowhere", app.base_url)).await.unwrap();

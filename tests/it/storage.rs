@@ -14,7 +14,7 @@ fn passerelle(db_url: &str) -> Command {
     c
 }
 
-#[tokio::test]
+async_test!(sqlite_file_is_created_in_wal_mode);
 async fn sqlite_file_is_created_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/deeper/passerelle.db");
@@ -36,14 +36,14 @@ async fn sqlite_file_is_created_in_wal_mode() {
     assert!(ok, "migrating twice is a no-op: {out}");
 }
 
-#[test]
+sync_test!(unknown_database_scheme_is_refused);
 fn unknown_database_scheme_is_refused() {
     let (ok, out) = run(passerelle("mysql://localhost/db").arg("migrate"));
     assert!(!ok);
     assert!(out.contains("unknown scheme \"mysql\"") && out.contains("sqlite://"), "{out}");
 }
 
-#[tokio::test]
+async_test!(keys_cli_creates_lists_and_revokes);
 async fn keys_cli_creates_lists_and_revokes() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("k.db").display());
@@ -75,7 +75,7 @@ async fn keys_cli_creates_lists_and_revokes() {
     drop(tx);
 }
 
-#[tokio::test]
+async_test!(device_logs_are_stored_and_bounded);
 async fn device_logs_are_stored_and_bounded() {
     let mut config = test_config();
     config.device_log_keep = 10;

@@ -5,7 +5,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app_on, test_config};
-use crate::on_both_backends;
 
 async fn error_of(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();

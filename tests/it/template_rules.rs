@@ -78,20 +78,20 @@ impl Fixture {
     }
 }
 
-#[test]
+sync_test!(the_demo_templates_are_valid);
 fn the_demo_templates_are_valid() {
     let set = TemplateSet::load(&repo().join("pass-templates"), &ID).unwrap();
     assert_eq!(set.ids(), ["click-and-collect", "loyalty", "receipt"]);
 }
 
-#[test]
+sync_test!(unknown_style_key);
 fn unknown_style_key() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["storeCard"]["frontFields"] = json!([]));
     f.expect("pass.json", "storeCard.frontFields", "unknown style key");
 }
 
-#[test]
+sync_test!(two_styles_or_none);
 fn two_styles_or_none() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["generic"] = json!({}));
@@ -103,7 +103,7 @@ fn two_styles_or_none() {
     f.expect("pass.json", "(root)", "exactly one style key");
 }
 
-#[test]
+sync_test!(unknown_top_level_and_field_keys);
 fn unknown_top_level_and_field_keys() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["colour"] = json!("red"));
@@ -113,7 +113,7 @@ fn unknown_top_level_and_field_keys() {
     f.expect("pass.json", "storeCard.primaryFields[0].colour", "unknown field key");
 }
 
-#[test]
+sync_test!(duplicate_field_keys);
 fn duplicate_field_keys() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| {
@@ -127,21 +127,21 @@ fn duplicate_field_keys() {
     f.expect("pass.json", &format!("storeCard.backFields[{last}].key"), "duplicate field key");
 }
 
-#[test]
+sync_test!(change_message_without_placeholder);
 fn change_message_without_placeholder() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["storeCard"]["primaryFields"][0]["changeMessage"] = json!("Points changed"));
     f.expect("pass.json", "storeCard.primaryFields[0].changeMessage", "must contain %@");
 }
 
-#[test]
+sync_test!(missing_icon);
 fn missing_icon() {
     let f = fixture("loyalty");
     std::fs::remove_file(f.file("icon.png")).unwrap();
     f.expect("icon.png", "icon.png", "is required");
 }
 
-#[test]
+sync_test!(bad_colours);
 fn bad_colours() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["backgroundColor"] = json!("#1b263b"));
@@ -151,7 +151,7 @@ fn bad_colours() {
     f.expect("pass.json", "labelColor", "0-255");
 }
 
-#[test]
+sync_test!(bad_dates);
 fn bad_dates() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["expirationDate"] = json!("2027-01-01T00:00:00.000Z"));
@@ -164,14 +164,14 @@ fn bad_dates() {
     f.expect("pass.json", "relevantDate", "must name a datetime field");
 }
 
-#[test]
+sync_test!(placeholder_naming_an_undeclared_field);
 fn placeholder_naming_an_undeclared_field() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["storeCard"]["secondaryFields"][0]["value"] = json!("{{nickname}}"));
     f.expect("pass.json", "storeCard.secondaryFields[0].value", "names no field declared");
 }
 
-#[test]
+sync_test!(wrong_image_sizes);
 fn wrong_image_sizes() {
     let f = fixture("loyalty");
     std::fs::copy(f.file("icon@2x.png"), f.file("icon.png")).unwrap();
@@ -184,7 +184,7 @@ fn wrong_image_sizes() {
     f.expect("strip.png", "strip.png", "not a PNG");
 }
 
-#[test]
+sync_test!(identifiers_must_match_the_certificate);
 fn identifiers_must_match_the_certificate() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["passTypeIdentifier"] = json!("pass.com.other"));
@@ -194,14 +194,14 @@ fn identifiers_must_match_the_certificate() {
     f.expect("pass.json", "teamIdentifier", "does not match the certificate's OU");
 }
 
-#[test]
+sync_test!(server_owned_keys_are_refused);
 fn server_owned_keys_are_refused() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["webServiceURL"] = json!("https://elsewhere.example"));
     f.expect("pass.json", "webServiceURL", "set by the server");
 }
 
-#[test]
+sync_test!(enumerated_values);
 fn enumerated_values() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| p["barcodes"][0]["format"] = json!("PKBarcodeFormatEAN13"));
@@ -211,7 +211,7 @@ fn enumerated_values() {
     f.expect("pass.json", "generic.primaryFields[0].currencyCode", "three capital letters");
 }
 
-#[test]
+sync_test!(template_toml_rules);
 fn template_toml_rules() {
     let f = fixture("loyalty");
     f.edit_text("template.toml", |t| t.replace("kind = \"loyalty\"", "kind = \"coupon\""));
@@ -224,14 +224,14 @@ fn template_toml_rules() {
     f.expect("template.toml", "roles.offer", "must name its offer field");
 }
 
-#[test]
+sync_test!(bad_field_default);
 fn bad_field_default() {
     let f = fixture("loyalty");
     f.edit_text("template.toml", |t| t.replacen("default = 0", "default = \"zero\"", 1));
     f.expect("template.toml", "fields.points.default", "must be an integer");
 }
 
-#[test]
+sync_test!(offer_field_must_notify);
 fn offer_field_must_notify() {
     let f = fixture("loyalty");
     f.edit_json("pass.json", |p| {
@@ -242,28 +242,28 @@ fn offer_field_must_notify() {
     f.expect("pass.json", "{{offer}}", "changeMessage");
 }
 
-#[test]
+sync_test!(broken_strings_file);
 fn broken_strings_file() {
     let f = fixture("loyalty");
     f.edit_text("fr.lproj/pass.strings", |t| format!("{t}\n\"OOPS\" = \"no semicolon\"\n"));
     f.expect("fr.lproj/pass.strings", "fr.lproj/pass.strings", "expected ';'");
 }
 
-#[test]
+sync_test!(unexpected_files_are_refused);
 fn unexpected_files_are_refused() {
     let f = fixture("loyalty");
     std::fs::write(f.file("notes.txt"), "hi").unwrap();
     f.expect("notes.txt", "notes.txt", "unexpected file");
 }
 
-#[test]
+sync_test!(example_data_must_fit);
 fn example_data_must_fit() {
     let f = fixture("loyalty");
     f.edit_json("example.json", |d| d["points"] = json!("lots"));
     f.expect("example.json", "points", "must be an integer");
 }
 
-#[test]
+sync_test!(one_broken_template_refuses_the_set);
 fn one_broken_template_refuses_the_set() {
     let f = fixture("loyalty");
     copy_dir(&repo().join("pass-templates/receipt"), &f.root.path().join("receipt"));

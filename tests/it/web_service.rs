@@ -4,7 +4,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_valid_pass, example, spawn_app_on, test_config, unpack};
-use crate::on_both_backends;
 
 const DEVICE: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const PUSH_TOKEN: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0";

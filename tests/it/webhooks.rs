@@ -11,10 +11,10 @@ use openssl::sign::Signer;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app_on, test_config};
-use crate::on_both_backends;
+use crate::helpers::{Backend, TestApp, spawn_app_on, test_config, wait_until_drained};
 use crate::push::eventually;
 use crate::web_service::{add_to_wallet, register};
+use passerelle::store::JobKind;
 
 pub const SECRET: &str = "whsec-test-0123456789abcdef";
 
@@ -126,14 +126,14 @@ async fn pass_added_and_removed(backend: Backend) {
         assert_eq!(r.status(), 200);
     };
     unregister("device-one-0001").await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    wait_until_drained(&app, JobKind::Webhook).await;
     assert!(delivered(&received, "pass.removed").is_empty(), "a device still holds the pass");
     unregister("device-two-0002").await;
     eventually("pass.removed is delivered", async || delivered(&received, "pass.removed").len() == 1).await;
     assert_eq!(delivered(&received, "pass.added").len(), 1, "the second device made no pass.added");
 }
 
-#[test]
+sync_test!(a_url_without_secret_is_refused);
 fn a_url_without_secret_is_refused() {
     let mut config = test_config();
     config.webhook_url = Some("https://orders.example.com/hook".into());
