@@ -118,7 +118,7 @@ fn expiry_within_30_days_warns_and_expired_refuses() {
     assert!(load_err(p).contains("expired"));
 }
 
-#[test]
+sync_test!(the_demo_certificate_is_recognised_by_its_content);
 fn the_demo_certificate_is_recognised_by_its_content() {
     let pem = paths("pass-cert.pem", Some("pass-key.pem"), Some("wwdr.pem"), None);
     assert!(SigningIdentity::load(&pem).unwrap().is_demo());

@@ -64,7 +64,7 @@ async fn every_pass_gets_its_own_serial_and_token() {
     assert!(a["serialNumber"].as_str().unwrap().len() >= 32, "128-bit serials");
 }
 
-#[tokio::test]
+async_test!(demo_passes_exist_only_with_the_demo_certificate);
 async fn demo_passes_exist_only_with_the_demo_certificate() {
     // Another certificate (same subject, issued by the demo WWDR): no demo route, a JSON 404 like any unknown route.
     let (_certs, other) = crate::certificates::pass_cert(-1, 365);

@@ -25,6 +25,7 @@ pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 pub(super) mod campaigns;
 mod designs;
 mod fanout;
+mod fanout_rows;
 mod flyer_stats;
 mod google;
 pub(crate) mod jobs;
