@@ -1,58 +1,54 @@
-//! The SQL migrations of each backend, embedded in the binary (same file names in both folders).
+//! The SQL migrations of each backend, embedded in the binary: one list of names, a file of
+//! that name in `migrations/sqlite/` and in `migrations/postgres/`.
 
 use std::borrow::Cow;
 
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-/// (version, description, SQL) of every SQLite migration, in order.
-const SQLITE: &[(i64, &str, &str)] = &[
-    (1, "passes", include_str!("../../migrations/sqlite/0001_passes.sql")),
-    (2, "push_jobs", include_str!("../../migrations/sqlite/0002_push_jobs.sql")),
-    (3, "google", include_str!("../../migrations/sqlite/0003_google.sql")),
-    (4, "stores_flyers", include_str!("../../migrations/sqlite/0004_stores_flyers.sql")),
-    (5, "members", include_str!("../../migrations/sqlite/0005_members.sql")),
-    (6, "member_tokens", include_str!("../../migrations/sqlite/0006_member_tokens.sql")),
-    (7, "flyer_stats", include_str!("../../migrations/sqlite/0007_flyer_stats.sql")),
-    (8, "orders", include_str!("../../migrations/sqlite/0008_orders.sql")),
-    (9, "receipts", include_str!("../../migrations/sqlite/0009_receipts.sql")),
-    (10, "me_tokens", include_str!("../../migrations/sqlite/0010_me_tokens.sql")),
-    (11, "webhooks", include_str!("../../migrations/sqlite/0011_webhooks.sql")),
-    (12, "campaigns", include_str!("../../migrations/sqlite/0012_campaigns.sql")),
-    (13, "jobs", include_str!("../../migrations/sqlite/0013_jobs.sql")),
+/// `(version, description, SQLite SQL, PostgreSQL SQL)` for each `NNNN_description.sql`.
+macro_rules! migrations {
+    ($($version:literal $file:literal $description:literal),* $(,)?) => {
+        &[$((
+            $version,
+            $description,
+            include_str!(concat!("../../migrations/sqlite/", $file, ".sql")),
+            include_str!(concat!("../../migrations/postgres/", $file, ".sql")),
+        )),*]
+    };
+}
+
+type Embedded = (i64, &'static str, &'static str, &'static str);
+
+const MIGRATIONS: &[Embedded] = migrations![
+    1 "0001_passes" "passes",
+    2 "0002_push_jobs" "push_jobs",
+    3 "0003_google" "google",
+    4 "0004_stores_flyers" "stores_flyers",
+    5 "0005_members" "members",
+    6 "0006_member_tokens" "member_tokens",
+    7 "0007_flyer_stats" "flyer_stats",
+    8 "0008_orders" "orders",
+    9 "0009_receipts" "receipts",
+    10 "0010_me_tokens" "me_tokens",
+    11 "0011_webhooks" "webhooks",
+    12 "0012_campaigns" "campaigns",
+    13 "0013_jobs" "jobs",
 ];
 
-/// (version, description, SQL) of every PostgreSQL migration, in order.
-const POSTGRES: &[(i64, &str, &str)] = &[
-    (1, "passes", include_str!("../../migrations/postgres/0001_passes.sql")),
-    (2, "push_jobs", include_str!("../../migrations/postgres/0002_push_jobs.sql")),
-    (3, "google", include_str!("../../migrations/postgres/0003_google.sql")),
-    (4, "stores_flyers", include_str!("../../migrations/postgres/0004_stores_flyers.sql")),
-    (5, "members", include_str!("../../migrations/postgres/0005_members.sql")),
-    (6, "member_tokens", include_str!("../../migrations/postgres/0006_member_tokens.sql")),
-    (7, "flyer_stats", include_str!("../../migrations/postgres/0007_flyer_stats.sql")),
-    (8, "orders", include_str!("../../migrations/postgres/0008_orders.sql")),
-    (9, "receipts", include_str!("../../migrations/postgres/0009_receipts.sql")),
-    (10, "me_tokens", include_str!("../../migrations/postgres/0010_me_tokens.sql")),
-    (11, "webhooks", include_str!("../../migrations/postgres/0011_webhooks.sql")),
-    (12, "campaigns", include_str!("../../migrations/postgres/0012_campaigns.sql")),
-    (13, "jobs", include_str!("../../migrations/postgres/0013_jobs.sql")),
-];
-
-fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+fn migrator(sql: fn(&Embedded) -> &'static str) -> Migrator {
     Migrator::with_migrations(
-        list.iter()
-            .map(|(version, description, sql)| {
-                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, sql.into_sql_str(), false)
-            })
+        MIGRATIONS
+            .iter()
+            .map(|m| Migration::new(m.0, Cow::Borrowed(m.1), MigrationType::Simple, sql(m).into_sql_str(), false))
             .collect(),
     )
 }
 
 pub fn sqlite() -> Migrator {
-    migrator(SQLITE)
+    migrator(|m| m.2)
 }
 
 pub fn postgres() -> Migrator {
-    migrator(POSTGRES)
+    migrator(|m| m.3)
 }

@@ -2,8 +2,8 @@
 //! until commit, `SKIP LOCKED` claims so several processes share the work, JSONB columns, an
 //! advisory lock), then the one SQL implementation of `sql/` compiled for it.
 //!
-//! The macros below are the dialect: each expands to a piece of SQL text at compile time, so a
-//! query is written once in `sql/` and differs between backends only where they truly differ.
+//! `pick!` chooses this backend's text of each dialect piece of `sql/dialect.rs` at compile
+//! time, so a query is written once in `sql/` and differs only where the databases do.
 
 use std::str::FromStr;
 
@@ -16,66 +16,10 @@ use super::DbSettings;
 /// The sqlx driver of this backend.
 pub type Db = sqlx::Postgres;
 
-/// A row lock for the rest of the transaction: a writer's lock that leaves foreign-key checks alone,
-/// so a concurrent change waits, then reads this one's result (no lost update).
-macro_rules! lock_rows {
-    () => {
-        " FOR NO KEY UPDATE"
-    };
-}
-
-/// Claims rows no other claim holds (several processes share a queue; none takes a row twice);
-/// `skip_locked!("r")` claims only the rows of `r` in a join.
-macro_rules! skip_locked {
-    () => {
-        " FOR UPDATE SKIP LOCKED"
-    };
-    ($t:literal) => {
-        concat!(" FOR UPDATE OF ", $t, " SKIP LOCKED")
-    };
-}
-
-/// Makes the planner use this index: PostgreSQL's picks from statistics, nothing to say.
-macro_rules! indexed_by {
-    ($i:literal) => {
-        ""
-    };
-}
-
-/// A bound JSON parameter, stored as JSONB.
-macro_rules! jsonb {
-    ($($p:tt)*) => {
-        concat!("CAST(", $($p)*, " AS JSONB)")
-    };
-}
-
-/// A JSONB column read as text, under its own name.
-macro_rules! json_text {
-    ($c:literal) => {
-        concat!($c, "::text AS ", $c)
-    };
-}
-
-/// The larger of its arguments.
-macro_rules! greatest {
-    () => {
-        "GREATEST"
-    };
-}
-
-/// The rows of a bound JSON array of arrays, as table `j`; `jv!(i)` is the `i`th cell of a row.
-/// JSONB, parsed once: a JSON row would be parsed again for every cell read (a batch of 2,000
-/// holders' updates took twice as long).
-macro_rules! json_rows {
-    ($p:literal) => {
-        concat!("jsonb_array_elements(CAST(", $p, " AS JSONB)) AS j (value)")
-    };
-}
-
-/// Cell `i` of a `json_rows!` row, as text (a JSON `null` is SQL NULL).
-macro_rules! jv {
-    ($i:literal) => {
-        concat!("(j.value->>", $i, ")")
+/// Keeps this backend's text of a dialect piece (see `sql/dialect.rs`).
+macro_rules! pick {
+    (sqlite: [$($s:tt)*] postgres: [$($p:tt)*]) => {
+        $($p)*
     };
 }
 

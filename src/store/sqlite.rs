@@ -2,8 +2,8 @@
 //! transactions that hold the database's write lock, so rows need no locks of their own), then
 //! the one SQL implementation of `sql/` compiled for it.
 //!
-//! The macros below are the dialect: each expands to a piece of SQL text at compile time, so a
-//! query is written once in `sql/` and differs between backends only where they truly differ.
+//! `pick!` chooses this backend's text of each dialect piece of `sql/dialect.rs` at compile
+//! time, so a query is written once in `sql/` and differs only where the databases do.
 
 use std::str::FromStr;
 
@@ -16,60 +16,10 @@ use super::DbSettings;
 /// The sqlx driver of this backend.
 pub type Db = sqlx::Sqlite;
 
-/// A row lock for the rest of the transaction: none here, the write lock already excludes writers.
-macro_rules! lock_rows {
-    () => {
-        ""
-    };
-}
-
-/// Claims rows no other claim holds (`skip_locked!("r")`: of one table of a join): SQLite has
-/// one writer, so a plain `LIMIT` is enough.
-macro_rules! skip_locked {
-    ($($t:literal)?) => {
-        ""
-    };
-}
-
-/// Makes the planner look rows up through this index (it may otherwise scan a worse one).
-macro_rules! indexed_by {
-    ($i:literal) => {
-        concat!(" INDEXED BY ", $i)
-    };
-}
-
-/// A bound JSON parameter (JSON columns are text on SQLite).
-macro_rules! jsonb {
-    ($($p:tt)*) => {
-        concat!($($p)*)
-    };
-}
-
-/// A JSON column read as text, under its own name.
-macro_rules! json_text {
-    ($c:literal) => {
-        $c
-    };
-}
-
-/// The larger of its arguments.
-macro_rules! greatest {
-    () => {
-        "MAX"
-    };
-}
-
-/// The rows of a bound JSON array of arrays, as table `j`; `jv!(i)` is the `i`th cell of a row.
-macro_rules! json_rows {
-    ($p:literal) => {
-        concat!("json_each(", $p, ") AS j")
-    };
-}
-
-/// Cell `i` of a `json_rows!` row (a JSON `null` is SQL NULL).
-macro_rules! jv {
-    ($i:literal) => {
-        concat!("json_extract(j.value, '$[", $i, "]')")
+/// Keeps this backend's text of a dialect piece (see `sql/dialect.rs`).
+macro_rules! pick {
+    (sqlite: [$($s:tt)*] postgres: [$($p:tt)*]) => {
+        $($s)*
     };
 }
 

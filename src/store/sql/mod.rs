@@ -4,6 +4,9 @@
 //! for the few pieces of SQL that differ. This file holds the store itself, passes, devices
 //! and API keys; each other concern has its own file.
 
+#[macro_use]
+mod dialect;
+
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
