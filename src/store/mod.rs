@@ -16,7 +16,6 @@ mod migrations;
 mod orders;
 pub mod postgres;
 mod receipts;
-pub(crate) mod rows;
 pub mod sqlite;
 mod stores;
 mod tokens;

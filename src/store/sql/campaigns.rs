@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
 use super::{Conn, SqlStore};
 use crate::error::Error;
 use crate::store::campaigns::{
@@ -13,7 +14,6 @@ use crate::store::campaigns::{
     creation_events, stats_from,
 };
 use crate::store::now_ms;
-use crate::store::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
 
 /// Adds delivery counters in the caller's transaction, in one statement.
 pub(crate) async fn add_counters(conn: &mut Conn, deltas: &[CounterDelta]) -> Result<()> {

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::super::{Db, READ_FIRST, SEGMENT_DIALECT, bind_segment, lock_fanout};
 use super::campaigns::{add_event, fetch_campaign};
-use super::fanout_rows::{class_coverage, due_recipients, sent_counts, updates_json, zone_counts};
+use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
+use super::rows::{class_coverage, due_recipients, sent_counts, updates_json, zone_counts};
 use super::{Conn, SqlStore, pass_columns};
 use crate::campaigns::plan::{
     DueRecipient, FanoutPlan, class_candidate, prepare_batch, sending_detail, start_filter, sum_zones,
@@ -19,7 +20,6 @@ use crate::campaigns::plan::{
 use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
 use crate::campaigns::segment::Segment;
 use crate::store::fanout::{FanoutStore, HolderSeed, SegmentCounts};
-use crate::store::rows::{campaign_columns, campaign_from_row, pass_from_row};
 use crate::store::{CampaignRecord, PassRecord, now_ms};
 
 /// Whether the campaign reaches every Google holder of one class, none of them held back now:

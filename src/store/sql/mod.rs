@@ -16,11 +16,11 @@ use sqlx::Row;
 use super::{self as backend, Db};
 use crate::error::Error;
 use crate::jobs::queue::Wakeups;
-use crate::store::rows::{key_from_row, pass_from_row};
 use crate::store::{
     ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
     UpdatedSerials, next_last_modified, now_ms,
 };
+use rows::{key_from_row, pass_from_row};
 
 /// A connection of this backend (what `&mut *tx` gives).
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
@@ -28,13 +28,13 @@ pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 pub(super) mod campaigns;
 mod designs;
 mod fanout;
-mod fanout_rows;
 mod flyer_stats;
 mod google;
 pub(crate) mod jobs;
 mod members;
 mod orders;
 mod receipts;
+pub(crate) mod rows;
 mod stores;
 mod tokens;
 mod tx;
