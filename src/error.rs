@@ -1,9 +1,5 @@
-//! The HTTP error type: every failure becomes `{"error": {"code", "message", "field"}}`.
-
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+//! The domain's errors: what a caller got wrong (not found, conflict, data that does not fit,
+//! a refused right) or an internal failure. `http::error` maps them to HTTP at the edge.
 
 use crate::templates::DataError;
 
@@ -37,22 +33,6 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
-            Self::Duplicate { .. } => (StatusCode::CONFLICT, "conflict"),
-            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_data"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        }
-    }
-}
-
-impl Error {
     pub fn bad_request(message: impl Into<String>, field: impl Into<String>) -> Self {
         Self::BadRequest { message: message.into(), field: Some(field.into()) }
     }
@@ -69,26 +49,5 @@ impl Error {
 impl From<DataError> for Error {
     fn from(e: DataError) -> Self {
         Self::Unprocessable { message: e.to_string(), field: Some(e.field) }
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        if let Self::Duplicate { message, field, member_id } = &self {
-            let body = json!({"error": {"code": code, "message": message, "field": field, "member_id": member_id}});
-            return (status, Json(body)).into_response();
-        }
-        let (message, field) = match &self {
-            Self::Internal(e) => {
-                tracing::error!("internal error: {e:#}");
-                ("internal error".to_owned(), None)
-            }
-            Self::BadRequest { message, field }
-            | Self::Unprocessable { message, field }
-            | Self::Conflict { message, field } => (message.clone(), field.clone()),
-            other => (other.to_string(), None),
-        };
-        (status, Json(json!({"error": {"code": code, "message": message, "field": field}}))).into_response()
     }
 }

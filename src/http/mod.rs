@@ -4,6 +4,7 @@ mod campaigns_api;
 pub mod client_ip;
 mod demo;
 mod downloads;
+mod error;
 pub mod extract;
 mod flyer_stats_api;
 mod flyers_api;
