@@ -8,12 +8,17 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::apple::{PassBuilder, SigningIdentity};
+use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
 use crate::google::sync::GoogleService;
-use crate::jobs::push::PushHealth;
-use crate::push::apns::{ApnsClient, PushSender};
+use crate::jobs::background::{push_loops, runner_loop};
+use crate::jobs::google::GoogleHandler;
+pub use crate::jobs::push::PushParts;
+use crate::jobs::runner::Handler;
+use crate::jobs::webhook::WebhookHandler;
 use crate::store::{self, Store};
 use crate::templates::TemplateSet;
 
@@ -29,20 +34,6 @@ pub struct AppState {
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
     pub mailer: Arc<dyn crate::mail::Mailer>,
-}
-
-/// What pushing shares with the rest of the process.
-#[derive(Clone)]
-pub struct PushParts {
-    pub sender: Arc<dyn PushSender>,
-    pub health: Arc<PushHealth>,
-}
-
-impl PushParts {
-    pub fn new(config: &Config, passes: &PassBuilder) -> Result<Self> {
-        let client = ApnsClient::new(passes.identity(), config.apns_settings())?;
-        Ok(Self { sender: Arc::new(client), health: Arc::default() })
-    }
 }
 
 impl AppState {
@@ -118,7 +109,7 @@ impl App {
         tracing::info!(addr = %self.local_addr(), public_url = %self.state.public_url, templates = ?self.state.templates.ids(), "serving");
         let (stop, stopped) = watch::channel(false);
         let workers = if self.state.config.background {
-            crate::jobs::background::start(&self.state, &stopped)?
+            start_background(&self.state, &stopped)?
         } else {
             tracing::info!("PASSERELLE_BACKGROUND=off: this process serves HTTP only");
             Vec::new()
@@ -134,6 +125,37 @@ impl App {
         }
         Ok(served?)
     }
+}
+
+/// Starts every background loop of this process from the settings, for `serve` (unless
+/// `PASSERELLE_BACKGROUND=off`) and `passerelle worker` alike: the job loops (pushes, Google syncs
+/// when Google is on, webhooks when a URL is set), the campaign fan-out (with Google class
+/// messages) and the click-and-collect order expiry. They stop when `shutdown` turns true.
+pub fn start_background(state: &Arc<AppState>, shutdown: &watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>> {
+    let config = &state.config;
+    let store = &state.store;
+    let mut loops = push_loops(config, store, &state.push, shutdown);
+    let mut spawn_runner =
+        |handler: Arc<dyn Handler>, settings| loops.push(runner_loop(store, handler, settings, shutdown));
+    if let Some(google) = &state.google {
+        let handler =
+            GoogleHandler { service: google.clone(), store: store.clone(), templates: state.templates.clone() };
+        spawn_runner(Arc::new(handler), config.google_worker_settings());
+    }
+    if let Some(handler) = WebhookHandler::from_config(config)? {
+        spawn_runner(Arc::new(handler), config.webhook_worker_settings());
+    }
+    let campaigns = CampaignWorker::new(config, store.clone(), state.templates.clone(), state.google.clone())?;
+    loops.push(tokio::spawn(campaigns.run(shutdown.clone())));
+    let expiry = std::time::Duration::from_secs(config.order_expiry_interval_secs);
+    loops.push(tokio::spawn(crate::orders::run_expiry(state.clone(), expiry, shutdown.clone())));
+    tracing::info!(
+        push_loops = config.push_workers,
+        google = state.google.is_some(),
+        webhooks = config.webhook_url.is_some(),
+        "background work running"
+    );
+    Ok(loops)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -110,7 +110,7 @@ async fn worker(config: Config) -> Result<ExitCode> {
     let public_url = config.public_url_or(config.listen);
     let state = std::sync::Arc::new(app::AppState::build(config, public_url).await?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = crate::jobs::background::start(&state, &stopped)?;
+    let workers = app::start_background(&state, &stopped)?;
     app::shutdown_signal().await;
     let _ = stop.send(true);
     for w in workers {

@@ -8,9 +8,8 @@ use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::config::Config;
-use crate::store::{PassRecord, WebhookEvent};
+use crate::store::{PassRecord, Store, WebhookEvent};
 
 /// Refuses a webhook URL without its secret, or a URL that is not http(s).
 pub fn check_config(config: &Config) -> Result<()> {
@@ -36,16 +35,16 @@ pub fn signature(secret: &[u8], body: &[u8]) -> Result<String> {
 /// Queues `pass.added` for a pass's first device registration, or `pass.removed` once its last
 /// device unregistered. Runs after the registration's commit: two devices registering at the
 /// same instant may both see themselves as not the first (no event) — rare and harmless.
-pub async fn pass_registration(state: &AppState, pass: &PassRecord, added: bool) {
-    if !state.store.webhooks_enabled() {
+pub async fn pass_registration(store: &dyn Store, pass: &PassRecord, added: bool) {
+    if !store.webhooks_enabled() {
         return;
     }
     let result = async {
-        let count = state.store.pass_device_count(&pass.serial_number).await?;
+        let count = store.pass_device_count(&pass.serial_number).await?;
         let (wanted, event_type) = if added { (1, "pass.added") } else { (0, "pass.removed") };
         if count == wanted {
             let data = json!({"serial_number": pass.serial_number, "template": pass.template});
-            state.store.queue_webhook(&WebhookEvent::new(event_type, data)).await?;
+            store.queue_webhook(&WebhookEvent::new(event_type, data)).await?;
         }
         anyhow::Ok(())
     }

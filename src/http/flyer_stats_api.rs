@@ -19,7 +19,7 @@ pub fn router() -> Router<Arc<AppState>> {
 /// `{"scans", "signups", "apple_added", "google_added"}`: enrollment page views, members who
 /// signed up from the flyer, and how many of their cards are on an iPhone or saved to Google Wallet.
 async fn stats(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Json<Value>> {
-    let flyer = flyers::find(&state, &code).await?;
+    let flyer = flyers::find(state.store.as_ref(), &code).await?;
     let s = state.store.flyer_stats(&flyer.code).await?;
     Ok(Json(json!({
         "code": flyer.code,

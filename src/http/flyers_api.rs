@@ -62,12 +62,13 @@ async fn create(
     _key: AdminKey,
     JsonBody(b): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let flyer = flyers::create(&state, &b.store_id, b.label.as_deref(), &b.template).await?;
+    let flyer =
+        flyers::create(state.store.as_ref(), &state.templates, &b.store_id, b.label.as_deref(), &b.template).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &flyer))))
 }
 
 async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Json<Value>> {
-    let flyer = flyers::find(&state, &code).await?;
+    let flyer = flyers::find(state.store.as_ref(), &code).await?;
     Ok(Json(view(&state, &flyer)))
 }
 
@@ -86,13 +87,13 @@ fn image(content_type: &'static str, filename: String, body: impl IntoResponse) 
 }
 
 async fn qr_png(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Response> {
-    let flyer = flyers::find(&state, &code).await?;
+    let flyer = flyers::find(state.store.as_ref(), &code).await?;
     let png = qr::png(&flyers::join_url(&state.public_url, &flyer.code))?;
     image("image/png", format!("flyer-{}.png", flyer.code), png)
 }
 
 async fn qr_svg(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Response> {
-    let flyer = flyers::find(&state, &code).await?;
+    let flyer = flyers::find(state.store.as_ref(), &code).await?;
     let svg = qr::svg(&flyers::join_url(&state.public_url, &flyer.code))?;
     image("image/svg+xml", format!("flyer-{}.svg", flyer.code), svg)
 }
@@ -123,7 +124,7 @@ async fn print(
         "a4" => (("A4", "210mm", "297mm"), "110mm"),
         _ => return Err(Error::bad_request("paper must be a5 or a4", "paper")),
     };
-    let flyer = flyers::find(&state, &code).await?;
+    let flyer = flyers::find(state.store.as_ref(), &code).await?;
     let store = state.store.store(&flyer.store_id).await?.ok_or_else(|| anyhow::anyhow!("flyer store vanished"))?;
     let join_url = flyers::join_url(&state.public_url, &flyer.code);
     let ctx = json!({

@@ -39,7 +39,7 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
 }
 
 async fn flyer_and_store_name(state: &AppState, code: &str) -> Result<(FlyerRecord, String), Error> {
-    let flyer = flyers::find(state, code).await?;
+    let flyer = flyers::find(state.store.as_ref(), code).await?;
     let store = state.store.store(&flyer.store_id).await?;
     let name = store.map(|s| s.name).unwrap_or_default();
     Ok((flyer, name))

@@ -87,7 +87,7 @@ async fn register(
     }
     Ok(match state.store.register_device(&device, &serial, token).await? {
         Registration::Created => {
-            crate::webhooks::pass_registration(&state, &pass, true).await;
+            crate::webhooks::pass_registration(state.store.as_ref(), &pass, true).await;
             StatusCode::CREATED
         }
         Registration::AlreadyRegistered => StatusCode::OK,
@@ -102,7 +102,7 @@ async fn unregister(
     check_identifier(&device, "deviceLibraryIdentifier")?;
     let pass = authorize(&state, &headers, &pass_type, &serial).await?;
     if state.store.unregister_device(&device, &serial).await? {
-        crate::webhooks::pass_registration(&state, &pass, false).await;
+        crate::webhooks::pass_registration(state.store.as_ref(), &pass, false).await;
     }
     Ok(StatusCode::OK)
 }

@@ -9,7 +9,21 @@ use async_trait::async_trait;
 use super::label;
 use super::queue::{Effect, Job, JobKind};
 use super::runner::{Attempt, Handler};
-use crate::push::apns::{PushResult, PushSender};
+use crate::push::apns::{ApnsClient, PushResult, PushSender};
+
+/// What pushing shares with the rest of the process.
+#[derive(Clone)]
+pub struct PushParts {
+    pub sender: Arc<dyn PushSender>,
+    pub health: Arc<PushHealth>,
+}
+
+impl PushParts {
+    pub fn new(config: &crate::config::Config, passes: &crate::apple::PassBuilder) -> anyhow::Result<Self> {
+        let client = ApnsClient::new(passes.identity(), config.apns_settings())?;
+        Ok(Self { sender: Arc::new(client), health: Arc::default() })
+    }
+}
 
 /// Whether pushing works; `/readyz` reports a pause.
 #[derive(Debug, Default)]

@@ -1,10 +1,11 @@
 //! Flyers: short unguessable codes printed as QR codes that lead to the enrollment page
 //! `/join/{code}`, each tied to a store and a loyalty template for attribution.
 
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::store::Store;
 use crate::store::{FlyerRecord, NewFlyer};
 use crate::templates::Kind;
+use crate::templates::TemplateSet;
 
 /// No 0/o, 1/l/i: a code read aloud or typed from paper survives.
 const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
@@ -43,25 +44,31 @@ pub fn not_found(code: &str) -> Error {
 }
 
 /// The flyer with this code, or 404.
-pub async fn find(state: &AppState, code: &str) -> Result<FlyerRecord> {
-    let flyer = if valid_code(code) { state.store.flyer(code).await? } else { None };
+pub async fn find(store: &dyn Store, code: &str) -> Result<FlyerRecord> {
+    let flyer = if valid_code(code) { store.flyer(code).await? } else { None };
     flyer.ok_or_else(|| not_found(code))
 }
 
 /// Checks the store and the template (it must be a loyalty template) and stores a new flyer.
-pub async fn create(state: &AppState, store_id: &str, label: Option<&str>, template: &str) -> Result<FlyerRecord> {
-    let known_store = super::valid_id(store_id) && state.store.store(store_id).await?.is_some();
+pub async fn create(
+    store: &dyn Store,
+    templates: &TemplateSet,
+    store_id: &str,
+    label: Option<&str>,
+    template: &str,
+) -> Result<FlyerRecord> {
+    let known_store = super::valid_id(store_id) && store.store(store_id).await?.is_some();
     if !known_store {
         return Err(Error::unprocessable(format!("no store has the id {store_id:?}"), "store_id"));
     }
-    match state.templates.get(template) {
+    match templates.get(template) {
         Some(t) if t.definition.kind == Kind::Loyalty => {}
         Some(_) => {
             return Err(Error::unprocessable(format!("template {template:?} is not a loyalty template"), "template"));
         }
         None => {
             let loyalty: Vec<&str> =
-                state.templates.iter().filter(|t| t.definition.kind == Kind::Loyalty).map(|t| t.id.as_str()).collect();
+                templates.iter().filter(|t| t.definition.kind == Kind::Loyalty).map(|t| t.id.as_str()).collect();
             return Err(Error::unprocessable(
                 format!("unknown template {template:?} (loyalty templates: {})", loyalty.join(", ")),
                 "template",
@@ -81,7 +88,7 @@ pub async fn create(state: &AppState, store_id: &str, label: Option<&str>, templ
             label: label.map(str::to_owned),
             template: template.to_owned(),
         };
-        match state.store.insert_flyer(flyer).await {
+        match store.insert_flyer(flyer).await {
             Err(Error::Conflict { .. }) if attempts < 3 => attempts += 1,
             other => return other,
         }
