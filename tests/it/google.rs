@@ -44,7 +44,9 @@ async fn setup(backend: Backend) -> Setup {
     config.google_api_url = google.api_url();
     config.google_callback_keys_url = serve_keys(&signer).await;
     config.google_rate_per_sec = 200;
-    config.google_timeout_ms = 300; // also when a new pass's queued sync comes due
+    // Also when a new pass's queued sync comes due; 1.5 s leaves a loaded 2-core machine room
+    // to write the object inline.
+    config.google_timeout_ms = 1500;
     config.push_poll_ms = 50;
     config.push_coalesce_ms = 50;
     let app = spawn_app_on(backend, config).await;
