@@ -70,7 +70,7 @@ pub(super) const READ_FIRST: bool = false;
 
 /// Campaign segments compile to PostgreSQL's SQL (booleans, JSONB attributes).
 pub(super) const SEGMENT_DIALECT: crate::campaigns::segment::Dialect = crate::campaigns::segment::Dialect::Postgres;
-pub(super) use crate::campaigns::segment::bind_postgres as bind_segment;
+pub use sql::segment::{bind_segment, bind_segment_as, bind_segment_scalar};
 
 /// Campaign delivery counters, added by the push and Google job files.
 pub(super) use sql::campaigns::add_counters;

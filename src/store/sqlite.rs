@@ -73,7 +73,7 @@ pub(super) const READ_FIRST: bool = true;
 
 /// Campaign segments compile to SQLite's SQL (booleans as 0/1).
 pub(super) const SEGMENT_DIALECT: crate::campaigns::segment::Dialect = crate::campaigns::segment::Dialect::Sqlite;
-pub(super) use crate::campaigns::segment::bind_sqlite as bind_segment;
+pub use sql::segment::{bind_segment, bind_segment_as, bind_segment_scalar};
 
 /// Campaign delivery counters, added by the push and Google job files.
 pub(super) use sql::campaigns::add_counters;

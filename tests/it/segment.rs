@@ -3,7 +3,9 @@
 //! from a unit test in `src/campaigns/segment/` so the PostgreSQL half is a runner test that
 //! shows as ignored without PostgreSQL, like the others.)
 
-use passerelle::campaigns::segment::{Dialect, bind_postgres_scalar, bind_sqlite, bind_sqlite_scalar, parse};
+use passerelle::campaigns::segment::{Dialect, parse};
+use passerelle::store::postgres::bind_segment_scalar as bind_postgres_scalar;
+use passerelle::store::sqlite::{bind_segment as bind_sqlite, bind_segment_scalar as bind_sqlite_scalar};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 const NOW: i64 = 1_800_000_000_000;

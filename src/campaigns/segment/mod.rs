@@ -13,10 +13,6 @@ mod parser;
 mod sql;
 
 use parser::{Expr, Field, FieldKind, Value};
-use sqlx::postgres::PgArguments;
-use sqlx::query::{Query, QueryAs, QueryScalar};
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Postgres, Sqlite};
 
 /// A parse error, positioned for the marketer's editor.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -96,100 +92,4 @@ impl Segment {
     pub fn source(&self) -> &str {
         &self.source
     }
-}
-
-/// Binds `params` in order to a SQLite query; booleans go in as 0/1, matching the INTEGER columns.
-pub fn bind_sqlite<'q>(
-    mut q: Query<'q, Sqlite, SqliteArguments>,
-    params: &[SqlParam],
-) -> Query<'q, Sqlite, SqliteArguments> {
-    for param in params {
-        q = match param {
-            SqlParam::Text(s) => q.bind(s.clone()),
-            SqlParam::Int(n) => q.bind(*n),
-            SqlParam::Float(f) => q.bind(*f),
-            SqlParam::Bool(b) => q.bind(i64::from(*b)),
-        };
-    }
-    q
-}
-
-/// [`bind_sqlite`] for `sqlx::query_scalar`.
-pub fn bind_sqlite_scalar<'q, O>(
-    mut q: QueryScalar<'q, Sqlite, O, SqliteArguments>,
-    params: &[SqlParam],
-) -> QueryScalar<'q, Sqlite, O, SqliteArguments> {
-    for param in params {
-        q = match param {
-            SqlParam::Text(s) => q.bind(s.clone()),
-            SqlParam::Int(n) => q.bind(*n),
-            SqlParam::Float(f) => q.bind(*f),
-            SqlParam::Bool(b) => q.bind(i64::from(*b)),
-        };
-    }
-    q
-}
-
-/// [`bind_sqlite`] for `sqlx::query_as`.
-pub fn bind_sqlite_as<'q, O>(
-    mut q: QueryAs<'q, Sqlite, O, SqliteArguments>,
-    params: &[SqlParam],
-) -> QueryAs<'q, Sqlite, O, SqliteArguments> {
-    for param in params {
-        q = match param {
-            SqlParam::Text(s) => q.bind(s.clone()),
-            SqlParam::Int(n) => q.bind(*n),
-            SqlParam::Float(f) => q.bind(*f),
-            SqlParam::Bool(b) => q.bind(i64::from(*b)),
-        };
-    }
-    q
-}
-
-/// Binds `params` in order to a PostgreSQL query.
-pub fn bind_postgres<'q>(
-    mut q: Query<'q, Postgres, PgArguments>,
-    params: &[SqlParam],
-) -> Query<'q, Postgres, PgArguments> {
-    for param in params {
-        q = match param {
-            SqlParam::Text(s) => q.bind(s.clone()),
-            SqlParam::Int(n) => q.bind(*n),
-            SqlParam::Float(f) => q.bind(*f),
-            SqlParam::Bool(b) => q.bind(*b),
-        };
-    }
-    q
-}
-
-/// [`bind_postgres`] for `sqlx::query_scalar`.
-pub fn bind_postgres_scalar<'q, O>(
-    mut q: QueryScalar<'q, Postgres, O, PgArguments>,
-    params: &[SqlParam],
-) -> QueryScalar<'q, Postgres, O, PgArguments> {
-    for param in params {
-        q = match param {
-            SqlParam::Text(s) => q.bind(s.clone()),
-            SqlParam::Int(n) => q.bind(*n),
-            SqlParam::Float(f) => q.bind(*f),
-            SqlParam::Bool(b) => q.bind(*b),
-        };
-    }
-    q
-}
-
-/// [`bind_postgres`] for `sqlx::query_as`.
-pub fn bind_postgres_as<'q, O>(
-    mut q: QueryAs<'q, Postgres, O, PgArguments>,
-    params: &[SqlParam],
-) -> QueryAs<'q, Postgres, O, PgArguments> {
-    for param in params {
-        q = match param {
-            SqlParam::Text(s) => q.bind(s.clone()),
-            SqlParam::Int(n) => q.bind(*n),
-            SqlParam::Float(f) => q.bind(*f),
-            SqlParam::Bool(b) => q.bind(*b),
-        };
-    }
-    q
 }

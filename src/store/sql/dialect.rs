@@ -68,3 +68,20 @@ macro_rules! jv {
         pick! { sqlite: [concat!("json_extract(j.value, '$[", $i, "]')")] postgres: [concat!("(j.value->>", $i, ")")] }
     };
 }
+
+/// One row per `key` in an `INSERT … SELECT … ON CONFLICT DO UPDATE`: PostgreSQL refuses to
+/// update a row twice in one statement, and the fixed order makes concurrent enqueues lock
+/// waiting jobs alike; SQLite applies the rows one by one under its write lock and needs
+/// neither (the grouping cost it a third more on a 20,000-device enqueue).
+macro_rules! one_row_per {
+    ($key:literal) => {
+        pick! { sqlite: [""] postgres: [concat!(" GROUP BY ", $key, " ORDER BY ", $key)] }
+    };
+}
+
+/// A column of a `one_row_per!` select: any of the group's values (they agree) on PostgreSQL.
+macro_rules! any_of {
+    ($($c:tt)*) => {
+        pick! { sqlite: [concat!($($c)*)] postgres: [concat!("MAX(", $($c)*, ")")] }
+    };
+}

@@ -17,8 +17,7 @@ use crate::tokens;
 
 /// Queues a push for every device holding one of `passes` (serial, campaign), due `delay_ms`
 /// from now, in one statement; a device's waiting job is reused (with its newest push token),
-/// so a burst of changes gives one push. One row per device, in a fixed order: an upsert may
-/// not touch a row twice, and concurrent enqueues lock waiting jobs in the same order.
+/// so a burst of changes gives one push (see `one_row_per!` for PostgreSQL's one row per device).
 pub(crate) async fn enqueue_pushes(
     tx: &mut WriteTx,
     passes: &[(&str, Option<&str>)],
@@ -29,15 +28,17 @@ pub(crate) async fn enqueue_pushes(
     // `WHERE TRUE` keeps SQLite from reading the upsert's ON as a join constraint.
     let queued = sqlx::query(concat!(
         "INSERT INTO jobs (kind, key, payload, campaign_id, state, attempts, run_at, created_at, updated_at) \
-         SELECT 'push', d.device_library_id, MAX(d.push_token), MAX(",
-        jv!(1),
-        "), 'pending', 0, $1 + $3, $1, $1 FROM ",
+         SELECT 'push', d.device_library_id, ",
+        any_of!("d.push_token"),
+        ", ",
+        any_of!(jv!(1)),
+        ", 'pending', 0, $1 + $3, $1, $1 FROM ",
         json_rows!("$2"),
         " JOIN registrations r ON r.serial_number = ",
         jv!(0),
-        " JOIN devices d ON d.device_library_id = r.device_library_id WHERE TRUE \
-         GROUP BY d.device_library_id ORDER BY d.device_library_id \
-         ON CONFLICT (kind, key) WHERE state = 'pending' \
+        " JOIN devices d ON d.device_library_id = r.device_library_id WHERE TRUE",
+        one_row_per!("d.device_library_id"),
+        " ON CONFLICT (kind, key) WHERE state = 'pending' \
          DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at, \
          campaign_id = COALESCE(excluded.campaign_id, jobs.campaign_id)"
     ))

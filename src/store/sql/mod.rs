@@ -35,6 +35,7 @@ mod members;
 mod orders;
 mod receipts;
 pub(crate) mod rows;
+pub mod segment;
 mod stores;
 mod tokens;
 mod tx;
