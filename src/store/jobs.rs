@@ -22,9 +22,6 @@ pub trait JobsStore: Send + Sync {
     async fn retry_dead_jobs(&self, kind: Option<JobKind>, id: Option<i64>) -> Result<u64>;
     /// Each kind's figures (every kind listed, zeros included).
     async fn queue_stats(&self) -> Result<Vec<(JobKind, QueueStats)>>;
-    /// Queues a sync of `serial`'s Google object now, reusing its waiting job (a message
-    /// replaces an older one still waiting).
-    async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()>;
     /// The wake-ups this store sends when a commit queued jobs.
     fn wakeups(&self) -> std::sync::Arc<crate::jobs::queue::Wakeups>;
 }

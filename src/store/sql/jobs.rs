@@ -377,14 +377,6 @@ impl JobsStore for SqlStore {
         Ok(stats.into_iter().collect())
     }
 
-    async fn enqueue_google_sync(&self, serial: &str, message: Option<&str>) -> Result<()> {
-        let now = now_ms();
-        let mut tx = self.write_tx().await?;
-        enqueue_google_syncs(&mut tx, &[(serial, message, None)], now, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     fn wakeups(&self) -> std::sync::Arc<crate::jobs::queue::Wakeups> {
         self.wakeups.clone()
     }
