@@ -1,6 +1,7 @@
 //! The domain's errors: what a caller got wrong (not found, conflict, data that does not fit,
 //! a refused right) or an internal failure. `http::error` maps them to HTTP at the edge.
 
+use crate::store::StoreError;
 use crate::templates::DataError;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,5 +50,28 @@ impl Error {
 impl From<DataError> for Error {
     fn from(e: DataError) -> Self {
         Self::Unprocessable { message: e.to_string(), field: Some(e.field) }
+    }
+}
+
+/// A store error in the domain's words: a conflict or a missing reference named by its field
+/// (call sites with their own wording use `phrase_conflict`), a refusal as it was given.
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { field, value, .. } => Self::conflict(format!("{field} {value:?} is taken"), field),
+            StoreError::MissingReference { field, value } => {
+                Self::unprocessable(format!("{field} {value:?} names nothing stored"), field)
+            }
+            StoreError::Refused(e) => e,
+            StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// The domain's error for a store error, a conflict phrased by `phrase(field, value, existing id)`.
+pub fn phrase_conflict(e: StoreError, phrase: impl FnOnce(&'static str, String, Option<String>) -> Error) -> Error {
+    match e {
+        StoreError::Conflict { field, value, existing } => phrase(field, value, existing),
+        e => e.into(),
     }
 }

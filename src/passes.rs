@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::app::AppState;
 use crate::apple::PassKeys;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, phrase_conflict};
 use crate::store::{NewPass, PassChange, PassRecord};
 use crate::templates::Template;
 use crate::tokens;
@@ -52,7 +52,12 @@ pub async fn create(state: &AppState, template_id: &str, data: Value, serial: Op
             authentication_token: tokens::authentication_token(),
             share_token: tokens::serial_number(),
         })
-        .await?;
+        .await
+        .map_err(|e| {
+            phrase_conflict(e, |_, serial, _| {
+                Error::conflict(format!("a pass with serial number {serial:?} already exists"), "serial_number")
+            })
+        })?;
     // The save link is only useful once the object exists at Google: write it now when
     // Google answers in time; otherwise the queued sync (same transaction) does it shortly.
     if let Some(google) = &state.google {

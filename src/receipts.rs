@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, phrase_conflict};
 use crate::loyalty::contact::{normalise_email, normalise_phone};
 use crate::passes;
 use crate::store::{MemberLookup, MemberRecord, ReceiptRecord, now_ms};
@@ -390,7 +390,12 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
             {
                 return Ok(Posted { receipt: existing, replayed: true });
             }
-            Err(e)
+            Err(phrase_conflict(e, |_, number, _| {
+                Error::conflict(
+                    format!("receipt {number:?} of store {:?} exists already", record.store_id),
+                    "receipt_number",
+                )
+            }))
         }
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::extract::{AdminKey, ApiCaller, JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::campaigns::requests::{self, CampaignRequest};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, phrase_conflict};
 use crate::keys::KeyScope;
 use crate::store::{CampaignRecord, CampaignStats, SegmentCounts, Transition, now_ms};
 
@@ -202,7 +202,10 @@ async fn cancel(State(state): State<Arc<AppState>>, caller: ApiCaller, Path(id):
 }
 
 async fn transition(state: &AppState, id: &str, t: Transition<'_>) -> Result<CampaignRecord> {
-    state.store.transition_campaign(id, t).await?.ok_or_else(|| Error::NotFound(format!("no campaign {id:?}")))
+    let moved = state.store.transition_campaign(id, t).await.map_err(|e| {
+        phrase_conflict(e, |_, status, _| Error::conflict(format!("campaign {id} is {status}"), "status"))
+    })?;
+    moved.ok_or_else(|| Error::NotFound(format!("no campaign {id:?}")))
 }
 
 async fn history(State(state): State<Arc<AppState>>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {

@@ -11,15 +11,34 @@ use super::input::{attributes, birthday, email, language, manual_tier, phone, te
 use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update};
 use super::verification::{self, CONSENT_URL_FIELD};
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, phrase_conflict};
 use crate::passes;
 use crate::store::{
-    MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, TokenPurpose, now_ms,
+    MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, StoreError, TokenPurpose, now_ms,
 };
 use crate::tokens;
 
 fn not_found(id: &str) -> Error {
     Error::NotFound(format!("no member with id {id:?}"))
+}
+
+/// A member write refused for a value another member has: a taken e-mail or phone names that
+/// member (`Error::Duplicate`), a taken card number is a conflict on `card_number`.
+fn refused(e: StoreError) -> Error {
+    phrase_conflict(e, |field, value, existing| match (field, existing) {
+        ("email", Some(id)) => Error::Duplicate {
+            message: format!("member {id} already has this e-mail address"),
+            field: "email".into(),
+            member_id: id,
+        },
+        ("phone", Some(id)) => Error::Duplicate {
+            message: format!("member {id} already has this phone number"),
+            field: "phone".into(),
+            member_id: id,
+        },
+        ("card_number", _) => Error::conflict(format!("card number {value:?} is taken"), "card_number"),
+        _ => Error::conflict(format!("member {value} conflicts with another member"), "id"),
+    })
 }
 
 /// Signs a member up and creates their loyalty pass. An e-mail or phone another member has is
@@ -62,14 +81,14 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
         updated_at: now,
     };
     // Duplicates first, so that no pass is made for a refused sign-up.
-    for (lookup, value) in [
-        (MemberLookup { email: member.email.clone(), ..Default::default() }, &member.email),
-        (MemberLookup { phone: member.phone.clone(), ..Default::default() }, &member.phone),
+    for (field, lookup, value) in [
+        ("email", MemberLookup { email: member.email.clone(), ..Default::default() }, &member.email),
+        ("phone", MemberLookup { phone: member.phone.clone(), ..Default::default() }, &member.phone),
     ] {
-        if value.is_some()
+        if let Some(value) = value
             && let Some(existing) = state.store.find_members(&lookup).await?.into_iter().next()
         {
-            return Err(crate::store::duplicate_member(&existing, &member));
+            return Err(refused(StoreError::Conflict { field, value: value.clone(), existing: Some(existing.id) }));
         }
     }
     member.card_number = match input.card_number {
@@ -133,7 +152,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
             if let Err(void) = passes::void(state, &pass.serial_number).await {
                 tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused sign-up: {void}");
             }
-            Err(e)
+            Err(refused(e))
         }
     }
 }
@@ -250,7 +269,8 @@ pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<Me
         m.updated_at = now;
         Ok(m)
     });
-    let (member, _) = state.store.update_member(id, update, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
+    let changed = state.store.update_member(id, update, pass_update(state)).await.map_err(refused)?;
+    let (member, _) = changed.ok_or_else(|| not_found(id))?;
     crate::receipts::link_pending_logged(state, &member).await;
     Ok(member)
 }
@@ -283,5 +303,11 @@ pub async fn add_points(state: &AppState, id: &str, entry: PointsEntry) -> Resul
         Ok(m)
     });
     let outcome = state.store.add_points(id, &entry, apply, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
+    if outcome.replayed && outcome.entry.delta != delta {
+        return Err(Error::conflict(
+            format!("idempotency_key was already used for a change of {} points", outcome.entry.delta),
+            "idempotency_key",
+        ));
+    }
     Ok(outcome)
 }

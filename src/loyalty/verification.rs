@@ -8,7 +8,7 @@ use super::pass::pass_update;
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::mail::Mail;
-use crate::store::{MemberRecord, MemberTokenRecord, MemberUpdate, TokenPurpose, now_ms};
+use crate::store::{MemberRecord, MemberTokenRecord, MemberUpdate, StoreError, TokenPurpose, now_ms};
 use crate::tokens;
 
 /// How long a verification link works.
@@ -173,8 +173,8 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<VerifyOutcome
             Ok(VerifyOutcome::Verified(Box::new(member)))
         }
         Ok(None) => Ok(VerifyOutcome::Unknown),
-        Err(Error::Conflict { .. }) => Ok(VerifyOutcome::Expired),
-        Err(e) => Err(e),
+        Err(StoreError::Refused(Error::Conflict { .. })) => Ok(VerifyOutcome::Expired),
+        Err(e) => Err(e.into()),
     }
 }
 

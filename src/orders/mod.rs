@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, phrase_conflict};
 use crate::passes;
 use crate::store::{OrderPassUpdate, OrderRecord, OrderUpdate, PassChange, PassRecord, Store, now_ms};
 use crate::templates::TemplateSet;
@@ -220,7 +220,9 @@ pub async fn create(state: &AppState, input: NewOrder) -> Result<(OrderRecord, P
             if let Err(void) = passes::void(state, &pass.serial_number).await {
                 tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused order: {void}");
             }
-            Err(e)
+            Err(phrase_conflict(e, |_, number, _| {
+                Error::conflict(format!("order {number:?} already exists"), "order_number")
+            }))
         }
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::error::Error;
+use super::StoreResult;
 
 /// One stored campaign.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,9 +100,9 @@ pub trait CampaignsStore: Send + Sync {
         before_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CampaignRecord>>;
-    /// Moves a campaign between statuses and records it; `Error::Conflict` naming the current
-    /// status when it is not one of `from`; `None` when there is no such campaign.
-    async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> Result<Option<CampaignRecord>, Error>;
+    /// Moves a campaign between statuses and records it; `Conflict` on `status` (the current
+    /// one) when it is not one of `from`; `None` when there is no such campaign.
+    async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> StoreResult<Option<CampaignRecord>>;
     async fn campaign_history(&self, id: &str) -> Result<Vec<CampaignEvent>>;
     async fn campaign_stats(&self, id: &str) -> Result<CampaignStats>;
     /// Approved campaigns whose Google class message is still to send.

@@ -7,7 +7,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{PassChange, PassRecord};
+use super::{PassChange, PassRecord, StoreResult};
 use crate::error::Error;
 
 /// One stored member. `tier` is the tier in force: `tier_manual` when set, else the rules' tier.
@@ -99,9 +99,9 @@ pub type MemberPassUpdate = Box<dyn FnOnce(&MemberRecord, &PassRecord) -> Result
 
 #[async_trait]
 pub trait MembersStore: Send + Sync {
-    /// Stores a new member. A taken e-mail or phone is `Error::Duplicate` naming the member who
-    /// has it; a taken card number is `Error::Conflict` on `card_number`.
-    async fn insert_member(&self, member: &MemberRecord) -> Result<MemberRecord, Error>;
+    /// Stores a new member. A taken e-mail, phone or card number is a `Conflict` on that field
+    /// naming the member who has it (`existing`).
+    async fn insert_member(&self, member: &MemberRecord) -> StoreResult<MemberRecord>;
     async fn member(&self, id: &str) -> Result<Option<MemberRecord>>;
     /// The members matching every value given, oldest first (at most one: the values are unique).
     async fn find_members(&self, lookup: &MemberLookup) -> Result<Vec<MemberRecord>>;
@@ -112,49 +112,18 @@ pub trait MembersStore: Send + Sync {
         id: &str,
         update: MemberUpdate,
         pass: MemberPassUpdate,
-    ) -> Result<Option<(MemberRecord, Option<PassRecord>)>, Error>;
-    /// Records a points change atomically: a used idempotency key returns the earlier entry;
-    /// else `apply` gives the member's new points and tier (refusing what it must), the ledger
-    /// row and the member row are written, and `pass` changes the loyalty pass, all in one
-    /// transaction. `None` if there is no such member.
+    ) -> StoreResult<Option<(MemberRecord, Option<PassRecord>)>>;
+    /// Records a points change atomically: a used idempotency key returns the earlier entry
+    /// (`replayed`, whatever its delta); else `apply` gives the member's new points and tier
+    /// (refusing what it must), the ledger row and the member row are written, and `pass`
+    /// changes the loyalty pass, all in one transaction. `None` if there is no such member.
     async fn add_points(
         &self,
         member_id: &str,
         entry: &PointsEntry,
         apply: MemberUpdate,
         pass: MemberPassUpdate,
-    ) -> Result<Option<PointsOutcome>, Error>;
+    ) -> StoreResult<Option<PointsOutcome>>;
     /// The member's ledger, newest first, entries with an id below `before_id` (all without it).
     async fn points_history(&self, member_id: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<LedgerRecord>>;
-}
-
-/// The error for a contact or card number another member already has.
-pub fn duplicate_member(existing: &MemberRecord, member: &MemberRecord) -> Error {
-    let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
-    if same(&existing.email, &member.email) {
-        Error::Duplicate {
-            message: format!("member {} already has this e-mail address", existing.id),
-            field: "email".into(),
-            member_id: existing.id.clone(),
-        }
-    } else if same(&existing.phone, &member.phone) {
-        Error::Duplicate {
-            message: format!("member {} already has this phone number", existing.id),
-            field: "phone".into(),
-            member_id: existing.id.clone(),
-        }
-    } else {
-        Error::conflict(format!("card number {:?} is taken", member.card_number), "card_number")
-    }
-}
-
-/// The answer to a reused idempotency key: the earlier entry, when the delta is the same.
-pub(super) fn replayed(earlier: LedgerRecord, entry: &PointsEntry) -> Result<PointsOutcome, Error> {
-    if earlier.delta != entry.delta {
-        return Err(Error::conflict(
-            format!("idempotency_key was already used for a change of {} points", earlier.delta),
-            "idempotency_key",
-        ));
-    }
-    Ok(PointsOutcome { entry: earlier, replayed: true, pass: None })
 }

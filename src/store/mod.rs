@@ -7,6 +7,7 @@
 
 mod campaigns;
 pub mod designs;
+pub(crate) mod error;
 mod fanout;
 mod flyer_stats;
 pub mod google;
@@ -33,13 +34,13 @@ pub use campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
 };
 pub use designs::DesignsStore;
+pub use error::{StoreError, StoreResult};
 pub use fanout::{FanoutPlan, FanoutStore, HolderSeed, SegmentCounts};
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
 pub use google::{GoogleObjectRecord, GoogleStore};
 pub use jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, QueueStats};
 pub use members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
-    duplicate_member,
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
@@ -167,14 +168,14 @@ pub trait Store:
     /// Refreshes the planner's statistics (after a bulk load; autovacuum does it in time).
     async fn optimize(&self) -> Result<()>;
 
-    /// Stores a new pass at the next version tag; `Error::Conflict` if the serial exists.
-    async fn insert_pass(&self, pass: NewPass) -> Result<PassRecord, Error>;
+    /// Stores a new pass at the next version tag; `Conflict` on `serial_number` if it exists.
+    async fn insert_pass(&self, pass: NewPass) -> StoreResult<PassRecord>;
     async fn pass(&self, serial: &str) -> Result<Option<PassRecord>>;
     async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>>;
     async fn list_passes(&self, query: &PassQuery) -> Result<Vec<PassRecord>>;
     /// Applies `update` to the pass in one transaction, with a push job for every device
     /// holding it (one waiting job per device at most); `None` if there is no such pass.
-    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error>;
+    async fn update_pass(&self, serial: &str, update: PassUpdate) -> StoreResult<Option<PassRecord>>;
 
     /// Registers a device for a pass (and records its push token).
     async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration>;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{PassChange, PassRecord};
+use super::{PassChange, PassRecord, StoreResult};
 use crate::error::Error;
 
 /// One stored order.
@@ -40,8 +40,8 @@ pub type OrderPassUpdate =
 
 #[async_trait]
 pub trait OrdersStore: Send + Sync {
-    /// Stores a new order; `Error::Conflict` (field `order_number`) if the number exists.
-    async fn insert_order(&self, order: &OrderRecord) -> Result<OrderRecord, Error>;
+    /// Stores a new order; `Conflict` on `order_number` if the number exists.
+    async fn insert_order(&self, order: &OrderRecord) -> StoreResult<OrderRecord>;
     async fn order(&self, order_number: &str) -> Result<Option<OrderRecord>>;
     /// Applies `update` to the order and `pass` to its pass in one transaction; `None` if there
     /// is no such order.
@@ -50,9 +50,9 @@ pub trait OrdersStore: Send + Sync {
         order_number: &str,
         update: OrderUpdate,
         pass: OrderPassUpdate,
-    ) -> Result<Option<(OrderRecord, Option<PassRecord>)>, Error>;
+    ) -> StoreResult<Option<(OrderRecord, Option<PassRecord>)>>;
     /// Moves up to `limit` open orders (`placed`, `ready`) whose window ended before `now` to
     /// `expired`, changing each pass with `pass`, in one transaction; returns the expired orders.
     /// On PostgreSQL rows another process holds are skipped (`FOR UPDATE SKIP LOCKED`).
-    async fn expire_orders(&self, now: i64, limit: i64, pass: OrderPassUpdate) -> Result<Vec<OrderRecord>, Error>;
+    async fn expire_orders(&self, now: i64, limit: i64, pass: OrderPassUpdate) -> StoreResult<Vec<OrderRecord>>;
 }

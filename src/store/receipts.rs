@@ -5,7 +5,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::error::Error;
+use super::StoreResult;
 
 /// One stored receipt.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +31,9 @@ pub struct ReceiptRecord {
 
 #[async_trait]
 pub trait ReceiptsStore: Send + Sync {
-    /// Stores a new receipt; `Error::Conflict` if its idempotency key, or its number in its
-    /// store, is taken (the caller tells which by looking the key up).
-    async fn insert_receipt(&self, receipt: &ReceiptRecord) -> Result<ReceiptRecord, Error>;
+    /// Stores a new receipt; `Conflict` on `receipt_number` if its idempotency key, or its number
+    /// in its store, is taken (the caller tells which by looking the key up).
+    async fn insert_receipt(&self, receipt: &ReceiptRecord) -> StoreResult<ReceiptRecord>;
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>>;
     async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>>;
     /// Every receipt with this number (one per store at most), oldest first.

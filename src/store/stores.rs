@@ -4,7 +4,7 @@
 use anyhow::Result;
 use async_trait::async_trait;
 
-use crate::error::Error;
+use super::StoreResult;
 
 /// One store, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +67,8 @@ pub struct NewFlyer {
 
 #[async_trait]
 pub trait StoresStore: Send + Sync {
-    /// Stores a new store; `Error::Conflict` (field `id`) if the id exists.
-    async fn insert_store(&self, store: NewStore) -> Result<StoreRecord, Error>;
+    /// Stores a new store; `Conflict` on `id` if the id exists.
+    async fn insert_store(&self, store: NewStore) -> StoreResult<StoreRecord>;
     async fn store(&self, id: &str) -> Result<Option<StoreRecord>>;
     /// A page of stores ordered by id, after `after_id` (the cursor).
     async fn list_stores(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<StoreRecord>>;
@@ -77,8 +77,8 @@ pub trait StoresStore: Send + Sync {
     /// Applies a partial change; `None` if there is no such store.
     async fn update_store(&self, id: &str, change: StoreChange) -> Result<Option<StoreRecord>>;
 
-    /// Stores a new flyer; `Error::Conflict` (field `code`) if the code exists,
-    /// `Error::Unprocessable` (field `store_id`) if the store does not.
-    async fn insert_flyer(&self, flyer: NewFlyer) -> Result<FlyerRecord, Error>;
+    /// Stores a new flyer; `Conflict` on `code` if the code exists, `MissingReference` on
+    /// `store_id` if the store does not.
+    async fn insert_flyer(&self, flyer: NewFlyer) -> StoreResult<FlyerRecord>;
     async fn flyer(&self, code: &str) -> Result<Option<FlyerRecord>>;
 }

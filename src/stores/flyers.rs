@@ -1,9 +1,9 @@
 //! Flyers: short unguessable codes printed as QR codes that lead to the enrollment page
 //! `/join/{code}`, each tied to a store and a loyalty template for attribution.
 
-use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::error::{Error, Result, phrase_conflict};
 use crate::store::{FlyerRecord, NewFlyer};
+use crate::store::{Store, StoreError};
 use crate::templates::Kind;
 use crate::templates::TemplateSet;
 
@@ -89,8 +89,17 @@ pub async fn create(
             template: template.to_owned(),
         };
         match store.insert_flyer(flyer).await {
-            Err(Error::Conflict { .. }) if attempts < 3 => attempts += 1,
-            other => return other,
+            Err(StoreError::Conflict { .. }) if attempts < 3 => attempts += 1,
+            Err(StoreError::MissingReference { value, .. }) => {
+                return Err(Error::unprocessable(format!("no store has the id {value:?}"), "store_id"));
+            }
+            other => {
+                return other.map_err(|e| {
+                    phrase_conflict(e, |_, code, _| {
+                        Error::conflict(format!("a flyer with code {code:?} already exists"), "code")
+                    })
+                });
+            }
         }
     }
 }

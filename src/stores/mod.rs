@@ -7,7 +7,7 @@ pub mod qr;
 
 pub use locations::{MAX_PASS_LOCATIONS, distance_km, pass_locations};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, phrase_conflict};
 use crate::store::{NewStore, Store, StoreChange, StoreRecord};
 
 /// Longest store id: ids travel in URL paths and on receipts.
@@ -110,7 +110,9 @@ pub fn not_found(id: &str) -> Error {
 
 /// Validates and stores a new store; 409 if the id exists.
 pub async fn create(store: &dyn Store, s: NewStore) -> Result<StoreRecord> {
-    store.insert_store(check_new(s)?).await
+    store.insert_store(check_new(s)?).await.map_err(|e| {
+        phrase_conflict(e, |_, id, _| Error::conflict(format!("a store with id {id:?} already exists"), "id"))
+    })
 }
 
 /// Validates and applies a partial change; 404 if there is no such store.

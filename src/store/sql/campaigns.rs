@@ -8,12 +8,11 @@ use serde_json::{Value, json};
 
 use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
 use super::{Conn, SqlStore};
-use crate::error::Error;
 use crate::store::campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
     creation_events, stats_from,
 };
-use crate::store::now_ms;
+use crate::store::{StoreError, StoreResult, now_ms};
 
 /// Adds delivery counters in the caller's transaction, in one statement.
 pub(crate) async fn add_counters(conn: &mut Conn, deltas: &[CounterDelta]) -> Result<()> {
@@ -121,16 +120,15 @@ impl CampaignsStore for SqlStore {
         rows.iter().map(campaign_from_row).collect()
     }
 
-    async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> Result<Option<CampaignRecord>, Error> {
+    async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> StoreResult<Option<CampaignRecord>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1", lock_rows!()))
             .bind(id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
+            .await?;
         let Some(current) = row.as_ref().map(campaign_from_row).transpose()? else { return Ok(None) };
         if !t.from.contains(&current.status.as_str()) {
-            return Err(Error::conflict(format!("campaign {id} is {}", current.status), "status"));
+            return Err(StoreError::Conflict { field: "status", value: current.status, existing: Some(current.id) });
         }
         sqlx::query(
             "UPDATE campaigns SET status = $1, reject_reason = COALESCE($2, reject_reason), updated_at = $3 \
@@ -141,11 +139,10 @@ impl CampaignsStore for SqlStore {
         .bind(now_ms())
         .bind(id)
         .execute(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
+        .await?;
         add_event(&mut tx, id, t.actor, t.action, &t.detail).await?;
         let record = fetch_campaign(&mut tx, id).await?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
+        tx.commit().await?;
         Ok(record)
     }
 

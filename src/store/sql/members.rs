@@ -7,13 +7,12 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{Conn, DbRow, SqlStore, WriteTx};
-use crate::error::Error;
-use crate::store::PassRecord;
+use super::{Conn, Db, DbRow, SqlStore, WriteTx};
+use crate::store::error::is_unique;
 use crate::store::members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
-    duplicate_member, replayed,
 };
+use crate::store::{PassRecord, StoreError, StoreResult};
 
 /// The columns `member_from_row` reads (`attributes` as JSON text, parsed with serde_json).
 macro_rules! member_columns {
@@ -79,113 +78,29 @@ fn ledger_from_row(row: &DbRow) -> Result<LedgerRecord> {
     })
 }
 
-async fn fetch_member(conn: &mut Conn, id: &str) -> Result<Option<MemberRecord>> {
-    let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(member_from_row).transpose()
+/// The columns every member write binds (`bind_member`: these as `$1` to `$21`, `id` as `$22`).
+macro_rules! written_columns {
+    () => {
+        "first_name, last_name, email, phone, email_verified, phone_verified, birthday, language, home_store_id, \
+         consent_terms, consent_marketing, consent_version, consent_at, points, tier, tier_manual, attributes, \
+         source_flyer, source_store, source_channel, updated_at"
+    };
 }
 
-/// Reads the member and locks their row until the transaction ends (on SQLite the write lock does).
-async fn lock_member(conn: &mut Conn, id: &str) -> Result<Option<MemberRecord>> {
-    let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1", lock_rows!()))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(member_from_row).transpose()
+macro_rules! written_values {
+    () => {
+        concat!(
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, ",
+            jsonb!("$17"),
+            ", $18, $19, $20, $21"
+        )
+    };
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
 
-/// Writes every changeable column of `m`.
-async fn write_member(conn: &mut Conn, m: &MemberRecord) -> Result<(), sqlx::Error> {
-    sqlx::query(concat!(
-        "UPDATE members SET first_name = $1, last_name = $2, email = $3, phone = $4, email_verified = $5, \
-         phone_verified = $6, birthday = $7, language = $8, home_store_id = $9, consent_terms = $10, \
-         consent_marketing = $11, consent_version = $12, consent_at = $13, points = $14, tier = $15, \
-         tier_manual = $16, attributes = ",
-        jsonb!("$17"),
-        ", source_flyer = $18, source_store = $19, source_channel = $20, updated_at = $21 WHERE id = $22"
-    ))
-    .bind(&m.first_name)
-    .bind(&m.last_name)
-    .bind(&m.email)
-    .bind(&m.phone)
-    .bind(m.email_verified)
-    .bind(m.phone_verified)
-    .bind(&m.birthday)
-    .bind(&m.language)
-    .bind(&m.home_store_id)
-    .bind(m.consent_terms)
-    .bind(m.consent_marketing)
-    .bind(&m.consent_version)
-    .bind(m.consent_at)
-    .bind(m.points)
-    .bind(&m.tier)
-    .bind(&m.tier_manual)
-    .bind(m.attributes.to_string())
-    .bind(&m.source_flyer)
-    .bind(&m.source_store)
-    .bind(&m.source_channel)
-    .bind(m.updated_at)
-    .bind(&m.id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-impl SqlStore {
-    /// Applies `update` to the member's pass inside the caller's write transaction.
-    async fn change_member_pass(
-        &self,
-        conn: &mut WriteTx,
-        member: &MemberRecord,
-        update: MemberPassUpdate,
-    ) -> Result<Option<PassRecord>, Error> {
-        self.change_linked_pass(conn, member.pass_serial.as_deref(), move |p| update(member, p)).await
-    }
-
-    /// The error for a unique violation of `member`: which member has its e-mail, phone or card number.
-    async fn duplicate_of(&self, member: &MemberRecord) -> Error {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            member_columns!(),
-            " FROM members WHERE id <> $1 AND (email = $2 OR phone = $3 OR card_number = $4) \
-             ORDER BY (email = $2) IS TRUE DESC, (phone = $3) IS TRUE DESC LIMIT 1"
-        ))
-        .bind(&member.id)
-        .bind(&member.email)
-        .bind(&member.phone)
-        .bind(&member.card_number)
-        .fetch_optional(&self.pool)
-        .await;
-        match row.map_err(anyhow::Error::from).and_then(|r| r.as_ref().map(member_from_row).transpose()) {
-            Ok(Some(existing)) => duplicate_member(&existing, member),
-            Ok(None) => Error::conflict(format!("member {} conflicts with another member", member.id), "id"),
-            Err(e) => Error::Internal(e),
-        }
-    }
-}
-
-#[async_trait]
-impl MembersStore for SqlStore {
-    async fn insert_member(&self, m: &MemberRecord) -> Result<MemberRecord, Error> {
-        let row = sqlx::query(concat!(
-            "INSERT INTO members (id, card_number, first_name, last_name, email, phone, email_verified, \
-             phone_verified, birthday, language, home_store_id, consent_terms, consent_marketing, consent_version, \
-             consent_at, points, tier, tier_manual, attributes, source_flyer, source_store, source_channel, \
-             pass_serial, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, ",
-            jsonb!("$19"),
-            ", $20, $21, $22, $23, $24, $25) RETURNING ",
-            member_columns!()
-        ))
-        .bind(&m.id)
-        .bind(&m.card_number)
-        .bind(&m.first_name)
+fn bind_member<'q>(q: Query<'q>, m: &'q MemberRecord) -> Query<'q> {
+    q.bind(&m.first_name)
         .bind(&m.last_name)
         .bind(&m.email)
         .bind(&m.phone)
@@ -205,20 +120,108 @@ impl MembersStore for SqlStore {
         .bind(&m.source_flyer)
         .bind(&m.source_store)
         .bind(&m.source_channel)
-        .bind(&m.pass_serial)
-        .bind(m.created_at)
         .bind(m.updated_at)
-        .fetch_one(&self.pool)
+        .bind(&m.id)
+}
+
+/// Reads the member and locks their row until the transaction ends (on SQLite the write lock does).
+async fn lock_member(conn: &mut Conn, id: &str) -> Result<Option<MemberRecord>> {
+    let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1", lock_rows!()))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+/// Writes every changeable column of `m`; returns the stored row.
+async fn write_member(conn: &mut Conn, m: &MemberRecord) -> Result<DbRow, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE members SET (",
+        written_columns!(),
+        ") = (",
+        written_values!(),
+        ") WHERE id = $22 RETURNING ",
+        member_columns!()
+    );
+    bind_member(sqlx::query(sql), m).fetch_one(conn).await
+}
+
+impl SqlStore {
+    /// Applies `update` to the member's pass inside the caller's write transaction.
+    async fn change_member_pass(
+        &self,
+        conn: &mut WriteTx,
+        member: &MemberRecord,
+        update: MemberPassUpdate,
+    ) -> StoreResult<Option<PassRecord>> {
+        self.change_linked_pass(conn, member.pass_serial.as_deref(), move |p| update(member, p)).await
+    }
+
+    /// The error for a unique violation of `member`: the member who has its e-mail, phone or card
+    /// number (`Other` for any other failure).
+    async fn duplicate_of(&self, member: &MemberRecord, e: sqlx::Error) -> StoreError {
+        if !is_unique(&e) {
+            return e.into();
+        }
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            member_columns!(),
+            " FROM members WHERE id <> $1 AND (email = $2 OR phone = $3 OR card_number = $4) \
+             ORDER BY (email = $2) IS TRUE DESC, (phone = $3) IS TRUE DESC LIMIT 1"
+        ))
+        .bind(&member.id)
+        .bind(&member.email)
+        .bind(&member.phone)
+        .bind(&member.card_number)
+        .fetch_optional(&self.pool)
         .await;
+        let existing = match row.map_err(anyhow::Error::from).and_then(|r| r.as_ref().map(member_from_row).transpose())
+        {
+            Ok(Some(existing)) => existing,
+            Ok(None) => return StoreError::Conflict { field: "id", value: member.id.clone(), existing: None },
+            Err(e) => return e.into(),
+        };
+        let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        let (field, value) = if same(&existing.email, &member.email) {
+            ("email", member.email.clone())
+        } else if same(&existing.phone, &member.phone) {
+            ("phone", member.phone.clone())
+        } else {
+            ("card_number", Some(member.card_number.clone()))
+        };
+        StoreError::Conflict { field, value: value.unwrap_or_default(), existing: Some(existing.id) }
+    }
+}
+
+#[async_trait]
+impl MembersStore for SqlStore {
+    async fn insert_member(&self, m: &MemberRecord) -> StoreResult<MemberRecord> {
+        let sql = concat!(
+            "INSERT INTO members (",
+            written_columns!(),
+            ", id, card_number, pass_serial, created_at) VALUES (",
+            written_values!(),
+            ", $22, $23, $24, $25) RETURNING ",
+            member_columns!()
+        );
+        let row = bind_member(sqlx::query(sql), m)
+            .bind(&m.card_number)
+            .bind(&m.pass_serial)
+            .bind(m.created_at)
+            .fetch_one(&self.pool)
+            .await;
         match row {
             Ok(row) => Ok(member_from_row(&row)?),
-            Err(e) if is_unique_violation(&e) => Err(self.duplicate_of(m).await),
-            Err(e) => Err(Error::Internal(e.into())),
+            Err(e) => Err(self.duplicate_of(m, e).await),
         }
     }
 
     async fn member(&self, id: &str) -> Result<Option<MemberRecord>> {
-        fetch_member(&mut *self.pool.acquire().await?, id).await
+        let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(member_from_row).transpose()
     }
 
     async fn find_members(&self, q: &MemberLookup) -> Result<Vec<MemberRecord>> {
@@ -241,21 +244,19 @@ impl MembersStore for SqlStore {
         id: &str,
         update: MemberUpdate,
         pass: MemberPassUpdate,
-    ) -> Result<Option<(MemberRecord, Option<PassRecord>)>, Error> {
+    ) -> StoreResult<Option<(MemberRecord, Option<PassRecord>)>> {
         let mut tx = self.write_tx().await?;
         let Some(current) = lock_member(&mut tx, id).await? else { return Ok(None) };
-        let next = update(&current)?;
-        if let Err(e) = write_member(&mut tx, &next).await {
-            drop(tx);
-            return Err(if is_unique_violation(&e) {
-                self.duplicate_of(&next).await
-            } else {
-                anyhow::Error::from(e).into()
-            });
-        }
+        let next = update(&current).map_err(StoreError::Refused)?;
+        let stored = match write_member(&mut tx, &next).await {
+            Ok(row) => member_from_row(&row)?,
+            Err(e) => {
+                drop(tx);
+                return Err(self.duplicate_of(&next, e).await);
+            }
+        };
         let pass = self.change_member_pass(&mut tx, &next, pass).await?;
-        let stored = fetch_member(&mut tx, id).await?.context("updated member vanished")?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
+        tx.commit().await?;
         Ok(Some((stored, pass)))
     }
 
@@ -265,7 +266,7 @@ impl MembersStore for SqlStore {
         entry: &PointsEntry,
         apply: MemberUpdate,
         pass: MemberPassUpdate,
-    ) -> Result<Option<PointsOutcome>, Error> {
+    ) -> StoreResult<Option<PointsOutcome>> {
         // The member's row lock (on SQLite the write lock) is taken first: a concurrent change with the
         // same key waits, then finds this one's ledger row; the balance read below is the latest.
         let mut tx = self.write_tx().await?;
@@ -279,14 +280,13 @@ impl MembersStore for SqlStore {
             .bind(member_id)
             .bind(key)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
+            .await?;
             if let Some(row) = earlier {
-                return replayed(ledger_from_row(&row)?, entry).map(Some);
+                return Ok(Some(PointsOutcome { entry: ledger_from_row(&row)?, replayed: true, pass: None }));
             }
         }
-        let next = apply(&current)?;
-        write_member(&mut tx, &next).await.map_err(anyhow::Error::from)?;
+        let next = apply(&current).map_err(StoreError::Refused)?;
+        write_member(&mut tx, &next).await?;
         let row = sqlx::query(concat!(
             "INSERT INTO points_ledger (member_id, delta, reason, store_id, idempotency_key, balance_after, \
              tier_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
@@ -301,11 +301,10 @@ impl MembersStore for SqlStore {
         .bind(&next.tier)
         .bind(next.updated_at)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
+        .await?;
         let recorded = ledger_from_row(&row)?;
         let pass = self.change_member_pass(&mut tx, &next, pass).await?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
+        tx.commit().await?;
         Ok(Some(PointsOutcome { entry: recorded, replayed: false, pass }))
     }
 

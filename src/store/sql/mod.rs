@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::jobs::queue::Wakeups;
 use crate::store::{
     ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
-    UpdatedSerials, next_last_modified, now_ms,
+    StoreError, StoreResult, UpdatedSerials, next_last_modified, now_ms,
 };
 use rows::{key_from_row, pass_from_row};
 
@@ -158,6 +158,37 @@ impl SqlStore {
         Ok(rows.into_iter().map(|(r, _)| r).collect())
     }
 
+    /// Stores a new pass inside the caller's write transaction, at the next version tag, with
+    /// its first Google sync (when on); `Conflict` on `serial_number` if the serial exists.
+    pub(crate) async fn write_new_pass(&self, tx: &mut WriteTx, p: &NewPass) -> StoreResult<PassRecord> {
+        let version = next_version(tx).await?;
+        let now = now_ms();
+        let row = sqlx::query(concat!(
+            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, \
+             version, last_modified, voided, created_at, updated_at) VALUES ($1, $2, ",
+            jsonb!("$3"),
+            ", $4, $5, $6, $7, FALSE, $8, $8) RETURNING ",
+            pass_columns!()
+        ))
+        .bind(&p.serial_number)
+        .bind(&p.template)
+        .bind(p.data.to_string())
+        .bind(&p.authentication_token)
+        .bind(&p.share_token)
+        .bind(version)
+        .bind(next_last_modified(None))
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "serial_number", &p.serial_number))?;
+        if self.google_enabled {
+            // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
+            let run_at = now + self.google_first_sync_delay_ms;
+            jobs::enqueue_google_syncs(tx, &[(p.serial_number.as_str(), None, None)], now, run_at).await?;
+        }
+        Ok(pass_from_row(&row)?)
+    }
+
     /// Changes the pass an order or a member links to inside the caller's write transaction,
     /// with the effects of `update_pass` (next version tag, push jobs for its devices, a Google
     /// sync); nothing without a serial, a stored pass, or a change decided.
@@ -166,10 +197,10 @@ impl SqlStore {
         tx: &mut WriteTx,
         serial: Option<&str>,
         decide: impl FnOnce(&PassRecord) -> Result<Option<PassChange>, Error> + Send,
-    ) -> Result<Option<PassRecord>, Error> {
+    ) -> StoreResult<Option<PassRecord>> {
         let Some(serial) = serial else { return Ok(None) };
         let Some(current) = lock_pass(tx, serial).await? else { return Ok(None) };
-        let Some(change) = decide(&current)? else { return Ok(None) };
+        let Some(change) = decide(&current).map_err(StoreError::Refused)? else { return Ok(None) };
         Ok(Some(self.write_pass_change(tx, current, change).await?))
     }
 
@@ -219,42 +250,10 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn insert_pass(&self, p: NewPass) -> Result<PassRecord, Error> {
+    async fn insert_pass(&self, p: NewPass) -> StoreResult<PassRecord> {
         let mut tx = self.write_tx().await?;
-        let version = next_version(&mut tx).await?;
-        let now = now_ms();
-        let result = sqlx::query(concat!(
-            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, \
-             version, last_modified, voided, created_at, updated_at) VALUES ($1, $2, ",
-            jsonb!("$3"),
-            ", $4, $5, $6, $7, FALSE, $8, $8) RETURNING ",
-            pass_columns!()
-        ))
-        .bind(&p.serial_number)
-        .bind(&p.template)
-        .bind(p.data.to_string())
-        .bind(&p.authentication_token)
-        .bind(&p.share_token)
-        .bind(version)
-        .bind(next_last_modified(None))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
-        if let Err(sqlx::Error::Database(e)) = &result
-            && e.is_unique_violation()
-        {
-            return Err(Error::conflict(
-                format!("a pass with serial number {:?} already exists", p.serial_number),
-                "serial_number",
-            ));
-        }
-        let record = pass_from_row(&result.map_err(anyhow::Error::from)?)?;
-        if self.google_enabled {
-            // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
-            let run_at = now + self.google_first_sync_delay_ms;
-            jobs::enqueue_google_syncs(&mut tx, &[(p.serial_number.as_str(), None, None)], now, run_at).await?;
-        }
-        tx.commit().await.map_err(anyhow::Error::from)?;
+        let record = self.write_new_pass(&mut tx, &p).await?;
+        tx.commit().await?;
         Ok(record)
     }
 
@@ -291,15 +290,11 @@ impl Store for SqlStore {
         rows.iter().map(pass_from_row).collect()
     }
 
-    async fn update_pass(&self, serial: &str, update: PassUpdate) -> Result<Option<PassRecord>, Error> {
+    async fn update_pass(&self, serial: &str, update: PassUpdate) -> StoreResult<Option<PassRecord>> {
         let mut tx = self.write_tx().await?;
-        let Some(current) = lock_pass(&mut tx, serial).await? else {
-            return Ok(None);
-        };
-        let change = update(&current)?;
-        let record = self.write_pass_change(&mut tx, current, change).await?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
-        Ok(Some(record))
+        let record = self.change_linked_pass(&mut tx, Some(serial), |p| update(p).map(Some)).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {

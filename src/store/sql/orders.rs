@@ -7,9 +7,8 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{Conn, DbRow, SqlStore};
-use crate::error::Error;
-use crate::store::PassRecord;
 use crate::store::orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
+use crate::store::{PassRecord, StoreError, StoreResult};
 
 /// The columns `order_from_row` reads (`customer` and `items` as JSON text).
 macro_rules! order_columns {
@@ -70,7 +69,7 @@ async fn write_status(conn: &mut Conn, o: &OrderRecord) -> Result<()> {
 
 #[async_trait]
 impl OrdersStore for SqlStore {
-    async fn insert_order(&self, o: &OrderRecord) -> Result<OrderRecord, Error> {
+    async fn insert_order(&self, o: &OrderRecord) -> StoreResult<OrderRecord> {
         let row = sqlx::query(concat!(
             "INSERT INTO orders (order_number, store_id, customer, items, pickup_from, pickup_until, status, \
              pass_serial, created_at, updated_at) VALUES ($1, $2, ",
@@ -91,14 +90,9 @@ impl OrdersStore for SqlStore {
         .bind(o.created_at)
         .bind(o.updated_at)
         .fetch_one(&self.pool)
-        .await;
-        match row {
-            Ok(row) => Ok(order_from_row(&row)?),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                Err(Error::conflict(format!("order {:?} already exists", o.order_number), "order_number"))
-            }
-            Err(e) => Err(Error::Internal(e.into())),
-        }
+        .await
+        .map_err(|e| StoreError::unique(e, "order_number", &o.order_number))?;
+        Ok(order_from_row(&row)?)
     }
 
     async fn order(&self, number: &str) -> Result<Option<OrderRecord>> {
@@ -110,19 +104,19 @@ impl OrdersStore for SqlStore {
         number: &str,
         update: OrderUpdate,
         pass: OrderPassUpdate,
-    ) -> Result<Option<(OrderRecord, Option<PassRecord>)>, Error> {
+    ) -> StoreResult<Option<(OrderRecord, Option<PassRecord>)>> {
         let mut tx = self.write_tx().await?;
         let Some(current) = lock_order(&mut tx, number).await? else { return Ok(None) };
-        let next = update(&current)?;
+        let next = update(&current).map_err(StoreError::Refused)?;
         write_status(&mut tx, &next).await?;
         super::webhooks::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
         let pass = self.change_linked_pass(&mut tx, next.pass_serial.as_deref(), |p| pass(&next, p)).await?;
         let stored = fetch_order(&mut tx, number).await?.context("updated order vanished")?;
-        tx.commit().await.map_err(anyhow::Error::from)?;
+        tx.commit().await?;
         Ok(Some((stored, pass)))
     }
 
-    async fn expire_orders(&self, now: i64, limit: i64, pass: OrderPassUpdate) -> Result<Vec<OrderRecord>, Error> {
+    async fn expire_orders(&self, now: i64, limit: i64, pass: OrderPassUpdate) -> StoreResult<Vec<OrderRecord>> {
         let mut tx = self.write_tx().await?;
         // On PostgreSQL another process's claim is skipped; on SQLite the write lock excludes it.
         let rows = sqlx::query(concat!(
@@ -134,8 +128,7 @@ impl OrdersStore for SqlStore {
         .bind(now)
         .bind(limit)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
+        .await?;
         let mut expired = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut order = order_from_row(row)?;
@@ -145,7 +138,7 @@ impl OrdersStore for SqlStore {
             self.change_linked_pass(&mut tx, order.pass_serial.as_deref(), |p| pass(&order, p)).await?;
             expired.push(order);
         }
-        tx.commit().await.map_err(anyhow::Error::from)?;
+        tx.commit().await?;
         Ok(expired)
     }
 }

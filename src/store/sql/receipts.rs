@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{DbRow, SqlStore};
-use crate::error::Error;
 use crate::store::receipts::{ReceiptRecord, ReceiptsStore};
+use crate::store::{StoreError, StoreResult};
 
 /// The columns `receipt_from_row` reads (`body` is JSON text on both backends).
 macro_rules! receipt_columns {
@@ -36,8 +36,8 @@ fn receipt_from_row(row: &DbRow) -> Result<ReceiptRecord> {
 
 #[async_trait]
 impl ReceiptsStore for SqlStore {
-    async fn insert_receipt(&self, r: &ReceiptRecord) -> Result<ReceiptRecord, Error> {
-        let done = sqlx::query(concat!(
+    async fn insert_receipt(&self, r: &ReceiptRecord) -> StoreResult<ReceiptRecord> {
+        sqlx::query(concat!(
             "INSERT INTO receipts (",
             receipt_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -54,15 +54,9 @@ impl ReceiptsStore for SqlStore {
         .bind(&r.pass_serial)
         .bind(r.created_at)
         .execute(&self.pool)
-        .await;
-        match done {
-            Ok(_) => Ok(r.clone()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::conflict(
-                format!("receipt {:?} of store {:?} exists already", r.receipt_number, r.store_id),
-                "receipt_number",
-            )),
-            Err(e) => Err(anyhow::Error::from(e).into()),
-        }
+        .await
+        .map_err(|e| StoreError::unique(e, "receipt_number", &r.receipt_number))?;
+        Ok(r.clone())
     }
 
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>> {

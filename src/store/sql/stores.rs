@@ -5,9 +5,8 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{DbRow, SqlStore};
-use crate::error::Error;
-use crate::store::now_ms;
 use crate::store::stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
+use crate::store::{StoreError, StoreResult, now_ms};
 
 /// The columns `store_from_row` reads.
 macro_rules! store_columns {
@@ -41,9 +40,9 @@ fn flyer_from_row(row: &DbRow) -> Result<FlyerRecord> {
 
 #[async_trait]
 impl StoresStore for SqlStore {
-    async fn insert_store(&self, s: NewStore) -> Result<StoreRecord, Error> {
+    async fn insert_store(&self, s: NewStore) -> StoreResult<StoreRecord> {
         let now = now_ms();
-        let result = sqlx::query(concat!(
+        let row = sqlx::query(concat!(
             "INSERT INTO stores (id, name, address, latitude, longitude, timezone, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
             store_columns!()
@@ -56,14 +55,9 @@ impl StoresStore for SqlStore {
         .bind(&s.timezone)
         .bind(now)
         .fetch_one(&self.pool)
-        .await;
-        match result {
-            Ok(row) => Ok(store_from_row(&row)?),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(Error::conflict(format!("a store with id {:?} already exists", s.id), "id"))
-            }
-            Err(e) => Err(anyhow::Error::from(e).into()),
-        }
+        .await
+        .map_err(|e| StoreError::unique(e, "id", &s.id))?;
+        Ok(store_from_row(&row)?)
     }
 
     async fn store(&self, id: &str) -> Result<Option<StoreRecord>> {
@@ -114,7 +108,7 @@ impl StoresStore for SqlStore {
         row.as_ref().map(store_from_row).transpose()
     }
 
-    async fn insert_flyer(&self, f: NewFlyer) -> Result<FlyerRecord, Error> {
+    async fn insert_flyer(&self, f: NewFlyer) -> StoreResult<FlyerRecord> {
         let result = sqlx::query(
             "INSERT INTO flyers (code, store_id, label, template, created_at) VALUES ($1, $2, $3, $4, $5) \
              RETURNING code, store_id, label, template, created_at",
@@ -128,13 +122,10 @@ impl StoresStore for SqlStore {
         .await;
         match result {
             Ok(row) => Ok(flyer_from_row(&row)?),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(Error::conflict(format!("a flyer with code {:?} already exists", f.code), "code"))
-            }
             Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
-                Err(Error::unprocessable(format!("no store has the id {:?}", f.store_id), "store_id"))
+                Err(StoreError::MissingReference { field: "store_id", value: f.store_id })
             }
-            Err(e) => Err(anyhow::Error::from(e).into()),
+            Err(e) => Err(StoreError::unique(e, "code", &f.code)),
         }
     }
 
