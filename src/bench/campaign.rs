@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::app::{self, PushParts};
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
-use crate::store::{HolderSeed, NewCampaign, NewPass};
+use crate::store::{HolderSeed, MemberRecord, NewCampaign, NewPass, now_ms};
 use crate::testkit::mock_apns::{MockApns, MockApnsConfig};
 use crate::tokens;
 
@@ -45,16 +45,23 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     let mut seeds = Vec::with_capacity(SEED_CHUNK);
     for n in 0..holders {
         let serial = tokens::serial_number();
+        let now = now_ms();
         seeds.push(HolderSeed {
-            member_id: format!("mem_bench{n:09}"),
-            card_number: format!("B{n:011}"),
-            first_name: "Bench".into(),
-            language: Some(if n % 2 == 0 { "fr" } else { "en" }.into()),
-            home_store_id: None,
-            consent_marketing: true,
-            points: (n % 1000) as i64,
-            tier: "member".into(),
-            attributes: json!({}),
+            member: MemberRecord {
+                id: format!("mem_bench{n:09}"),
+                card_number: format!("B{n:011}"),
+                first_name: "Bench".into(),
+                language: Some(if n % 2 == 0 { "fr" } else { "en" }.into()),
+                consent_terms: true,
+                consent_marketing: true,
+                consent_at: Some(now),
+                points: (n % 1000) as i64,
+                tier: "member".into(),
+                attributes: json!({}),
+                created_at: now,
+                updated_at: now,
+                ..MemberRecord::default()
+            },
             pass: NewPass {
                 serial_number: serial,
                 template: "loyalty".into(),

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::CampaignRecord;
 pub use crate::campaigns::plan::FanoutPlan;
@@ -27,18 +26,11 @@ pub struct SegmentCounts {
     pub held_back: BTreeMap<String, i64>,
 }
 
-/// A loyalty holder for `seed_holders`: a member, their pass, and maybe one Apple device.
+/// A loyalty holder for `seed_holders`: a member, their pass (which the store links), and
+/// maybe one Apple device.
 #[derive(Debug, Clone)]
 pub struct HolderSeed {
-    pub member_id: String,
-    pub card_number: String,
-    pub first_name: String,
-    pub language: Option<String>,
-    pub home_store_id: Option<String>,
-    pub consent_marketing: bool,
-    pub points: i64,
-    pub tier: String,
-    pub attributes: Value,
+    pub member: super::MemberRecord,
     pub pass: super::NewPass,
     /// (device library id, push token).
     pub device: Option<(String, String)>,

@@ -19,7 +19,6 @@ pub struct FlyerStats {
 
 #[async_trait]
 pub trait FlyerStatsStore: Send + Sync {
-    /// Counts one view of the flyer's enrollment page.
     async fn count_flyer_scan(&self, code: &str) -> Result<()>;
     /// The flyer's numbers (all zero for a flyer nobody scanned).
     async fn flyer_stats(&self, code: &str) -> Result<FlyerStats>;

@@ -11,7 +11,7 @@ use super::{PassChange, PassRecord, StoreResult};
 use crate::error::Error;
 
 /// One stored member. `tier` is the tier in force: `tier_manual` when set, else the rules' tier.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemberRecord {
     pub id: String,
     pub card_number: String,

@@ -161,9 +161,7 @@ pub trait Store:
     + Sync
     + 'static
 {
-    /// Applies the pending migrations of this backend.
     async fn migrate(&self) -> Result<()>;
-    /// Checks the database answers.
     async fn ping(&self) -> Result<()>;
     /// Refreshes the planner's statistics (after a bulk load; autovacuum does it in time).
     async fn optimize(&self) -> Result<()>;
@@ -177,7 +175,6 @@ pub trait Store:
     /// holding it (one waiting job per device at most); `None` if there is no such pass.
     async fn update_pass(&self, serial: &str, update: PassUpdate) -> StoreResult<Option<PassRecord>>;
 
-    /// Registers a device for a pass (and records its push token).
     async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration>;
     /// Removes a registration; false if there was none.
     async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool>;

@@ -8,7 +8,6 @@
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::DbSettings;
@@ -50,9 +49,7 @@ pub(super) async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transacti
     Ok(pool.begin().await?)
 }
 
-pub(super) fn migrator() -> Migrator {
-    super::migrations::postgres()
-}
+pub(super) use super::migrations::postgres as migrator;
 
 /// Refreshes the planner's statistics of the tables bulk loads fill.
 pub(super) const OPTIMIZE: &str = "ANALYZE passes, registrations, devices";
@@ -70,7 +67,7 @@ pub(super) const READ_FIRST: bool = false;
 
 /// Campaign segments compile to PostgreSQL's SQL (booleans, JSONB attributes).
 pub(super) const SEGMENT_DIALECT: crate::campaigns::segment::Dialect = crate::campaigns::segment::Dialect::Postgres;
-pub use sql::segment::{bind_segment, bind_segment_as, bind_segment_scalar};
+pub use sql::segment::{bind_segment, bind_segment_scalar};
 
 /// Campaign delivery counters, added by the push and Google job files.
 pub(super) use sql::campaigns::add_counters;

@@ -8,7 +8,6 @@
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::DbSettings;
@@ -55,9 +54,7 @@ pub(super) async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transacti
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-pub(super) fn migrator() -> Migrator {
-    super::migrations::sqlite()
-}
+pub(super) use super::migrations::sqlite as migrator;
 
 /// Refreshes the planner's statistics.
 pub(super) const OPTIMIZE: &str = "PRAGMA optimize";
@@ -73,7 +70,7 @@ pub(super) const READ_FIRST: bool = true;
 
 /// Campaign segments compile to SQLite's SQL (booleans as 0/1).
 pub(super) const SEGMENT_DIALECT: crate::campaigns::segment::Dialect = crate::campaigns::segment::Dialect::Sqlite;
-pub use sql::segment::{bind_segment, bind_segment_as, bind_segment_scalar};
+pub use sql::segment::{bind_segment, bind_segment_scalar};
 
 /// Campaign delivery counters, added by the push and Google job files.
 pub(super) use sql::campaigns::add_counters;

@@ -25,12 +25,7 @@ impl TokenPurpose {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "verify_email" => Some(Self::VerifyEmail),
-            "withdraw_consent" => Some(Self::WithdrawConsent),
-            "me" => Some(Self::Me),
-            _ => None,
-        }
+        [Self::VerifyEmail, Self::WithdrawConsent, Self::Me].into_iter().find(|p| p.as_str() == s)
     }
 }
 

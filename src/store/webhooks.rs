@@ -52,6 +52,5 @@ pub trait WebhooksStore: Send + Sync {
     fn webhooks_enabled(&self) -> bool;
     /// Queues an event, due now (nothing when webhooks are off).
     async fn queue_webhook(&self, event: &WebhookEvent) -> Result<()>;
-    /// How many devices are registered for the pass.
     async fn pass_device_count(&self, serial: &str) -> Result<i64>;
 }

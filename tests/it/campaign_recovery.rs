@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::process::Stdio;
 use std::time::Duration;
 
-use passerelle::store::{HolderSeed, NewCampaign, NewPass, PassQuery};
+use passerelle::store::{HolderSeed, MemberRecord, NewCampaign, NewPass, PassQuery, now_ms};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -15,16 +15,23 @@ use crate::push::{eventually, mock, push_config, token};
 use passerelle::store::JobKind;
 
 fn seed(n: usize, data: &Value) -> HolderSeed {
+    let now = now_ms();
     HolderSeed {
-        member_id: format!("mem_crash{n:06}"),
-        card_number: format!("C{n:011}"),
-        first_name: "Crash".into(),
-        language: Some("en".into()),
-        home_store_id: None,
-        consent_marketing: true,
-        points: 100,
-        tier: "member".into(),
-        attributes: json!({}),
+        member: MemberRecord {
+            id: format!("mem_crash{n:06}"),
+            card_number: format!("C{n:011}"),
+            first_name: "Crash".into(),
+            language: Some("en".into()),
+            consent_terms: true,
+            consent_marketing: true,
+            consent_at: Some(now),
+            points: 100,
+            tier: "member".into(),
+            attributes: json!({}),
+            created_at: now,
+            updated_at: now,
+            ..MemberRecord::default()
+        },
         pass: NewPass {
             serial_number: format!("CRASH-{n:06}"),
             template: "loyalty".into(),

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row};
+use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row, row_by};
 use super::{Conn, SqlStore};
 use crate::store::campaigns::{
     CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
@@ -59,11 +59,7 @@ pub(crate) async fn add_event(
 }
 
 pub(crate) async fn fetch_campaign(conn: &mut Conn, id: &str) -> Result<Option<CampaignRecord>> {
-    let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(campaign_from_row).transpose()
+    row_by(conn, concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1"), id, campaign_from_row).await
 }
 
 #[async_trait]
@@ -122,11 +118,8 @@ impl CampaignsStore for SqlStore {
 
     async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> StoreResult<Option<CampaignRecord>> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1", lock_rows!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(current) = row.as_ref().map(campaign_from_row).transpose()? else { return Ok(None) };
+        let sql = concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1", lock_rows!());
+        let Some(current) = row_by(&mut *tx, sql, id, campaign_from_row).await? else { return Ok(None) };
         if !t.from.contains(&current.status.as_str()) {
             return Err(StoreError::Conflict { field: "status", value: current.status, existing: Some(current.id) });
         }

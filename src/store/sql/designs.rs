@@ -4,8 +4,8 @@
 use anyhow::Result;
 use async_trait::async_trait;
 
-use super::{SqlStore, next_version};
-use crate::jobs::queue::JobKind;
+use super::jobs::enqueue_pushes;
+use super::{SqlStore, take_versions};
 use crate::store::designs::DesignsStore;
 use crate::store::{next_last_modified, now_ms};
 
@@ -31,7 +31,7 @@ impl DesignsStore for SqlStore {
         .fetch_all(&mut *tx)
         .await?;
         let Some(last) = serials.last() else { return Ok(serials) };
-        let version = next_version(&mut tx).await?;
+        let version = take_versions(&mut tx, 1).await?;
         let now = now_ms();
         sqlx::query(concat!(
             "UPDATE passes SET version = $1, last_modified = ",
@@ -47,24 +47,8 @@ impl DesignsStore for SqlStore {
         .bind(last)
         .execute(&mut *tx)
         .await?;
-        // One row per device, in a fixed order (an upsert may not touch a row twice).
-        sqlx::query(
-            "INSERT INTO jobs (kind, key, payload, state, attempts, run_at, created_at, updated_at) \
-             SELECT 'push', d.device_library_id, MAX(d.push_token), 'pending', 0, $1, $1, $1 \
-             FROM registrations r JOIN devices d ON d.device_library_id = r.device_library_id \
-             JOIN passes p ON p.serial_number = r.serial_number \
-             WHERE p.template = $2 AND p.serial_number > $3 AND p.serial_number <= $4 \
-             GROUP BY d.device_library_id ORDER BY d.device_library_id \
-             ON CONFLICT (kind, key) WHERE state = 'pending' \
-             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
-        )
-        .bind(now)
-        .bind(template)
-        .bind(after)
-        .bind(last)
-        .execute(&mut *tx)
-        .await?;
-        tx.queued(JobKind::Push);
+        let pushes: Vec<(&str, Option<&str>)> = serials.iter().map(|s| (s.as_str(), None)).collect();
+        enqueue_pushes(&mut tx, &pushes, now, 0).await?;
         tx.commit().await?;
         Ok(serials)
     }

@@ -11,16 +11,17 @@ use serde_json::{Value, json};
 
 use super::super::{Db, READ_FIRST, SEGMENT_DIALECT, bind_segment, lock_fanout};
 use super::campaigns::{add_event, fetch_campaign};
+use super::members::insert_member_row;
 use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
 use super::rows::{class_coverage, due_recipients, sent_counts, updates_json, zone_counts};
-use super::{Conn, SqlStore, pass_columns};
+use super::{Conn, SqlStore, insert_pass_row, pass_columns, register};
 use crate::campaigns::plan::{
     DueRecipient, FanoutPlan, class_candidate, prepare_batch, sending_detail, start_filter, sum_zones,
 };
 use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
 use crate::campaigns::segment::Segment;
 use crate::store::fanout::{FanoutStore, HolderSeed, SegmentCounts};
-use crate::store::{CampaignRecord, PassRecord, now_ms};
+use crate::store::{CampaignRecord, MemberRecord, PassRecord, now_ms};
 
 /// Whether the campaign reaches every Google holder of one class, none of them held back now:
 /// then one class message replaces a message per object. Returns the template and the holders.
@@ -199,7 +200,7 @@ impl FanoutStore for SqlStore {
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&campaign.id).bind(now).bind(store);
         let targeted = bind_segment(query, &filter.params).execute(&mut *tx).await?.rows_affected() as i64;
-        let class = match self.google_enabled {
+        let class = match self.settings.google_enabled {
             true => google_class(&mut tx, &campaign, pressure, now).await?,
             false => None,
         };
@@ -334,62 +335,12 @@ impl FanoutStore for SqlStore {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
         for h in holders {
-            let p = &h.pass;
-            sqlx::query(concat!(
-                "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, version, \
-                 last_modified, voided, created_at, updated_at) VALUES ($1, $2, ",
-                jsonb!("$3"),
-                ", $4, $5, 0, $6, FALSE, $7, $7)"
-            ))
-            .bind(&p.serial_number)
-            .bind(&p.template)
-            .bind(p.data.to_string())
-            .bind(&p.authentication_token)
-            .bind(&p.share_token)
-            .bind(now / 1000)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(concat!(
-                "INSERT INTO members (id, card_number, first_name, language, home_store_id, consent_terms, \
-                 consent_marketing, consent_at, points, tier, attributes, pass_serial, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ",
-                jsonb!("$11"),
-                ", $12, $13, $13)"
-            ))
-            .bind(&h.member_id)
-            .bind(&h.card_number)
-            .bind(&h.first_name)
-            .bind(&h.language)
-            .bind(&h.home_store_id)
-            .bind(true)
-            .bind(h.consent_marketing)
-            .bind(now)
-            .bind(h.points)
-            .bind(&h.tier)
-            .bind(h.attributes.to_string())
-            .bind(&p.serial_number)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            let serial = &h.pass.serial_number;
+            insert_pass_row(&mut tx, &h.pass, 0, now).await?;
+            let member = MemberRecord { pass_serial: Some(serial.clone()), ..h.member.clone() };
+            insert_member_row(&mut tx, &member).await?;
             if let Some((device, token)) = &h.device {
-                sqlx::query(
-                    "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $3) ON CONFLICT (device_library_id) DO NOTHING",
-                )
-                .bind(device)
-                .bind(token)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO registrations (device_library_id, serial_number, created_at) VALUES ($1, $2, $3)",
-                )
-                .bind(device)
-                .bind(&p.serial_number)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                register(&mut tx, device, serial, token, now).await?;
             }
         }
         tx.commit().await?;

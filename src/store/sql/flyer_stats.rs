@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::SqlStore;
+use super::rows::from_row;
 use crate::store::flyer_stats::{FlyerStats, FlyerStatsStore};
 use crate::store::now_ms;
 
@@ -38,11 +39,6 @@ impl FlyerStatsStore for SqlStore {
         .bind(code)
         .fetch_one(&self.pool)
         .await?;
-        Ok(FlyerStats {
-            scans: row.try_get("scans")?,
-            signups: row.try_get("signups")?,
-            apple_added: row.try_get("apple_added")?,
-            google_added: row.try_get("google_added")?,
-        })
+        Ok(from_row!(row, FlyerStats { scans, signups, apple_added, google_added }))
     }
 }

@@ -5,6 +5,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::rows::{from_row, row_by};
 use super::{Conn, SqlStore};
 use crate::store::google::{GoogleObjectRecord, GoogleStore};
 use crate::store::now_ms;
@@ -49,18 +50,9 @@ impl GoogleStore for SqlStore {
     }
 
     async fn google_object(&self, serial: &str) -> Result<Option<GoogleObjectRecord>> {
-        let row = sqlx::query("SELECT object_id, synced_version, saved FROM google_objects WHERE serial_number = $1")
-            .bind(serial)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(GoogleObjectRecord {
-                object_id: r.try_get("object_id")?,
-                synced_version: r.try_get("synced_version")?,
-                saved: r.try_get("saved")?,
-            })
-        })
-        .transpose()
+        let sql = "SELECT object_id, synced_version, saved FROM google_objects WHERE serial_number = $1";
+        row_by(&self.pool, sql, serial, |r| Ok(from_row!(r, GoogleObjectRecord { object_id, synced_version, saved })))
+            .await
     }
 
     async fn record_google_callback(&self, nonce: &str, object_id: &str, saved: bool) -> Result<bool> {

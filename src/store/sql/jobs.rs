@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use serde_json::json;
 use sqlx::{Connection, Row};
 
+use super::rows::from_row;
 use super::tx::WriteTx;
-use super::{Conn, SqlStore};
+use super::{Conn, DbRow, SqlStore};
 use crate::store::jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, QueueStats};
 use crate::store::now_ms;
 use crate::tokens;
@@ -103,36 +104,15 @@ pub(crate) async fn enqueue_webhook(tx: &mut WriteTx, event_id: &str, body: &str
     Ok(())
 }
 
-fn job_from_row(row: &<super::Db as sqlx::Database>::Row, kind: JobKind, lease_id: &str) -> Result<Job> {
-    Ok(Job {
-        id: row.try_get("id")?,
-        kind,
-        key: row.try_get("key")?,
-        payload: row.try_get("payload")?,
-        campaign_id: row.try_get("campaign_id")?,
-        attempts: row.try_get("attempts")?,
-        lease_id: lease_id.to_owned(),
-    })
+fn kind_of(row: &DbRow) -> Result<JobKind> {
+    let kind: String = row.try_get("kind")?;
+    JobKind::parse(&kind).ok_or_else(|| anyhow::anyhow!("unknown job kind {kind:?}"))
 }
 
-/// Back to pending, unless the key already has a waiting job (which does the same work).
+/// Back to pending, unless the key already has a waiting job (which does the same work): then
+/// the unique index of waiting jobs refuses the update, made under a savepoint, and the job is
+/// dropped.
 async fn requeue(conn: &mut Conn, job: &Job, run_at: i64, error: Option<&str>, attempt: i64) -> Result<()> {
-    let dropped = sqlx::query(
-        "DELETE FROM jobs WHERE id = $1 AND lease_id = $2 AND EXISTS \
-         (SELECT 1 FROM jobs w WHERE w.kind = $3 AND w.key = $4 AND w.state = 'pending')",
-    )
-    .bind(job.id)
-    .bind(&job.lease_id)
-    .bind(job.kind.as_str())
-    .bind(&job.key)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if dropped > 0 {
-        return Ok(());
-    }
-    // On PostgreSQL a waiting job enqueued meanwhile (not yet committed at the check) makes the
-    // unique index refuse the update: under a savepoint, so the job can then be dropped as above.
     let mut savepoint = conn.begin().await?;
     let updated = sqlx::query(
         "UPDATE jobs SET state = 'pending', attempts = attempts + $1, run_at = $2, \
@@ -202,23 +182,19 @@ impl JobsStore for SqlStore {
             if remaining <= 0 {
                 break;
             }
-            let sql = if kind.in_creation_order() {
-                concat!(
-                    "UPDATE jobs SET state = 'leased', lease_id = $1, run_at = $2, updated_at = $3 \
-                     WHERE id IN (SELECT id FROM jobs WHERE kind = $4 AND state = $5 AND run_at <= $3 \
-                     ORDER BY id LIMIT $6",
-                    skip_locked!(),
-                    ") RETURNING id, key, payload, campaign_id, attempts"
-                )
-            } else {
-                concat!(
-                    "UPDATE jobs SET state = 'leased', lease_id = $1, run_at = $2, updated_at = $3 \
-                     WHERE id IN (SELECT id FROM jobs WHERE kind = $4 AND state = $5 AND run_at <= $3 \
-                     ORDER BY run_at LIMIT $6",
-                    skip_locked!(),
-                    ") RETURNING id, key, payload, campaign_id, attempts"
-                )
-            };
+            macro_rules! claim {
+                ($order:literal) => {
+                    concat!(
+                        "UPDATE jobs SET state = 'leased', lease_id = $1, run_at = $2, updated_at = $3 \
+                         WHERE id IN (SELECT id FROM jobs WHERE kind = $4 AND state = $5 AND run_at <= $3 ORDER BY ",
+                        $order,
+                        " LIMIT $6",
+                        skip_locked!(),
+                        ") RETURNING id, key, payload, campaign_id, attempts"
+                    )
+                };
+            }
+            let sql = if kind.in_creation_order() { claim!("id") } else { claim!("run_at") };
             let rows = sqlx::query(sql)
                 .bind(&lease_id)
                 .bind(now + lease_ms)
@@ -229,7 +205,10 @@ impl JobsStore for SqlStore {
                 .fetch_all(&mut *tx)
                 .await?;
             for row in &rows {
-                jobs.push(job_from_row(row, kind, &lease_id)?);
+                let lease_id = lease_id.clone();
+                jobs.push(
+                    from_row!(row, Job { id, key, payload, campaign_id, attempts; kind: kind, lease_id: lease_id }),
+                );
             }
         }
         tx.commit().await?;
@@ -299,20 +278,11 @@ impl JobsStore for SqlStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                Ok(DeadJob {
-                    id: r.try_get("id")?,
-                    kind: JobKind::parse(&kind).ok_or_else(|| anyhow::anyhow!("unknown job kind {kind:?}"))?,
-                    key: r.try_get("key")?,
-                    attempts: r.try_get("attempts")?,
-                    last_error: r.try_get("last_error")?,
-                    created_at: r.try_get("created_at")?,
-                    updated_at: r.try_get("updated_at")?,
-                })
-            })
-            .collect()
+        let dead = |r: &DbRow| {
+            Ok(from_row!(r, DeadJob { id, key, attempts, last_error, created_at, updated_at;
+            kind: kind_of(r)? }))
+        };
+        rows.iter().map(dead).collect()
     }
 
     async fn retry_dead_jobs(&self, kind: Option<JobKind>, id: Option<i64>) -> Result<u64> {
@@ -342,11 +312,7 @@ impl JobsStore for SqlStore {
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
-        for row in &rows {
-            if let Some(kind) = JobKind::parse(row.try_get("kind")?) {
-                tx.queued(kind);
-            }
-        }
+        rows.iter().filter_map(|r| kind_of(r).ok()).for_each(|kind| tx.queued(kind));
         tx.commit().await?;
         Ok(rows.len() as u64)
     }

@@ -3,11 +3,12 @@
 //! SQLite the `BEGIN IMMEDIATE` write lock), so concurrent points changes queue on it and none
 //! is lost.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{Conn, Db, DbRow, SqlStore, WriteTx};
+use super::rows::{from_row, json, row_by};
+use super::{Conn, Db, DbRow, SqlStore};
 use crate::store::error::is_unique;
 use crate::store::members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
@@ -34,48 +35,17 @@ macro_rules! ledger_columns {
 }
 
 fn member_from_row(row: &DbRow) -> Result<MemberRecord> {
-    let attributes: String = row.try_get("attributes")?;
-    Ok(MemberRecord {
-        id: row.try_get("id")?,
-        card_number: row.try_get("card_number")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        email: row.try_get("email")?,
-        phone: row.try_get("phone")?,
-        email_verified: row.try_get("email_verified")?,
-        phone_verified: row.try_get("phone_verified")?,
-        birthday: row.try_get("birthday")?,
-        language: row.try_get("language")?,
-        home_store_id: row.try_get("home_store_id")?,
-        consent_terms: row.try_get("consent_terms")?,
-        consent_marketing: row.try_get("consent_marketing")?,
-        consent_version: row.try_get("consent_version")?,
-        consent_at: row.try_get("consent_at")?,
-        points: row.try_get("points")?,
-        tier: row.try_get("tier")?,
-        tier_manual: row.try_get("tier_manual")?,
-        attributes: serde_json::from_str(&attributes).context("stored member attributes are not JSON")?,
-        source_flyer: row.try_get("source_flyer")?,
-        source_store: row.try_get("source_store")?,
-        source_channel: row.try_get("source_channel")?,
-        pass_serial: row.try_get("pass_serial")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+    Ok(from_row!(row, MemberRecord { id, card_number, first_name, last_name, email, phone, email_verified,
+        phone_verified, birthday, language, home_store_id, consent_terms, consent_marketing, consent_version,
+        consent_at, points, tier, tier_manual, source_flyer, source_store, source_channel, pass_serial, created_at,
+        updated_at; attributes: json(row, "attributes")? }))
 }
 
 fn ledger_from_row(row: &DbRow) -> Result<LedgerRecord> {
-    Ok(LedgerRecord {
-        id: row.try_get("id")?,
-        member_id: row.try_get("member_id")?,
-        delta: row.try_get("delta")?,
-        reason: row.try_get("reason")?,
-        store_id: row.try_get("store_id")?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        balance_after: row.try_get("balance_after")?,
-        tier_after: row.try_get("tier_after")?,
-        created_at: row.try_get("created_at")?,
-    })
+    Ok(from_row!(
+        row,
+        LedgerRecord { id, member_id, delta, reason, store_id, idempotency_key, balance_after, tier_after, created_at }
+    ))
 }
 
 /// The columns every member write binds (`bind_member`: these as `$1` to `$21`, `id` as `$22`).
@@ -126,11 +96,21 @@ fn bind_member<'q>(q: Query<'q>, m: &'q MemberRecord) -> Query<'q> {
 
 /// Reads the member and locks their row until the transaction ends (on SQLite the write lock does).
 async fn lock_member(conn: &mut Conn, id: &str) -> Result<Option<MemberRecord>> {
-    let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1", lock_rows!()))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(member_from_row).transpose()
+    let sql = concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1", lock_rows!());
+    row_by(conn, sql, id, member_from_row).await
+}
+
+/// Inserts a member row (the error as it came, for `duplicate_of`).
+pub(crate) async fn insert_member_row(conn: &mut Conn, m: &MemberRecord) -> Result<DbRow, sqlx::Error> {
+    let sql = concat!(
+        "INSERT INTO members (",
+        written_columns!(),
+        ", id, card_number, pass_serial, created_at) VALUES (",
+        written_values!(),
+        ", $22, $23, $24, $25) RETURNING ",
+        member_columns!()
+    );
+    bind_member(sqlx::query(sql), m).bind(&m.card_number).bind(&m.pass_serial).bind(m.created_at).fetch_one(conn).await
 }
 
 /// Writes every changeable column of `m`; returns the stored row.
@@ -147,16 +127,6 @@ async fn write_member(conn: &mut Conn, m: &MemberRecord) -> Result<DbRow, sqlx::
 }
 
 impl SqlStore {
-    /// Applies `update` to the member's pass inside the caller's write transaction.
-    async fn change_member_pass(
-        &self,
-        conn: &mut WriteTx,
-        member: &MemberRecord,
-        update: MemberPassUpdate,
-    ) -> StoreResult<Option<PassRecord>> {
-        self.change_linked_pass(conn, member.pass_serial.as_deref(), move |p| update(member, p)).await
-    }
-
     /// The error for a unique violation of `member`: the member who has its e-mail, phone or card
     /// number (`Other` for any other failure).
     async fn duplicate_of(&self, member: &MemberRecord, e: sqlx::Error) -> StoreError {
@@ -196,32 +166,15 @@ impl SqlStore {
 #[async_trait]
 impl MembersStore for SqlStore {
     async fn insert_member(&self, m: &MemberRecord) -> StoreResult<MemberRecord> {
-        let sql = concat!(
-            "INSERT INTO members (",
-            written_columns!(),
-            ", id, card_number, pass_serial, created_at) VALUES (",
-            written_values!(),
-            ", $22, $23, $24, $25) RETURNING ",
-            member_columns!()
-        );
-        let row = bind_member(sqlx::query(sql), m)
-            .bind(&m.card_number)
-            .bind(&m.pass_serial)
-            .bind(m.created_at)
-            .fetch_one(&self.pool)
-            .await;
-        match row {
+        match insert_member_row(&mut *self.pool.acquire().await?, m).await {
             Ok(row) => Ok(member_from_row(&row)?),
             Err(e) => Err(self.duplicate_of(m, e).await),
         }
     }
 
     async fn member(&self, id: &str) -> Result<Option<MemberRecord>> {
-        let row = sqlx::query(concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(member_from_row).transpose()
+        row_by(&self.pool, concat!("SELECT ", member_columns!(), " FROM members WHERE id = $1"), id, member_from_row)
+            .await
     }
 
     async fn find_members(&self, q: &MemberLookup) -> Result<Vec<MemberRecord>> {
@@ -255,7 +208,7 @@ impl MembersStore for SqlStore {
                 return Err(self.duplicate_of(&next, e).await);
             }
         };
-        let pass = self.change_member_pass(&mut tx, &next, pass).await?;
+        let pass = self.change_linked_pass(&mut tx, next.pass_serial.as_deref(), |p| pass(&next, p)).await?;
         tx.commit().await?;
         Ok(Some((stored, pass)))
     }
@@ -303,7 +256,7 @@ impl MembersStore for SqlStore {
         .fetch_one(&mut *tx)
         .await?;
         let recorded = ledger_from_row(&row)?;
-        let pass = self.change_member_pass(&mut tx, &next, pass).await?;
+        let pass = self.change_linked_pass(&mut tx, next.pass_serial.as_deref(), |p| pass(&next, p)).await?;
         tx.commit().await?;
         Ok(Some(PointsOutcome { entry: recorded, replayed: false, pass }))
     }

@@ -20,7 +20,7 @@ use crate::store::{
     ApiKeyRecord, DbSettings, NewApiKey, NewPass, PassChange, PassQuery, PassRecord, PassUpdate, Registration, Store,
     StoreError, StoreResult, UpdatedSerials, next_last_modified, now_ms,
 };
-use rows::{key_from_row, pass_from_row};
+use rows::{key_from_row, pass_from_row, row_by};
 
 /// A connection of this backend (what `&mut *tx` gives).
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
@@ -60,41 +60,19 @@ pub(crate) use pass_columns;
 
 pub struct SqlStore {
     pub(crate) pool: sqlx::Pool<Db>,
-    pub(crate) push_coalesce_ms: i64,
-    pub(crate) google_enabled: bool,
-    pub(crate) google_first_sync_delay_ms: i64,
-    pub(crate) webhooks_enabled: bool,
+    /// What changes queue besides themselves (pushes after a delay, Google syncs, webhooks).
+    pub(crate) settings: DbSettings,
     pub(crate) wakeups: Arc<Wakeups>,
 }
 
 impl SqlStore {
     pub async fn connect(settings: &DbSettings) -> Result<Self> {
-        Ok(Self {
-            pool: backend::connect(settings).await?,
-            push_coalesce_ms: settings.push_coalesce_ms,
-            google_enabled: settings.google_enabled,
-            google_first_sync_delay_ms: settings.google_first_sync_delay_ms,
-            webhooks_enabled: settings.webhooks_enabled,
-            wakeups: Arc::default(),
-        })
+        Ok(Self { pool: backend::connect(settings).await?, settings: settings.clone(), wakeups: Arc::default() })
     }
 
-    /// Writes a pass change inside the caller's write transaction (the pass read with
-    /// `lock_pass`): the next version tag, a new Last-Modified, a push job per device and
-    /// (when on) a Google sync, all committed together.
-    pub(crate) async fn write_pass_change(
-        &self,
-        tx: &mut WriteTx,
-        current: PassRecord,
-        change: PassChange,
-    ) -> Result<PassRecord> {
-        let mut written = self.write_pass_changes(tx, vec![(current, change)]).await?;
-        Ok(written.pop().expect("one change in, one record out"))
-    }
-
-    /// `write_pass_change` for many passes (distinct serials, read with `lock_pass`) in a few
-    /// statements: version tags in the given order, then one update, one push enqueue and one
-    /// Google enqueue for all.
+    /// Writes pass changes inside the caller's write transaction (distinct serials, read with
+    /// `lock_pass`), committed together: version tags in the given order, new Last-Modified
+    /// dates, then one update, one push enqueue (a job per device) and one Google enqueue for all.
     pub(crate) async fn write_pass_changes(
         &self,
         tx: &mut WriteTx,
@@ -147,8 +125,8 @@ impl SqlStore {
         .await?;
         let pushes: Vec<(&str, Option<&str>)> =
             rows.iter().map(|(r, c)| (r.serial_number.as_str(), c.campaign.as_deref())).collect();
-        jobs::enqueue_pushes(tx, &pushes, now, self.push_coalesce_ms).await?;
-        if self.google_enabled {
+        jobs::enqueue_pushes(tx, &pushes, now, self.settings.push_coalesce_ms).await?;
+        if self.settings.google_enabled {
             let syncs: Vec<_> = rows
                 .iter()
                 .map(|(r, c)| (r.serial_number.as_str(), c.message.as_deref(), c.campaign.as_deref()))
@@ -161,32 +139,14 @@ impl SqlStore {
     /// Stores a new pass inside the caller's write transaction, at the next version tag, with
     /// its first Google sync (when on); `Conflict` on `serial_number` if the serial exists.
     pub(crate) async fn write_new_pass(&self, tx: &mut WriteTx, p: &NewPass) -> StoreResult<PassRecord> {
-        let version = next_version(tx).await?;
-        let now = now_ms();
-        let row = sqlx::query(concat!(
-            "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, \
-             version, last_modified, voided, created_at, updated_at) VALUES ($1, $2, ",
-            jsonb!("$3"),
-            ", $4, $5, $6, $7, FALSE, $8, $8) RETURNING ",
-            pass_columns!()
-        ))
-        .bind(&p.serial_number)
-        .bind(&p.template)
-        .bind(p.data.to_string())
-        .bind(&p.authentication_token)
-        .bind(&p.share_token)
-        .bind(version)
-        .bind(next_last_modified(None))
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| StoreError::unique(e, "serial_number", &p.serial_number))?;
-        if self.google_enabled {
+        let (version, now) = (take_versions(tx, 1).await?, now_ms());
+        let record = insert_pass_row(tx, p, version, now).await?;
+        if self.settings.google_enabled {
             // Due after the inline creation's window: if that succeeds, this job finds nothing to do.
-            let run_at = now + self.google_first_sync_delay_ms;
+            let run_at = now + self.settings.google_first_sync_delay_ms;
             jobs::enqueue_google_syncs(tx, &[(p.serial_number.as_str(), None, None)], now, run_at).await?;
         }
-        Ok(pass_from_row(&row)?)
+        Ok(record)
     }
 
     /// Changes the pass an order or a member links to inside the caller's write transaction,
@@ -201,7 +161,7 @@ impl SqlStore {
         let Some(serial) = serial else { return Ok(None) };
         let Some(current) = lock_pass(tx, serial).await? else { return Ok(None) };
         let Some(change) = decide(&current).map_err(StoreError::Refused)? else { return Ok(None) };
-        Ok(Some(self.write_pass_change(tx, current, change).await?))
+        Ok(self.write_pass_changes(tx, vec![(current, change)]).await?.pop())
     }
 
     /// A write transaction (the unit of work): its commit wakes the workers of the jobs it queued.
@@ -210,28 +170,64 @@ impl SqlStore {
     }
 }
 
-/// Takes the next version tag; the counter's row stays locked until the transaction ends, so a
-/// later tag never commits before an earlier one.
-pub(crate) async fn next_version(conn: &mut Conn) -> Result<i64> {
-    take_versions(conn, 1).await
+/// Takes `n` consecutive version tags; returns the last. The counter's row stays locked until
+/// the transaction ends, so a later tag never commits before an earlier one.
+pub(crate) async fn take_versions(conn: &mut Conn, n: i64) -> Result<i64> {
+    let sql = "UPDATE counters SET value = value + $1 WHERE name = 'pass_version' RETURNING value";
+    Ok(sqlx::query_scalar(sql).bind(n).fetch_one(conn).await?)
 }
 
-/// Takes `n` consecutive version tags; returns the last.
-async fn take_versions(conn: &mut Conn, n: i64) -> Result<i64> {
-    let v = sqlx::query_scalar("UPDATE counters SET value = value + $1 WHERE name = 'pass_version' RETURNING value")
-        .bind(n)
-        .fetch_one(conn)
-        .await?;
-    Ok(v)
+/// Inserts a pass row at version tag `version`, queuing nothing; `Conflict` on `serial_number`.
+pub(crate) async fn insert_pass_row(conn: &mut Conn, p: &NewPass, version: i64, now: i64) -> StoreResult<PassRecord> {
+    let row = sqlx::query(concat!(
+        "INSERT INTO passes (serial_number, template, data, authentication_token, share_token, \
+         version, last_modified, voided, created_at, updated_at) VALUES ($1, $2, ",
+        jsonb!("$3"),
+        ", $4, $5, $6, $7, FALSE, $8, $8) RETURNING ",
+        pass_columns!()
+    ))
+    .bind(&p.serial_number)
+    .bind(&p.template)
+    .bind(p.data.to_string())
+    .bind(&p.authentication_token)
+    .bind(&p.share_token)
+    .bind(version)
+    .bind(next_last_modified(None))
+    .bind(now)
+    .fetch_one(conn)
+    .await
+    .map_err(|e| StoreError::unique(e, "serial_number", &p.serial_number))?;
+    Ok(pass_from_row(&row)?)
+}
+
+/// Registers a device for a pass with its push token; true if the registration is new.
+pub(crate) async fn register(conn: &mut Conn, device: &str, serial: &str, push_token: &str, now: i64) -> Result<bool> {
+    sqlx::query(
+        "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (device_library_id) DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
+    )
+    .bind(device)
+    .bind(push_token)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO registrations (device_library_id, serial_number, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (device_library_id, serial_number) DO NOTHING",
+    )
+    .bind(device)
+    .bind(serial)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 /// Reads a pass and locks its row until the transaction ends (on SQLite the write lock does).
 pub(crate) async fn lock_pass(conn: &mut Conn, serial: &str) -> Result<Option<PassRecord>> {
-    let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1", lock_rows!()))
-        .bind(serial)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(pass_from_row).transpose()
+    let sql = concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1", lock_rows!());
+    row_by(conn, sql, serial, pass_from_row).await
 }
 
 #[async_trait]
@@ -258,19 +254,13 @@ impl Store for SqlStore {
     }
 
     async fn pass(&self, serial: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1"))
-            .bind(serial)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(pass_from_row).transpose()
+        let sql = concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1");
+        row_by(&self.pool, sql, serial, pass_from_row).await
     }
 
     async fn pass_by_share_token(&self, token: &str) -> Result<Option<PassRecord>> {
-        let row = sqlx::query(concat!("SELECT ", pass_columns!(), " FROM passes WHERE share_token = $1"))
-            .bind(token)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(pass_from_row).transpose()
+        let sql = concat!("SELECT ", pass_columns!(), " FROM passes WHERE share_token = $1");
+        row_by(&self.pool, sql, token, pass_from_row).await
     }
 
     async fn list_passes(&self, q: &PassQuery) -> Result<Vec<PassRecord>> {
@@ -298,29 +288,10 @@ impl Store for SqlStore {
     }
 
     async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {
-        let now = now_ms();
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO devices (device_library_id, push_token, created_at, updated_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (device_library_id) DO UPDATE SET push_token = excluded.push_token, updated_at = excluded.updated_at",
-        )
-        .bind(device)
-        .bind(push_token)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO registrations (device_library_id, serial_number, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (device_library_id, serial_number) DO NOTHING",
-        )
-        .bind(device)
-        .bind(serial)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let created = register(&mut tx, device, serial, push_token, now_ms()).await?;
         tx.commit().await?;
-        Ok(if inserted == 1 { Registration::Created } else { Registration::AlreadyRegistered })
+        Ok(if created { Registration::Created } else { Registration::AlreadyRegistered })
     }
 
     async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool> {
@@ -416,14 +387,9 @@ impl Store for SqlStore {
     }
 
     async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
-             WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(key) = row.as_ref().map(key_from_row).transpose()? else { return Ok(None) };
+        let sql = "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
+                   WHERE key_hash = $1 AND revoked_at IS NULL";
+        let Some(key) = row_by(&self.pool, sql, key_hash, key_from_row).await? else { return Ok(None) };
         let now = now_ms();
         // One write a minute at most: key checks stay reads on the hot path.
         if key.last_used_at.is_none_or(|t| now - t > 60_000) {

@@ -2,12 +2,14 @@
 //! SQLite the `BEGIN IMMEDIATE` write lock), then its pass row, so concurrent status changes
 //! never lose one another.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::rows::{from_row, json, row_by};
 use super::{Conn, DbRow, SqlStore};
 use crate::store::orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
+use crate::store::webhooks::WebhookEvent;
 use crate::store::{PassRecord, StoreError, StoreResult};
 
 /// The columns `order_from_row` reads (`customer` and `items` as JSON text).
@@ -24,47 +26,21 @@ macro_rules! order_columns {
 }
 
 fn order_from_row(row: &DbRow) -> Result<OrderRecord> {
-    let customer: String = row.try_get("customer")?;
-    let items: String = row.try_get("items")?;
-    Ok(OrderRecord {
-        order_number: row.try_get("order_number")?,
-        store_id: row.try_get("store_id")?,
-        customer: serde_json::from_str(&customer).context("stored order customer is not JSON")?,
-        items: serde_json::from_str(&items).context("stored order items are not JSON")?,
-        pickup_from: row.try_get("pickup_from")?,
-        pickup_until: row.try_get("pickup_until")?,
-        status: row.try_get("status")?,
-        pass_serial: row.try_get("pass_serial")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+    Ok(from_row!(row, OrderRecord { order_number, store_id, pickup_from, pickup_until, status, pass_serial,
+        created_at, updated_at; customer: json(row, "customer")?, items: json(row, "items")? }))
 }
 
 /// Reads an order and locks its row until the transaction ends (on SQLite the write lock does).
 async fn lock_order(conn: &mut Conn, number: &str) -> Result<Option<OrderRecord>> {
-    let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = $1", lock_rows!()))
-        .bind(number)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(order_from_row).transpose()
+    let sql = concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = $1", lock_rows!());
+    row_by(conn, sql, number, order_from_row).await
 }
 
-async fn fetch_order(conn: &mut Conn, number: &str) -> Result<Option<OrderRecord>> {
-    let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = $1"))
-        .bind(number)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(order_from_row).transpose()
-}
-
-async fn write_status(conn: &mut Conn, o: &OrderRecord) -> Result<()> {
-    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE order_number = $3")
-        .bind(&o.status)
-        .bind(o.updated_at)
-        .bind(&o.order_number)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Writes the order's status; returns the stored order.
+async fn write_status(conn: &mut Conn, o: &OrderRecord) -> Result<OrderRecord> {
+    let sql =
+        concat!("UPDATE orders SET status = $1, updated_at = $2 WHERE order_number = $3 RETURNING ", order_columns!());
+    order_from_row(&sqlx::query(sql).bind(&o.status).bind(o.updated_at).bind(&o.order_number).fetch_one(conn).await?)
 }
 
 #[async_trait]
@@ -96,7 +72,8 @@ impl OrdersStore for SqlStore {
     }
 
     async fn order(&self, number: &str) -> Result<Option<OrderRecord>> {
-        fetch_order(&mut *self.pool.acquire().await?, number).await
+        let sql = concat!("SELECT ", order_columns!(), " FROM orders WHERE order_number = $1");
+        row_by(&self.pool, sql, number, order_from_row).await
     }
 
     async fn update_order(
@@ -108,10 +85,11 @@ impl OrdersStore for SqlStore {
         let mut tx = self.write_tx().await?;
         let Some(current) = lock_order(&mut tx, number).await? else { return Ok(None) };
         let next = update(&current).map_err(StoreError::Refused)?;
-        write_status(&mut tx, &next).await?;
-        super::webhooks::queue_order_event(&mut tx, self.webhooks_enabled, &current, &next).await?;
-        let pass = self.change_linked_pass(&mut tx, next.pass_serial.as_deref(), |p| pass(&next, p)).await?;
-        let stored = fetch_order(&mut tx, number).await?.context("updated order vanished")?;
+        let stored = write_status(&mut tx, &next).await?;
+        if let Some(event) = WebhookEvent::of_order(&current, &stored).filter(|_| self.settings.webhooks_enabled) {
+            super::jobs::enqueue_webhook(&mut tx, &event.event_id, &event.body).await?;
+        }
+        let pass = self.change_linked_pass(&mut tx, stored.pass_serial.as_deref(), |p| pass(&stored, p)).await?;
         tx.commit().await?;
         Ok(Some((stored, pass)))
     }
@@ -134,7 +112,7 @@ impl OrdersStore for SqlStore {
             let mut order = order_from_row(row)?;
             order.status = "expired".into();
             order.updated_at = now.max(order.updated_at);
-            write_status(&mut tx, &order).await?;
+            let order = write_status(&mut tx, &order).await?;
             self.change_linked_pass(&mut tx, order.pass_serial.as_deref(), |p| pass(&order, p)).await?;
             expired.push(order);
         }

@@ -5,6 +5,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::rows::{from_row, json, row_by};
 use super::{DbRow, SqlStore};
 use crate::store::receipts::{ReceiptRecord, ReceiptsStore};
 use crate::store::{StoreError, StoreResult};
@@ -18,20 +19,8 @@ macro_rules! receipt_columns {
 }
 
 fn receipt_from_row(row: &DbRow) -> Result<ReceiptRecord> {
-    let body: String = row.try_get("body")?;
-    Ok(ReceiptRecord {
-        id: row.try_get("id")?,
-        receipt_number: row.try_get("receipt_number")?,
-        store_id: row.try_get("store_id")?,
-        issued_at: row.try_get("issued_at")?,
-        body: serde_json::from_str(&body)?,
-        member_id: row.try_get("member_id")?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        email_hmac: row.try_get("email_hmac")?,
-        phone_hmac: row.try_get("phone_hmac")?,
-        pass_serial: row.try_get("pass_serial")?,
-        created_at: row.try_get("created_at")?,
-    })
+    Ok(from_row!(row, ReceiptRecord { id, receipt_number, store_id, issued_at, member_id, idempotency_key,
+        email_hmac, phone_hmac, pass_serial, created_at; body: json(row, "body")? }))
 }
 
 #[async_trait]
@@ -60,19 +49,13 @@ impl ReceiptsStore for SqlStore {
     }
 
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>> {
-        let row = sqlx::query(concat!("SELECT ", receipt_columns!(), " FROM receipts WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(receipt_from_row).transpose()
+        let sql = concat!("SELECT ", receipt_columns!(), " FROM receipts WHERE id = $1");
+        row_by(&self.pool, sql, id, receipt_from_row).await
     }
 
     async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>> {
-        let row = sqlx::query(concat!("SELECT ", receipt_columns!(), " FROM receipts WHERE idempotency_key = $1"))
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(receipt_from_row).transpose()
+        let sql = concat!("SELECT ", receipt_columns!(), " FROM receipts WHERE idempotency_key = $1");
+        row_by(&self.pool, sql, key, receipt_from_row).await
     }
 
     async fn receipts_by_number(&self, number: &str) -> Result<Vec<ReceiptRecord>> {

@@ -1,4 +1,5 @@
-//! Row mappings: one function per record, for the rows of this backend (`DbRow`).
+//! Row mappings, for the rows of this backend (`DbRow`): `from_row!` and one function per
+//! record here or in its concern's file.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,31 +11,37 @@ use super::DbRow;
 use crate::campaigns::plan::{ClassCoverage, DueRecipient, PreparedBatch, ZoneCounts};
 use crate::store::{ApiKeyRecord, CampaignEvent, CampaignRecord, PassRecord};
 
+/// A record from a row (in a function returning `anyhow::Result`): each field before the `;`
+/// read from the column of its name, each after it given as `field: expression`.
+macro_rules! from_row {
+    ($row:expr, $t:ident { $($f:ident),* $(; $($g:ident: $e:expr),*)? }) => {
+        $t { $($f: $row.try_get(stringify!($f))?,)* $($($g: $e,)*)? }
+    };
+}
+pub(crate) use from_row;
+
+/// The row `sql` selects by one key (`$1`), mapped by `map`.
+pub(crate) async fn row_by<'c, T>(
+    ex: impl sqlx::Executor<'c, Database = super::Db>,
+    sql: &'static str,
+    key: &str,
+    map: fn(&DbRow) -> Result<T>,
+) -> Result<Option<T>> {
+    sqlx::query(sql).bind(key).fetch_optional(ex).await?.as_ref().map(map).transpose()
+}
+
+/// A JSON text column, parsed.
+pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &DbRow, column: &str) -> Result<T> {
+    serde_json::from_str(&row.try_get::<String, _>(column)?).with_context(|| format!("stored {column} is not JSON"))
+}
+
 pub(crate) fn pass_from_row(row: &DbRow) -> Result<PassRecord> {
-    Ok(PassRecord {
-        serial_number: row.try_get("serial_number")?,
-        template: row.try_get("template")?,
-        data: serde_json::from_str(&row.try_get::<String, _>("data")?).context("stored pass data is not JSON")?,
-        authentication_token: row.try_get("authentication_token")?,
-        share_token: row.try_get("share_token")?,
-        version: row.try_get("version")?,
-        last_modified: row.try_get("last_modified")?,
-        voided: row.try_get("voided")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+    Ok(from_row!(row, PassRecord { serial_number, template, authentication_token, share_token, version,
+        last_modified, voided, created_at, updated_at; data: json(row, "data")? }))
 }
 
 pub(crate) fn key_from_row(row: &DbRow) -> Result<ApiKeyRecord> {
-    Ok(ApiKeyRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        scope: row.try_get("scope")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
+    Ok(from_row!(row, ApiKeyRecord { id, name, prefix, scope, created_at, last_used_at, revoked_at }))
 }
 
 /// The columns `campaign_from_row` reads (a macro, so queries stay `concat!`ed literals).
@@ -47,35 +54,13 @@ macro_rules! campaign_columns {
 pub(crate) use campaign_columns;
 
 pub(crate) fn campaign_from_row(row: &DbRow) -> Result<CampaignRecord> {
-    let messages: String = row.try_get("messages")?;
-    Ok(CampaignRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        segment: row.try_get("segment")?,
-        scope: row.try_get("scope")?,
-        messages: serde_json::from_str(&messages).context("campaigns.messages is not a JSON object of texts")?,
-        priority: row.try_get("priority")?,
-        status: row.try_get("status")?,
-        send_at: row.try_get("send_at")?,
-        reject_reason: row.try_get("reject_reason")?,
-        google_class: row.try_get("google_class")?,
-        google_class_sent_at: row.try_get("google_class_sent_at")?,
-        created_by: row.try_get("created_by")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-    })
+    Ok(from_row!(row, CampaignRecord { id, name, segment, scope, priority, status, send_at, reject_reason,
+        google_class, google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at;
+        messages: json(row, "messages")? }))
 }
 
 pub(crate) fn campaign_event_from_row(row: &DbRow) -> Result<CampaignEvent> {
-    let detail: String = row.try_get("detail")?;
-    Ok(CampaignEvent {
-        at: row.try_get("at")?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        detail: serde_json::from_str(&detail).context("campaign_events.detail is not JSON")?,
-    })
+    Ok(from_row!(row, CampaignEvent { at, actor, action; detail: json(row, "detail")? }))
 }
 
 /// Reads a batch's due rows (`campaign_id, member_id, serial_number, language, timezone,
@@ -130,34 +115,21 @@ pub(crate) fn updates_json(batch: &PreparedBatch, written: &[PassRecord]) -> Str
 
 /// `ZoneCounts` from the rows of either backend's grouped segment count.
 pub(crate) fn zone_counts(rows: &[DbRow]) -> Result<Vec<ZoneCounts>> {
-    rows.iter()
-        .map(|r| {
-            Ok(ZoneCounts {
-                timezone: r.try_get("timezone")?,
-                members: r.try_get("members")?,
-                passes: r.try_get("passes")?,
-                apple_devices: r.try_get("apple_devices")?,
-                google_objects: r.try_get("google_objects")?,
-                weekly_capped: r.try_get("weekly_capped")?,
-                daily_capped: r.try_get("daily_capped")?,
-            })
-        })
-        .collect()
+    let counts = |r: &DbRow| -> Result<ZoneCounts> {
+        Ok(from_row!(
+            r,
+            ZoneCounts { timezone, members, passes, apple_devices, google_objects, weekly_capped, daily_capped }
+        ))
+    };
+    rows.iter().map(counts).collect()
 }
 
 /// `ClassCoverage` from the rows of either backend's coverage query.
 pub(crate) fn class_coverage(rows: &[DbRow]) -> Result<Vec<ClassCoverage>> {
-    rows.iter()
-        .map(|r| {
-            Ok(ClassCoverage {
-                template: r.try_get("template")?,
-                timezone: r.try_get("timezone")?,
-                holders: r.try_get("holders")?,
-                weekly_capped: r.try_get("weekly_capped")?,
-                daily_capped: r.try_get("daily_capped")?,
-            })
-        })
-        .collect()
+    let coverage = |r: &DbRow| -> Result<ClassCoverage> {
+        Ok(from_row!(r, ClassCoverage { template, timezone, holders, weekly_capped, daily_capped }))
+    };
+    rows.iter().map(coverage).collect()
 }
 
 /// Each member's campaign notifications (7 days, 24 hours) from `member_id, weekly, daily` rows.

@@ -1,14 +1,14 @@
 //! Binds a compiled segment's parameters (`campaigns::segment`) to a query of this backend, in
 //! order; SQLite's booleans are INTEGER columns, so they go in as 0/1 there.
 
-use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::query::{Query, QueryScalar};
 
 use super::Db;
 use crate::campaigns::segment::SqlParam;
 
 type Args = <Db as sqlx::Database>::Arguments;
 
-/// Binds each parameter with `bind` (the same code for the three kinds of query).
+/// Binds each parameter with `bind` (the same code for both kinds of query).
 macro_rules! bind_all {
     ($q:ident, $params:ident) => {{
         for param in $params {
@@ -32,10 +32,5 @@ pub fn bind_segment_scalar<'q, O>(
     mut q: QueryScalar<'q, Db, O, Args>,
     params: &[SqlParam],
 ) -> QueryScalar<'q, Db, O, Args> {
-    bind_all!(q, params)
-}
-
-/// [`bind_segment`] for `sqlx::query_as`.
-pub fn bind_segment_as<'q, O>(mut q: QueryAs<'q, Db, O, Args>, params: &[SqlParam]) -> QueryAs<'q, Db, O, Args> {
     bind_all!(q, params)
 }

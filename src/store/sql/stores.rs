@@ -4,6 +4,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::rows::{from_row, row_by};
 use super::{DbRow, SqlStore};
 use crate::store::stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
 use crate::store::{StoreError, StoreResult, now_ms};
@@ -16,26 +17,11 @@ macro_rules! store_columns {
 }
 
 fn store_from_row(row: &DbRow) -> Result<StoreRecord> {
-    Ok(StoreRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        address: row.try_get("address")?,
-        latitude: row.try_get("latitude")?,
-        longitude: row.try_get("longitude")?,
-        timezone: row.try_get("timezone")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+    Ok(from_row!(row, StoreRecord { id, name, address, latitude, longitude, timezone, created_at, updated_at }))
 }
 
 fn flyer_from_row(row: &DbRow) -> Result<FlyerRecord> {
-    Ok(FlyerRecord {
-        code: row.try_get("code")?,
-        store_id: row.try_get("store_id")?,
-        label: row.try_get("label")?,
-        template: row.try_get("template")?,
-        created_at: row.try_get("created_at")?,
-    })
+    Ok(from_row!(row, FlyerRecord { code, store_id, label, template, created_at }))
 }
 
 #[async_trait]
@@ -61,11 +47,7 @@ impl StoresStore for SqlStore {
     }
 
     async fn store(&self, id: &str) -> Result<Option<StoreRecord>> {
-        let row = sqlx::query(concat!("SELECT ", store_columns!(), " FROM stores WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(store_from_row).transpose()
+        row_by(&self.pool, concat!("SELECT ", store_columns!(), " FROM stores WHERE id = $1"), id, store_from_row).await
     }
 
     async fn list_stores(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<StoreRecord>> {
@@ -130,10 +112,7 @@ impl StoresStore for SqlStore {
     }
 
     async fn flyer(&self, code: &str) -> Result<Option<FlyerRecord>> {
-        let row = sqlx::query("SELECT code, store_id, label, template, created_at FROM flyers WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(flyer_from_row).transpose()
+        let sql = "SELECT code, store_id, label, template, created_at FROM flyers WHERE code = $1";
+        row_by(&self.pool, sql, code, flyer_from_row).await
     }
 }

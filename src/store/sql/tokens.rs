@@ -5,19 +5,14 @@ use async_trait::async_trait;
 
 use sqlx::Row;
 
+use super::rows::{from_row, row_by};
 use super::{DbRow, SqlStore};
 use crate::store::tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
 
 fn token_from_row(row: &DbRow) -> Result<MemberTokenRecord> {
     let purpose: String = row.try_get("purpose")?;
-    Ok(MemberTokenRecord {
-        token_hash: row.try_get("token_hash")?,
-        member_id: row.try_get("member_id")?,
-        purpose: TokenPurpose::parse(&purpose).ok_or_else(|| anyhow!("unknown member token purpose {purpose:?}"))?,
-        email: row.try_get("email")?,
-        created_at: row.try_get("created_at")?,
-        used_at: row.try_get("used_at")?,
-    })
+    let purpose = TokenPurpose::parse(&purpose).ok_or_else(|| anyhow!("unknown member token purpose {purpose:?}"))?;
+    Ok(from_row!(row, MemberTokenRecord { token_hash, member_id, email, created_at, used_at; purpose: purpose }))
 }
 
 #[async_trait]
@@ -39,13 +34,9 @@ impl TokensStore for SqlStore {
     }
 
     async fn member_token(&self, token_hash: &str) -> Result<Option<MemberTokenRecord>> {
-        let row = sqlx::query(
-            "SELECT token_hash, member_id, purpose, email, created_at, used_at FROM member_tokens WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(token_from_row).transpose()
+        let sql = "SELECT token_hash, member_id, purpose, email, created_at, used_at FROM member_tokens \
+                   WHERE token_hash = $1";
+        row_by(&self.pool, sql, token_hash, token_from_row).await
     }
 
     async fn use_member_token(&self, token_hash: &str, now: i64) -> Result<bool> {
