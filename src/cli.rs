@@ -108,9 +108,9 @@ async fn templates_publish(config: Config, id: String, force: bool) -> Result<Ex
 async fn worker(config: Config) -> Result<ExitCode> {
     // Passes built here (order expiry) carry the servers' public URL.
     let public_url = config.public_url_or(config.listen);
-    let state = std::sync::Arc::new(app::AppState::build(config, public_url).await?);
+    let services = app::Services::build(config, public_url).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = app::start_background(&state, &stopped)?;
+    let workers = app::start_background(&services, &stopped)?;
     app::shutdown_signal().await;
     let _ = stop.send(true);
     for w in workers {

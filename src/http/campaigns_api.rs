@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{AdminKey, ApiCaller, JsonBody, QueryParams};
-use crate::app::AppState;
 use crate::campaigns::requests::{self, CampaignRequest};
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::keys::KeyScope;
 use crate::store::{CampaignRecord, CampaignStats, SegmentCounts, Transition, now_ms};
 

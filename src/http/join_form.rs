@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::loyalty::contact;
 
 const MAX_NAME_CHARS: usize = 100;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::extract::AdminKey;
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/templates/{id}/publish", post(publish))
