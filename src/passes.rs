@@ -57,7 +57,7 @@ pub async fn create(state: &AppState, template_id: &str, data: Value, serial: Op
     // Google answers in time; otherwise the queued sync (same transaction) does it shortly.
     if let Some(google) = &state.google {
         let sync = google.sync_pass(state.store.as_ref(), &state.templates, &pass.serial_number, None, None);
-        match tokio::time::timeout(std::time::Duration::from_millis(state.config.google_timeout_ms), sync).await {
+        match tokio::time::timeout(std::time::Duration::from_millis(state.config.google.timeout_ms), sync).await {
             Ok(Ok((object_id, version))) => {
                 state.store.mark_google_synced(&pass.serial_number, &object_id, version).await?;
             }

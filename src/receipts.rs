@@ -144,7 +144,7 @@ fn major(minor: i64, exponent: u32) -> Value {
 /// The key of the lookup HMACs: `PASSERELLE_SECRET_KEY`, or without it one drawn at random for
 /// this process (so receipts waiting before a restart no longer link: set the secret).
 fn hmac_key(state: &AppState) -> Vec<u8> {
-    if let Some(s) = &state.config.secret_key
+    if let Some(s) = &state.config.http.secret_key
         && !s.expose().is_empty()
     {
         return s.expose().as_bytes().to_vec();
@@ -303,8 +303,8 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
         }
     }
     if let Some(raw) = text(customer.phone, "customer.phone", false)? {
-        let phone =
-            normalise_phone(&raw, state.config.default_country).map_err(|e| unprocessable("customer.phone", e))?;
+        let phone = normalise_phone(&raw, state.config.loyalty.default_country)
+            .map_err(|e| unprocessable("customer.phone", e))?;
         let lookup = MemberLookup { phone: Some(phone.clone()), ..Default::default() };
         let verified = state.store.find_members(&lookup).await?.into_iter().find(|m| m.phone_verified);
         if member.is_none() && verified.is_some() {

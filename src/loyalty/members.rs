@@ -28,7 +28,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
     let first_name = text(input.first_name, "first_name")?
         .ok_or_else(|| Error::unprocessable("first_name is required", "first_name"))?;
     let email = email(input.email)?;
-    let phone = phone(state.config.default_country, input.phone)?;
+    let phone = phone(state.config.loyalty.default_country, input.phone)?;
     if email.is_none() && phone.is_none() {
         return Err(Error::unprocessable("give an email or a phone (or both)", "email"));
     }
@@ -51,7 +51,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
         consent_marketing: consent.marketing,
         consent_version: text(consent.version, "consent.version")?,
         points: 0,
-        tier: state.config.tiers.tier_for(0).to_owned(),
+        tier: state.config.loyalty.tiers.tier_for(0).to_owned(),
         tier_manual: None,
         attributes: attributes(input.attributes.unwrap_or_default())?,
         source_flyer: text(input.source.flyer, "source.flyer")?,
@@ -156,7 +156,7 @@ pub async fn find(
 ) -> Result<Vec<MemberRecord>> {
     let lookup = MemberLookup {
         email: email(email_given)?,
-        phone: phone(state.config.default_country, phone_given)?,
+        phone: phone(state.config.loyalty.default_country, phone_given)?,
         card_number: card_number.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
     };
     if lookup.email.is_none() && lookup.phone.is_none() && lookup.card_number.is_none() {
@@ -167,7 +167,7 @@ pub async fn find(
 
 /// Applies a change; name and tier changes reach the loyalty pass in the same transaction.
 pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<MemberRecord> {
-    let rules = state.config.tiers.clone();
+    let rules = state.config.loyalty.tiers.clone();
     // Everything that can be checked alone is checked before the transaction.
     let first_name = match patch.first_name {
         Some(v) => Some(
@@ -177,7 +177,7 @@ pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<Me
     };
     let last_name = patch.last_name.map(|v| text(v, "last_name")).transpose()?;
     let new_email = patch.email.map(email).transpose()?;
-    let new_phone = patch.phone.map(|v| phone(state.config.default_country, v)).transpose()?;
+    let new_phone = patch.phone.map(|v| phone(state.config.loyalty.default_country, v)).transpose()?;
     let new_birthday = patch.birthday.map(birthday).transpose()?;
     let new_language = patch.language.map(language).transpose()?;
     let home_store_id = patch.home_store_id.map(|v| text(v, "home_store_id")).transpose()?;
@@ -264,7 +264,8 @@ pub async fn add_points(state: &AppState, id: &str, entry: PointsEntry) -> Resul
         store_id: text(entry.store_id, "store_id")?,
         idempotency_key: text(entry.idempotency_key, "idempotency_key")?,
     };
-    let (rules, allow_negative, delta) = (state.config.tiers.clone(), state.config.points_allow_negative, entry.delta);
+    let (rules, allow_negative, delta) =
+        (state.config.loyalty.tiers.clone(), state.config.loyalty.points_allow_negative, entry.delta);
     let apply: MemberUpdate = Box::new(move |current: &MemberRecord| {
         let points = current
             .points
