@@ -12,11 +12,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::apple::{PassBuilder, SigningIdentity};
+use crate::apple::{AppleCertPaths, PassBuilder, SigningIdentity};
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
 use crate::google::sync::GoogleService;
 use crate::http::AppState;
+use crate::jobs::QueueSettings;
 use crate::jobs::background::{push_loops, runner_loop};
 use crate::jobs::google::GoogleHandler;
 pub use crate::jobs::push::PushParts;
@@ -43,35 +44,35 @@ pub struct Services {
 }
 
 impl Services {
-    /// Loads the certificate and templates, opens and migrates the database, and connects the
-    /// wallets and mail: everything `serve` and `worker` share. `public_url` is what passes carry.
+    /// Checks the settings, loads the certificate and templates, opens and migrates the database,
+    /// and connects the wallets and mail: everything `serve` and `worker` share. `public_url` is
+    /// what passes carry.
     pub async fn build(config: Config, public_url: String) -> Result<Self> {
+        config.validate()?;
         crate::metrics::handle(); // install the recorder before anything counts
         let (templates, builder) = load_passes(&config)?;
         let store = open_store(&config).await?;
         crate::publish::record_baselines(store.as_ref(), templates.iter()).await?;
-        let push = PushParts::new(&config, &builder)?;
-        let google = crate::google::service(&config, &store, &public_url).await?;
-        let mailer = crate::mail::from_config(&config)?;
-        crate::webhooks::check_config(&config)?;
-        config.pressure()?;
+        let push = PushParts::new(&config.apns, &builder)?;
+        let google = crate::google::service(&config.google, &store, &public_url).await?;
+        let mailer = crate::mail::from_config(&config.mail)?;
         let passes = Arc::new(Passes {
             store: store.clone(),
             templates: templates.clone(),
             builder,
             public_url,
             google: google.clone(),
-            google_wait: Duration::from_millis(config.google_timeout_ms),
+            google_wait: Duration::from_millis(config.google.timeout_ms),
         });
-        let secret = config.secret_key.as_ref().map(|s| s.expose());
-        let receipts = Arc::new(Receipts::new(passes.clone(), config.default_country, secret));
+        let secret = config.http.secret_key.as_ref().map(|s| s.expose());
+        let receipts = Arc::new(Receipts::new(passes.clone(), config.loyalty.default_country, secret));
         let loyalty = Arc::new(Loyalty {
             passes: passes.clone(),
             receipts: receipts.clone(),
             mailer,
-            default_country: config.default_country,
-            tiers: config.tiers.clone(),
-            points_allow_negative: config.points_allow_negative,
+            default_country: config.loyalty.default_country,
+            tiers: config.loyalty.tiers.clone(),
+            points_allow_negative: config.loyalty.points_allow_negative,
         });
         Ok(Self { config, store, templates, passes, loyalty, receipts, push, google })
     }
@@ -100,18 +101,19 @@ pub struct App {
 
 /// Loads and checks the certificate and every template; logs the warnings.
 pub fn load_passes(config: &Config) -> Result<(Arc<TemplateSet>, Arc<PassBuilder>)> {
-    let identity = SigningIdentity::load(&config.apple_cert_paths()).context("loading the Apple pass certificate")?;
+    let identity =
+        SigningIdentity::load(&AppleCertPaths::from(&config.apple)).context("loading the Apple pass certificate")?;
     for w in &identity.warnings {
         tracing::warn!("{w}");
     }
-    let templates = TemplateSet::load(&config.templates_dir, &identity.template_identity())?;
+    let templates = TemplateSet::load(&config.templates.dir, &identity.template_identity())?;
     let builder = PassBuilder::new(identity, &templates)?;
     Ok((Arc::new(templates), Arc::new(builder)))
 }
 
 /// Opens the database and applies pending migrations.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    let store = store::connect(&config.db_settings()).await?;
+    let store = store::connect(&store::DbSettings::from(config)).await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -119,13 +121,14 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 impl App {
     /// Loads everything, migrates the database and binds `PASSERELLE_LISTEN` (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self> {
-        if config.admin_token.is_none() {
+        if config.http.admin_token.is_none() {
             tracing::info!(
                 "PASSERELLE_ADMIN_TOKEN is unset: the admin API takes only keys made with `passerelle keys create`"
             );
         }
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        let public_url = config.public_url_or(listener.local_addr()?);
+        let listener =
+            TcpListener::bind(config.http.listen).await.with_context(|| format!("binding {}", config.http.listen))?;
+        let public_url = config.http.public_url_or(listener.local_addr()?);
         if !public_url.starts_with("https://") {
             tracing::warn!(
                 "PASSERELLE_PUBLIC_URL {public_url} is not https: iPhones only call https web services outside development"
@@ -148,7 +151,7 @@ impl App {
         let services = &self.services;
         tracing::info!(addr = %self.local_addr(), public_url = %services.passes.public_url, templates = ?services.templates.ids(), "serving");
         let (stop, stopped) = watch::channel(false);
-        let workers = if services.config.background {
+        let workers = if services.config.jobs.background {
             start_background(services, &stopped)?
         } else {
             tracing::info!("PASSERELLE_BACKGROUND=off: this process serves HTTP only");
@@ -174,25 +177,25 @@ impl App {
 pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>> {
     let config = &services.config;
     let store = &services.store;
-    let mut loops = push_loops(config, store, &services.push, shutdown);
+    let mut loops = push_loops(&config.jobs, store, &services.push, shutdown);
     let mut spawn_runner =
         |handler: Arc<dyn Handler>, settings| loops.push(runner_loop(store, handler, settings, shutdown));
     if let Some(google) = &services.google {
         let handler =
             GoogleHandler { service: google.clone(), store: store.clone(), templates: services.templates.clone() };
-        spawn_runner(Arc::new(handler), config.google_worker_settings());
+        spawn_runner(Arc::new(handler), QueueSettings::google(&config.jobs, &config.google));
     }
-    if let Some(handler) = WebhookHandler::from_config(config)? {
-        spawn_runner(Arc::new(handler), config.webhook_worker_settings());
+    if let Some(handler) = WebhookHandler::new(&config.webhooks)? {
+        spawn_runner(Arc::new(handler), QueueSettings::webhook(&config.jobs, &config.webhooks));
     }
     let campaigns = CampaignWorker::new(config, store.clone(), services.templates.clone(), services.google.clone())?;
     loops.push(tokio::spawn(campaigns.run(shutdown.clone())));
-    let expiry = std::time::Duration::from_secs(config.order_expiry_interval_secs);
+    let expiry = std::time::Duration::from_secs(config.orders.expiry_interval_secs);
     loops.push(tokio::spawn(crate::orders::run_expiry(services.passes.clone(), expiry, shutdown.clone())));
     tracing::info!(
-        push_loops = config.push_workers,
+        push_loops = config.jobs.push_workers,
         google = services.google.is_some(),
-        webhooks = config.webhook_url.is_some(),
+        webhooks = config.webhooks.enabled(),
         "background work running"
     );
     Ok(loops)

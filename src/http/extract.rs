@@ -77,7 +77,7 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let key = credentials(parts, "Bearer")
             .ok_or_else(|| Error::Unauthorized("send an API key as Authorization: Bearer <key>".into()))?;
-        if let Some(admin) = &state.config.admin_token
+        if let Some(admin) = &state.config.http.admin_token
             && secrets_equal(admin.expose(), key)
         {
             return Ok(Self { id: "admin-token".into(), name: "PASSERELLE_ADMIN_TOKEN".into(), scope: KeyScope::Hq });

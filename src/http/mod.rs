@@ -37,7 +37,7 @@ use axum::extract::DefaultBodyLimit;
 pub use self::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.config.max_body_bytes;
+    let body_limit = state.config.http.max_body_bytes;
     let mut router = Router::new().merge(health::router());
     // Passes signed with a retailer's own certificate are never handed out to anyone who asks.
     if state.passes.builder.identity().is_demo() {

@@ -38,6 +38,7 @@ async fn publish(
     };
     let force = body.force;
     let report =
-        crate::publish::publish(state.store.as_ref(), template, state.config.publish_batch_size, force).await?;
+        crate::publish::publish(state.store.as_ref(), template, state.config.templates.publish_batch_size, force)
+            .await?;
     Ok(Json(serde_json::to_value(report).map_err(|e| Error::Internal(e.into()))?))
 }

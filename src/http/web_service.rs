@@ -177,7 +177,7 @@ async fn log(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<LogBod
     let lines: Vec<String> = body
         .logs
         .iter()
-        .take(state.config.device_log_max_lines)
+        .take(state.config.http.device_log_max_lines)
         .map(|l| l.chars().take(MAX_LOG_LINE_CHARS).collect())
         .collect();
     for line in &lines {
@@ -189,6 +189,6 @@ async fn log(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<LogBod
             "device log request over PASSERELLE_DEVICE_LOG_MAX_LINES"
         );
     }
-    state.store.add_device_logs(&lines, state.config.device_log_keep).await?;
+    state.store.add_device_logs(&lines, state.config.http.device_log_keep).await?;
     Ok(StatusCode::OK)
 }
