@@ -4,6 +4,8 @@
 # and prints requests/s and latency percentiles for the 304 path and the serial list.
 # Usage: bench/web-service.sh [DATABASE_URL=sqlite://<tmp>/bench.db] [SECONDS=10] [CONNECTIONS=32]
 # A postgres:// URL must name an empty database (or schema via ?options=-c%20search_path%3D...).
+# BIN=path/to/passerelle runs that binary (built with `--features testkit`) instead of building one,
+# to compare two builds in one sitting.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d -t passerelle-web.XXXXXX)"
@@ -11,8 +13,10 @@ DB="${1:-sqlite://$WORK/bench.db}"; SECS="${2:-10}"; CONNS="${3:-32}"
 PORT="${PORT:-18080}"
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
 cd "$ROOT"
-cargo build --release --quiet --features testkit   # `bench` exists only with the test doubles
-BIN="$ROOT/target/release/passerelle"
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --features testkit   # `bench` exists only with the test doubles
+  BIN="$ROOT/target/release/passerelle"
+fi
 export PASSERELLE_DATABASE_URL="$DB" PASSERELLE_LOG=warn
 
 "$BIN" bench seed-web --targets "$WORK/targets.txt"

@@ -1,8 +1,10 @@
-//! The application: configuration + templates + signing identity, bound to a socket and served.
+//! The composition root: builds what a process runs on from the settings, binds the socket,
+//! serves HTTP and starts the background loops.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
@@ -10,69 +12,108 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::apple::{PassBuilder, SigningIdentity};
+use crate::apple::{AppleCertPaths, PassBuilder, SigningIdentity};
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
 use crate::google::sync::GoogleService;
+use crate::http::AppState;
+use crate::jobs::QueueSettings;
 use crate::jobs::background::{push_loops, runner_loop};
 use crate::jobs::google::GoogleHandler;
 pub use crate::jobs::push::PushParts;
 use crate::jobs::runner::Handler;
 use crate::jobs::webhook::WebhookHandler;
+use crate::loyalty::Loyalty;
+use crate::passes::Passes;
+use crate::receipts::Receipts;
 use crate::store::{self, Store};
 use crate::templates::TemplateSet;
 
-/// Shared, read-only state of the HTTP handlers.
-pub struct AppState {
+/// What a process runs on, built once from the settings: the HTTP layer and the background
+/// loops take from it what they use.
+pub struct Services {
     pub config: Config,
-    pub templates: Arc<TemplateSet>,
-    pub passes: Arc<PassBuilder>,
     pub store: Arc<dyn Store>,
-    /// Base URL without a trailing slash; passes carry it as webServiceURL.
-    pub public_url: String,
+    pub templates: Arc<TemplateSet>,
+    pub passes: Arc<Passes>,
+    pub loyalty: Arc<Loyalty>,
+    pub receipts: Arc<Receipts>,
     pub push: PushParts,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
-    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
-impl AppState {
-    /// Loads the certificate and templates, opens and migrates the database, and connects the
-    /// wallets and mail: everything `serve` and `worker` share. `public_url` is what passes carry.
+impl Services {
+    /// Checks the settings, loads the certificate and templates, opens and migrates the database,
+    /// and connects the wallets and mail: everything `serve` and `worker` share. `public_url` is
+    /// what passes carry.
     pub async fn build(config: Config, public_url: String) -> Result<Self> {
+        config.validate()?;
         crate::metrics::handle(); // install the recorder before anything counts
-        let (templates, passes) = load_passes(&config)?;
+        let (templates, builder) = load_passes(&config)?;
         let store = open_store(&config).await?;
         crate::publish::record_baselines(store.as_ref(), templates.iter()).await?;
-        let push = PushParts::new(&config, &passes)?;
-        let google = crate::google::service(&config, &store, &public_url).await?;
-        let mailer = crate::mail::from_config(&config)?;
-        crate::webhooks::check_config(&config)?;
-        config.pressure()?;
-        Ok(Self { config, templates, passes, store, public_url, push, google, mailer })
+        let push = PushParts::new(&config.apns, &builder)?;
+        let google = crate::google::service(&config.google, &store, &public_url).await?;
+        let mailer = crate::mail::from_config(&config.mail)?;
+        let passes = Arc::new(Passes {
+            store: store.clone(),
+            templates: templates.clone(),
+            builder,
+            public_url,
+            google: google.clone(),
+            google_wait: Duration::from_millis(config.google.timeout_ms),
+        });
+        let secret = config.http.secret_key.as_ref().map(|s| s.expose());
+        let receipts = Arc::new(Receipts::new(passes.clone(), config.loyalty.default_country, secret));
+        let loyalty = Arc::new(Loyalty {
+            passes: passes.clone(),
+            receipts: receipts.clone(),
+            mailer,
+            default_country: config.loyalty.default_country,
+            tiers: config.loyalty.tiers.clone(),
+            points_allow_negative: config.loyalty.points_allow_negative,
+        });
+        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google })
+    }
+
+    /// What the HTTP handlers share.
+    pub fn http_state(&self) -> AppState {
+        AppState {
+            config: self.config.clone(),
+            store: self.store.clone(),
+            templates: self.templates.clone(),
+            public_url: self.passes.public_url.clone(),
+            passes: self.passes.clone(),
+            loyalty: self.loyalty.clone(),
+            receipts: self.receipts.clone(),
+            push_health: self.push.health.clone(),
+            google: self.google.clone(),
+        }
     }
 }
 
 /// A bound, ready-to-run server.
 pub struct App {
     listener: TcpListener,
-    state: Arc<AppState>,
+    services: Arc<Services>,
 }
 
 /// Loads and checks the certificate and every template; logs the warnings.
 pub fn load_passes(config: &Config) -> Result<(Arc<TemplateSet>, Arc<PassBuilder>)> {
-    let identity = SigningIdentity::load(&config.apple_cert_paths()).context("loading the Apple pass certificate")?;
+    let identity =
+        SigningIdentity::load(&AppleCertPaths::from(&config.apple)).context("loading the Apple pass certificate")?;
     for w in &identity.warnings {
         tracing::warn!("{w}");
     }
-    let templates = TemplateSet::load(&config.templates_dir, &identity.template_identity())?;
+    let templates = TemplateSet::load(&config.templates.dir, &identity.template_identity())?;
     let builder = PassBuilder::new(identity, &templates)?;
     Ok((Arc::new(templates), Arc::new(builder)))
 }
 
 /// Opens the database and applies pending migrations.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    let store = store::connect(&config.db_settings()).await?;
+    let store = store::connect(&store::DbSettings::from(config)).await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -80,20 +121,21 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 impl App {
     /// Loads everything, migrates the database and binds `PASSERELLE_LISTEN` (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self> {
-        if config.admin_token.is_none() {
+        if config.http.admin_token.is_none() {
             tracing::info!(
                 "PASSERELLE_ADMIN_TOKEN is unset: the admin API takes only keys made with `passerelle keys create`"
             );
         }
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        let public_url = config.public_url_or(listener.local_addr()?);
+        let listener =
+            TcpListener::bind(config.http.listen).await.with_context(|| format!("binding {}", config.http.listen))?;
+        let public_url = config.http.public_url_or(listener.local_addr()?);
         if !public_url.starts_with("https://") {
             tracing::warn!(
                 "PASSERELLE_PUBLIC_URL {public_url} is not https: iPhones only call https web services outside development"
             );
         }
-        let state = Arc::new(AppState::build(config, public_url).await?);
-        Ok(Self { listener, state })
+        let services = Arc::new(Services::build(config, public_url).await?);
+        Ok(Self { listener, services })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -101,20 +143,21 @@ impl App {
     }
 
     pub fn public_url(&self) -> &str {
-        &self.state.public_url
+        &self.services.passes.public_url
     }
 
     /// Serves until `shutdown` completes, then drains open requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        tracing::info!(addr = %self.local_addr(), public_url = %self.state.public_url, templates = ?self.state.templates.ids(), "serving");
+        let services = &self.services;
+        tracing::info!(addr = %self.local_addr(), public_url = %services.passes.public_url, templates = ?services.templates.ids(), "serving");
         let (stop, stopped) = watch::channel(false);
-        let workers = if self.state.config.background {
-            start_background(&self.state, &stopped)?
+        let workers = if services.config.jobs.background {
+            start_background(services, &stopped)?
         } else {
             tracing::info!("PASSERELLE_BACKGROUND=off: this process serves HTTP only");
             Vec::new()
         };
-        let router = crate::http::router(self.state);
+        let router = crate::http::router(Arc::new(services.http_state()));
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
@@ -131,28 +174,28 @@ impl App {
 /// `PASSERELLE_BACKGROUND=off`) and `passerelle worker` alike: the job loops (pushes, Google syncs
 /// when Google is on, webhooks when a URL is set), the campaign fan-out (with Google class
 /// messages) and the click-and-collect order expiry. They stop when `shutdown` turns true.
-pub fn start_background(state: &Arc<AppState>, shutdown: &watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>> {
-    let config = &state.config;
-    let store = &state.store;
-    let mut loops = push_loops(config, store, &state.push, shutdown);
+pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>> {
+    let config = &services.config;
+    let store = &services.store;
+    let mut loops = push_loops(&config.jobs, store, &services.push, shutdown);
     let mut spawn_runner =
         |handler: Arc<dyn Handler>, settings| loops.push(runner_loop(store, handler, settings, shutdown));
-    if let Some(google) = &state.google {
+    if let Some(google) = &services.google {
         let handler =
-            GoogleHandler { service: google.clone(), store: store.clone(), templates: state.templates.clone() };
-        spawn_runner(Arc::new(handler), config.google_worker_settings());
+            GoogleHandler { service: google.clone(), store: store.clone(), templates: services.templates.clone() };
+        spawn_runner(Arc::new(handler), QueueSettings::google(&config.jobs, &config.google));
     }
-    if let Some(handler) = WebhookHandler::from_config(config)? {
-        spawn_runner(Arc::new(handler), config.webhook_worker_settings());
+    if let Some(handler) = WebhookHandler::new(&config.webhooks)? {
+        spawn_runner(Arc::new(handler), QueueSettings::webhook(&config.jobs, &config.webhooks));
     }
-    let campaigns = CampaignWorker::new(config, store.clone(), state.templates.clone(), state.google.clone())?;
+    let campaigns = CampaignWorker::new(config, store.clone(), services.templates.clone(), services.google.clone())?;
     loops.push(tokio::spawn(campaigns.run(shutdown.clone())));
-    let expiry = std::time::Duration::from_secs(config.order_expiry_interval_secs);
-    loops.push(tokio::spawn(crate::orders::run_expiry(state.clone(), expiry, shutdown.clone())));
+    let expiry = std::time::Duration::from_secs(config.orders.expiry_interval_secs);
+    loops.push(tokio::spawn(crate::orders::run_expiry(services.passes.clone(), expiry, shutdown.clone())));
     tracing::info!(
-        push_loops = config.push_workers,
-        google = state.google.is_some(),
-        webhooks = config.webhook_url.is_some(),
+        push_loops = config.jobs.push_workers,
+        google = services.google.is_some(),
+        webhooks = config.webhooks.enabled(),
         "background work running"
     );
     Ok(loops)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::app::{self, App};
-use crate::apple::{PassKeys, SigningIdentity};
+use crate::apple::{AppleCertPaths, PassKeys, SigningIdentity};
 #[cfg(feature = "testkit")]
 use crate::config::BenchCommand;
 use crate::config::{Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand};
@@ -39,8 +39,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 fn bench(config: &Config, command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Sign { template, seconds, threads } => crate::bench::sign(config, &template, seconds, threads),
-        BenchCommand::Campaign { holders } => block_on(crate::bench::campaign(config, holders)),
-        BenchCommand::Push { devices } => block_on(crate::bench::push(config, devices)),
+        // These two start push loops (and the fan-out), like `worker`.
+        BenchCommand::Campaign { holders } => {
+            config.validate()?;
+            block_on(crate::bench::campaign(config, holders))
+        }
+        BenchCommand::Push { devices } => {
+            config.validate()?;
+            block_on(crate::bench::push(config, devices))
+        }
         BenchCommand::SeedWeb { passes, registrations, per_device, targets } => {
             block_on(crate::bench::seed_web(config, passes, registrations, per_device, &targets))
         }
@@ -91,7 +98,7 @@ async fn templates_publish(config: Config, id: String, force: bool) -> Result<Ex
     let template =
         templates.get(&id).with_context(|| format!("no template {id:?} (have: {})", templates.ids().join(", ")))?;
     let store = app::open_store(&config).await?;
-    let report = crate::publish::publish(store.as_ref(), template, config.publish_batch_size, force).await?;
+    let report = crate::publish::publish(store.as_ref(), template, config.templates.publish_batch_size, force).await?;
     if report.changed {
         println!("{}: {} pass(es) updated; their devices are queued for a push", report.template, report.passes);
     } else {
@@ -107,10 +114,10 @@ async fn templates_publish(config: Config, id: String, force: bool) -> Result<Ex
 /// (pushes, Google syncs and class messages, webhooks, campaign fan-out, order expiry).
 async fn worker(config: Config) -> Result<ExitCode> {
     // Passes built here (order expiry) carry the servers' public URL.
-    let public_url = config.public_url_or(config.listen);
-    let state = std::sync::Arc::new(app::AppState::build(config, public_url).await?);
+    let public_url = config.http.public_url_or(config.http.listen);
+    let services = app::Services::build(config, public_url).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = app::start_background(&state, &stopped)?;
+    let workers = app::start_background(&services, &stopped)?;
     app::shutdown_signal().await;
     let _ = stop.send(true);
     for w in workers {
@@ -120,8 +127,9 @@ async fn worker(config: Config) -> Result<ExitCode> {
 }
 
 fn templates_check(config: &Config) -> Result<ExitCode> {
-    let identity = SigningIdentity::load(&config.apple_cert_paths()).context("loading the Apple pass certificate")?;
-    match TemplateSet::load(&config.templates_dir, &identity.template_identity()) {
+    let identity =
+        SigningIdentity::load(&AppleCertPaths::from(&config.apple)).context("loading the Apple pass certificate")?;
+    match TemplateSet::load(&config.templates.dir, &identity.template_identity()) {
         Ok(set) => {
             println!("{} template(s) valid: {}", set.ids().len(), set.ids().join(", "));
             Ok(ExitCode::SUCCESS)
@@ -152,7 +160,7 @@ fn pass_build(
         .with_context(|| format!("{}: data does not fit template {}", data.display(), template.id))?;
     let serial = serial.unwrap_or_else(tokens::serial_number);
     let token = tokens::authentication_token();
-    let web_service_url = config.public_url_or(config.listen);
+    let web_service_url = config.http.public_url_or(config.http.listen);
     let keys = PassKeys {
         serial_number: &serial,
         authentication_token: &token,

@@ -2,12 +2,16 @@
 //! A key is HQ's (the whole API) or one store's (tills and store managers; see `KeyScope`).
 
 use crate::error::{Error, Result};
-use crate::http::extract::key_hash;
 use crate::secret::Secret;
 use crate::store::{ApiKeyRecord, NewApiKey, Store};
 use crate::tokens;
 
 const MAX_NAME_LEN: usize = 100;
+
+/// SHA-256 hex of an API key: keys are stored only this way.
+pub fn key_hash(key: &str) -> String {
+    hex::encode(openssl::sha::sha256(key.as_bytes()))
+}
 
 /// What a key may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]

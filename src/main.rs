@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = passerelle::config::Cli::parse();
-    passerelle::telemetry::init(&cli.config.log);
+    passerelle::telemetry::init(&cli.config.telemetry.log);
     match passerelle::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

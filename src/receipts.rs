@@ -7,15 +7,15 @@
 //! the normalised contact (keyed with `PASSERELLE_SECRET_KEY`, never the contact itself) and
 //! `link_pending` links it when a member verifies that contact later.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
 use crate::error::{Error, Result, phrase_conflict};
+use crate::loyalty::Country;
 use crate::loyalty::contact::{normalise_email, normalise_phone};
-use crate::passes;
+use crate::passes::{self, Passes};
 use crate::store::{MemberLookup, MemberRecord, ReceiptRecord, now_ms};
 use crate::templates::datetime::parse_w3c;
 use crate::tokens;
@@ -141,34 +141,40 @@ fn major(minor: i64, exponent: u32) -> Value {
     text.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)).unwrap_or(Value::Null)
 }
 
-/// The key of the lookup HMACs: `PASSERELLE_SECRET_KEY`, or without it one drawn at random for
-/// this process (so receipts waiting before a restart no longer link: set the secret).
-fn hmac_key(state: &AppState) -> Vec<u8> {
-    if let Some(s) = &state.config.secret_key
-        && !s.expose().is_empty()
-    {
-        return s.expose().as_bytes().to_vec();
+/// What receipts work with: the passes, the country of phone numbers written without one, and
+/// the key of the contact lookup HMACs.
+pub struct Receipts {
+    pub passes: Arc<Passes>,
+    pub default_country: Country,
+    hmac_key: Vec<u8>,
+}
+
+impl Receipts {
+    /// `secret` is `PASSERELLE_SECRET_KEY`; without it, a key drawn at random for this process
+    /// (so receipts waiting before a restart no longer link: set the secret).
+    pub fn new(passes: Arc<Passes>, default_country: Country, secret: Option<&str>) -> Self {
+        let hmac_key = match secret.filter(|s| !s.is_empty()) {
+            Some(s) => s.as_bytes().to_vec(),
+            None => {
+                tracing::warn!(
+                    "PASSERELLE_SECRET_KEY is unset: receipts waiting for a member to verify their contact are keyed \
+                     with a random key of this process and will not link after a restart; set it in production"
+                );
+                let mut key = vec![0u8; 32];
+                openssl::rand::rand_bytes(&mut key).expect("random bytes from OpenSSL");
+                key
+            }
+        };
+        Self { passes, default_country, hmac_key }
     }
-    static RANDOM: OnceLock<Vec<u8>> = OnceLock::new();
-    RANDOM
-        .get_or_init(|| {
-            tracing::warn!(
-                "PASSERELLE_SECRET_KEY is unset: receipts waiting for a member to verify their contact are keyed \
-                 with a random key of this process and will not link after a restart; set it in production"
-            );
-            let mut key = vec![0u8; 32];
-            openssl::rand::rand_bytes(&mut key).expect("random bytes from OpenSSL");
-            key
-        })
-        .clone()
 }
 
 /// Hex HMAC-SHA256 of a normalised contact (`kind` is `email` or `phone`).
-pub fn contact_hmac(state: &AppState, kind: &str, normalised: &str) -> Result<String> {
+pub fn contact_hmac(receipts: &Receipts, kind: &str, normalised: &str) -> Result<String> {
     use openssl::hash::MessageDigest;
     use openssl::pkey::PKey;
     use openssl::sign::Signer;
-    let key = PKey::hmac(&hmac_key(state)).map_err(anyhow::Error::from)?;
+    let key = PKey::hmac(&receipts.hmac_key).map_err(anyhow::Error::from)?;
     let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(anyhow::Error::from)?;
     signer.update(format!("receipt-{kind}:{normalised}").as_bytes()).map_err(anyhow::Error::from)?;
     Ok(hex::encode(signer.sign_to_vec().map_err(anyhow::Error::from)?))
@@ -183,10 +189,10 @@ fn member_name(m: &MemberRecord) -> String {
 
 /// Validates a receipt, links it if its customer can be trusted, makes its pass and stores it.
 /// The same idempotency key again returns the receipt it made (nothing new is stored).
-pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
+pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
     let idempotency_key = text(input.idempotency_key, "idempotency_key", false)?;
     if let Some(key) = &idempotency_key
-        && let Some(existing) = state.store.receipt_by_idempotency_key(key).await?
+        && let Some(existing) = receipts.passes.store.receipt_by_idempotency_key(key).await?
     {
         return Ok(Posted { receipt: existing, replayed: true });
     }
@@ -283,7 +289,8 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
     if let Some(card) = text(customer.card_number, "customer.card_number", false)? {
         let lookup = MemberLookup { card_number: Some(card.clone()), ..Default::default() };
         member = Some(
-            state
+            receipts
+                .passes
                 .store
                 .find_members(&lookup)
                 .await?
@@ -295,22 +302,21 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
     if let Some(raw) = text(customer.email, "customer.email", false)? {
         let email = normalise_email(&raw).map_err(|e| unprocessable("customer.email", e))?;
         let lookup = MemberLookup { email: Some(email.clone()), ..Default::default() };
-        let verified = state.store.find_members(&lookup).await?.into_iter().find(|m| m.email_verified);
+        let verified = receipts.passes.store.find_members(&lookup).await?.into_iter().find(|m| m.email_verified);
         if member.is_none() && verified.is_some() {
             member = verified;
         } else if member.is_none() {
-            email_hmac = Some(contact_hmac(state, "email", &email)?);
+            email_hmac = Some(contact_hmac(receipts, "email", &email)?);
         }
     }
     if let Some(raw) = text(customer.phone, "customer.phone", false)? {
-        let phone =
-            normalise_phone(&raw, state.config.default_country).map_err(|e| unprocessable("customer.phone", e))?;
+        let phone = normalise_phone(&raw, receipts.default_country).map_err(|e| unprocessable("customer.phone", e))?;
         let lookup = MemberLookup { phone: Some(phone.clone()), ..Default::default() };
-        let verified = state.store.find_members(&lookup).await?.into_iter().find(|m| m.phone_verified);
+        let verified = receipts.passes.store.find_members(&lookup).await?.into_iter().find(|m| m.phone_verified);
         if member.is_none() && verified.is_some() {
             member = verified;
         } else if member.is_none() {
-            phone_hmac = Some(contact_hmac(state, "phone", &phone)?);
+            phone_hmac = Some(contact_hmac(receipts, "phone", &phone)?);
         }
     }
     if member.is_some() {
@@ -318,7 +324,7 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
     }
 
     // The pass.
-    let store_name = match state.store.store(&store_id).await? {
+    let store_name = match receipts.passes.store.store(&store_id).await? {
         Some(s) => s.name,
         None => store_id.clone(),
     };
@@ -356,7 +362,7 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
     if let Some(m) = &member {
         data.insert("member_name".into(), json!(member_name(m)));
     }
-    let pass = passes::create(state, RECEIPT_TEMPLATE, Value::Object(data), None).await?;
+    let pass = receipts.passes.create(RECEIPT_TEMPLATE, Value::Object(data), None).await?;
 
     let body = json!({
         "issued_at": issued_given,
@@ -377,16 +383,16 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
         pass_serial: pass.serial_number.clone(),
         created_at: now_ms(),
     };
-    match state.store.insert_receipt(&record).await {
+    match receipts.passes.store.insert_receipt(&record).await {
         Ok(stored) => Ok(Posted { receipt: stored, replayed: false }),
         Err(e) => {
             // The pass belongs to no receipt.
-            if let Err(void) = passes::void(state, &pass.serial_number).await {
+            if let Err(void) = receipts.passes.void(&pass.serial_number).await {
                 tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused receipt: {void}");
             }
             // The same key posted twice at once: the other request stored it.
             if let Some(key) = &idempotency_key
-                && let Some(existing) = state.store.receipt_by_idempotency_key(key).await?
+                && let Some(existing) = receipts.passes.store.receipt_by_idempotency_key(key).await?
             {
                 return Ok(Posted { receipt: existing, replayed: true });
             }
@@ -402,24 +408,24 @@ pub async fn post(state: &AppState, input: NewReceipt) -> Result<Posted> {
 
 /// Links to the member every receipt waiting for one of their verified contacts, and puts
 /// their name on those receipts' passes. Returns how many it linked.
-pub async fn link_pending(state: &AppState, member: &MemberRecord) -> Result<usize> {
+pub async fn link_pending(receipts: &Receipts, member: &MemberRecord) -> Result<usize> {
     let email_hmac = match (&member.email, member.email_verified) {
-        (Some(e), true) => Some(contact_hmac(state, "email", e)?),
+        (Some(e), true) => Some(contact_hmac(receipts, "email", e)?),
         _ => None,
     };
     let phone_hmac = match (&member.phone, member.phone_verified) {
-        (Some(p), true) => Some(contact_hmac(state, "phone", p)?),
+        (Some(p), true) => Some(contact_hmac(receipts, "phone", p)?),
         _ => None,
     };
     if email_hmac.is_none() && phone_hmac.is_none() {
         return Ok(0);
     }
-    let linked = state.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?;
+    let linked = receipts.passes.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?;
     let name = member_name(member);
     for receipt in &linked {
         let mut patch = Map::new();
         patch.insert("member_name".into(), json!(name));
-        if let Err(e) = passes::change(state, &receipt.pass_serial, Some(patch), None).await {
+        if let Err(e) = receipts.passes.change(&receipt.pass_serial, Some(patch), None).await {
             tracing::warn!(receipt = %receipt.id, "putting the member's name on the receipt pass: {e}");
         }
     }
@@ -430,8 +436,8 @@ pub async fn link_pending(state: &AppState, member: &MemberRecord) -> Result<usi
 }
 
 /// `link_pending` for hooks that must not fail the change that verified a contact.
-pub async fn link_pending_logged(state: &AppState, member: &MemberRecord) {
-    if let Err(e) = link_pending(state, member).await {
+pub async fn link_pending_logged(receipts: &Receipts, member: &MemberRecord) {
+    if let Err(e) = link_pending(receipts, member).await {
         tracing::error!(member = %member.id, "linking the receipts waiting for a verified contact: {e}");
     }
 }

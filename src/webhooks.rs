@@ -1,28 +1,14 @@
 //! Webhooks out: events for the order system at `PASSERELLE_WEBHOOK_URL` (`order.ready`,
-//! `order.collected`, `pass.added`, `pass.removed`): the configuration check, the signature,
-//! and the device events. Events are queued as jobs and delivered by `jobs::webhook`.
+//! `order.collected`, `pass.added`, `pass.removed`): the signature and the device events.
+//! Events are queued as jobs and delivered by `jobs::webhook`; `config` checks the settings.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use serde_json::json;
 
-use crate::config::Config;
 use crate::store::{PassRecord, Store, WebhookEvent};
-
-/// Refuses a webhook URL without its secret, or a URL that is not http(s).
-pub fn check_config(config: &Config) -> Result<()> {
-    let Some(url) = &config.webhook_url else { return Ok(()) };
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        bail!("PASSERELLE_WEBHOOK_URL must be an http:// or https:// URL");
-    }
-    url.parse::<hyper::Uri>().context("PASSERELLE_WEBHOOK_URL is not a valid URL")?;
-    if config.webhook_secret.as_ref().is_none_or(|s| s.expose().is_empty()) {
-        bail!("PASSERELLE_WEBHOOK_SECRET is required when PASSERELLE_WEBHOOK_URL is set");
-    }
-    Ok(())
-}
 
 /// `sha256=<hex HMAC-SHA256 of body>`, the `X-Passerelle-Signature` header.
 pub fn signature(secret: &[u8], body: &[u8]) -> Result<String> {

@@ -3,7 +3,7 @@
 //! Apple: the certificate subject is `UID=<passTypeIdentifier>, CN=Pass Type ID: <id>, OU=<team>`;
 //! it must be issued by the WWDR intermediate (G4 since 2022) that the signature carries.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -15,8 +15,44 @@ use openssl::pkey::{PKey, Private};
 use openssl::stack::Stack;
 use openssl::x509::{X509, X509Ref, X509VerifyResult};
 
-use crate::config::AppleCertPaths;
 use crate::secret::Secret;
+
+/// Where the demo certificates live, used when no real certificate is configured.
+pub const DEMO_CERT: &str = "certs-example/pass-cert.pem";
+pub const DEMO_KEY: &str = "certs-example/pass-key.pem";
+pub const DEMO_WWDR: &str = "certs-example/wwdr.pem";
+
+/// Which certificate files to load, after applying the demo defaults.
+#[derive(Debug, Clone)]
+pub struct AppleCertPaths {
+    pub cert: PathBuf,
+    pub key: Option<PathBuf>,
+    pub wwdr: Option<PathBuf>,
+    pub password: Option<Secret>,
+    pub demo: bool,
+}
+
+impl From<&crate::config::Apple> for AppleCertPaths {
+    /// The configured files, or the demo set when no certificate is set.
+    fn from(apple: &crate::config::Apple) -> Self {
+        match &apple.cert {
+            Some(cert) => AppleCertPaths {
+                cert: cert.clone(),
+                key: apple.key.clone(),
+                wwdr: apple.wwdr.clone(),
+                password: apple.key_password.clone(),
+                demo: false,
+            },
+            None => AppleCertPaths {
+                cert: DEMO_CERT.into(),
+                key: Some(apple.key.clone().unwrap_or_else(|| DEMO_KEY.into())),
+                wwdr: Some(apple.wwdr.clone().unwrap_or_else(|| DEMO_WWDR.into())),
+                password: apple.key_password.clone(),
+                demo: true,
+            },
+        }
+    }
+}
 
 /// Days before expiry from which a certificate is reported at start.
 const EXPIRY_WARNING_DAYS: u32 = 30;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
 use crate::templates::{Identity, Template, TemplateSet};
-pub use certs::SigningIdentity;
+pub use certs::{AppleCertPaths, SigningIdentity};
 use package::StaticPart;
 
 /// MIME type of a single pass.

@@ -26,15 +26,15 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     let dir = std::env::temp_dir().join(format!("passerelle-bench-campaign-{}", tokens::random_hex(4)));
     std::fs::create_dir_all(&dir)?;
     let mut config = config.clone();
-    if config.database_url.expose() == "sqlite://data/passerelle.db" {
-        config.database_url = crate::secret::Secret::new(format!("sqlite://{}/bench.db", dir.display()));
+    if config.database.url.expose() == "sqlite://data/passerelle.db" {
+        config.database.url = crate::secret::Secret::new(format!("sqlite://{}/bench.db", dir.display()));
     }
     let config_apns = MockApnsConfig { keep_received: false, ..MockApnsConfig::default() };
     let apns = std::sync::Arc::new(MockApns::start(std::path::Path::new("certs-example"), config_apns).await?);
-    config.apns_url = apns.url();
-    config.apns_ca_file = Some("certs-example/root-ca.pem".into());
-    config.push_coalesce_ms = 0;
-    config.quiet_hours = "off".into();
+    config.apns.url = apns.url();
+    config.apns.ca_file = Some("certs-example/root-ca.pem".into());
+    config.jobs.coalesce_ms = 0;
+    config.campaigns.quiet_hours = "off".into();
 
     let (templates, passes) = app::load_passes(&config)?;
     let store = app::open_store(&config).await?;
@@ -98,9 +98,9 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     };
     let campaign = store.insert_campaign(new, "bench").await?;
 
-    let push = PushParts::new(&config, &passes)?;
+    let push = PushParts::new(&config.apns, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = crate::jobs::background::push_loops(&config, &store, &push, &stopped);
+    let workers = crate::jobs::background::push_loops(&config.jobs, &store, &push, &stopped);
     let fanout = CampaignWorker::new(&config, store.clone(), templates.clone(), None)?;
     let started = Instant::now();
     // Pushes start while the fan-out goes on: watch for the first and the last one meanwhile.
@@ -125,7 +125,7 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
         "enqueue: {enqueued:.2} s for {handled} holders ({:.0} holders/s): {targeted} recipient rows from the \
          segment in {materialized:.2} s, then each pass changed with its push job, {} holders per transaction",
         handled as f64 / enqueued,
-        config.campaign_batch_size
+        config.campaigns.batch_size
     );
     let (first_push, last_push) = watcher.await?;
     let all = last_push.as_secs_f64();

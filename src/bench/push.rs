@@ -19,17 +19,17 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
     }
     let dir = tempfile_dir()?;
     let mut config = config.clone();
-    if config.database_url.expose() == "sqlite://data/passerelle.db" {
-        config.database_url = crate::secret::Secret::new(format!("sqlite://{}/bench.db", dir.display()));
+    if config.database.url.expose() == "sqlite://data/passerelle.db" {
+        config.database.url = crate::secret::Secret::new(format!("sqlite://{}/bench.db", dir.display()));
     }
     let apns = MockApns::start(
         std::path::Path::new("certs-example"),
         MockApnsConfig { keep_received: false, ..MockApnsConfig::default() },
     )
     .await?;
-    config.apns_url = apns.url();
-    config.apns_ca_file = Some("certs-example/root-ca.pem".into());
-    config.push_coalesce_ms = 0;
+    config.apns.url = apns.url();
+    config.apns.ca_file = Some("certs-example/root-ca.pem".into());
+    config.jobs.coalesce_ms = 0;
 
     let (templates, passes) = app::load_passes(&config)?;
     let store = app::open_store(&config).await?;
@@ -59,10 +59,10 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
 
-    let push = PushParts::new(&config, &passes)?;
+    let push = PushParts::new(&config.apns, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let started = Instant::now();
-    let workers = crate::jobs::background::push_loops(&config, &store, &push, &stopped);
+    let workers = crate::jobs::background::push_loops(&config.jobs, &store, &push, &stopped);
     while apns.received_count() < devices {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

@@ -15,32 +15,10 @@ pub const WEEKLY_CAP: &str = "weekly_cap";
 pub const DAILY_CAP: &str = "daily_cap";
 pub const QUIET_HOURS: &str = "quiet_hours";
 
-/// A daily window of local time (may cross midnight) when no campaign notification goes out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QuietHours {
-    pub start: Time,
-    pub end: Time,
-}
+pub use crate::config::QuietHours;
 
+// The window is read from PASSERELLE_QUIET_HOURS in `config`; what falls inside it is decided here.
 impl QuietHours {
-    /// Parses `21:00-09:00` (seconds allowed: `21:00:30-09:00`); `off` or an empty value
-    /// turns quiet hours off (`None`).
-    pub fn parse(text: &str) -> Result<Option<Self>, String> {
-        let text = text.trim();
-        if text.is_empty() || text.eq_ignore_ascii_case("off") {
-            return Ok(None);
-        }
-        let (start, end) = text.split_once('-').ok_or_else(|| format!("{text:?} is not HH:MM-HH:MM"))?;
-        let time = |s: &str| -> Result<Time, String> {
-            s.trim().parse::<Time>().map_err(|_| format!("{:?} is not a time of day (HH:MM)", s.trim()))
-        };
-        let (start, end) = (time(start)?, time(end)?);
-        if start == end {
-            return Ok(None);
-        }
-        Ok(Some(Self { start, end }))
-    }
-
     fn contains(&self, t: Time) -> bool {
         if self.start < self.end { self.start <= t && t < self.end } else { t >= self.start || t < self.end }
     }
@@ -80,6 +58,16 @@ pub struct Pressure {
 }
 
 impl Pressure {
+    /// The rules of the campaign settings (caps below zero count as zero).
+    pub fn new(campaigns: &crate::config::Campaigns) -> anyhow::Result<Self> {
+        Ok(Pressure {
+            weekly_cap: campaigns.weekly_cap.max(0),
+            daily_cap: campaigns.daily_cap.max(0),
+            quiet: campaigns.quiet_hours()?,
+            default_timezone: campaigns.default_timezone()?,
+        })
+    }
+
     /// The timezone named `name` (the default when absent or unknown).
     pub fn timezone(&self, name: Option<&str>, cache: &mut HashMap<String, TimeZone>) -> TimeZone {
         let Some(name) = name else { return self.default_timezone.clone() };
@@ -127,17 +115,6 @@ mod tests {
             quiet: QuietHours::parse("21:00-09:00").unwrap(),
             default_timezone: TimeZone::UTC,
         }
-    }
-
-    #[test]
-    fn parses_windows() {
-        assert_eq!(QuietHours::parse("off").unwrap(), None);
-        assert_eq!(QuietHours::parse("").unwrap(), None);
-        assert_eq!(QuietHours::parse("09:00-09:00").unwrap(), None);
-        let q = QuietHours::parse("22:30:15-07:00").unwrap().unwrap();
-        assert_eq!(q.start, Time::constant(22, 30, 15, 0));
-        assert!(QuietHours::parse("21h-9h").is_err());
-        assert!(QuietHours::parse("25:00-09:00").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use tokio::sync::watch;
 
+use super::pressure::Pressure;
 use crate::google::sync::GoogleService;
 use crate::store::{FanoutPlan, Store};
 use crate::templates::TemplateSet;
@@ -37,11 +38,11 @@ impl CampaignWorker {
         Ok(Self {
             store,
             plan: FanoutPlan {
-                batch_size: config.campaign_batch_size.max(1),
+                batch_size: config.campaigns.batch_size.max(1),
                 offer_fields: offer_fields(&templates),
-                pressure: config.pressure()?,
+                pressure: Pressure::new(&config.campaigns)?,
             },
-            poll_interval: config.worker_settings().poll_interval,
+            poll_interval: crate::jobs::QueueSettings::push(&config.jobs).poll_interval,
             google,
             templates,
             class_retries: Mutex::default(),

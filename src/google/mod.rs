@@ -11,37 +11,32 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::config::Config;
 use crate::store::Store;
 
 /// Builds the Google Wallet service when configured; without it the server runs Apple-only
 /// and says so once.
 pub async fn service(
-    config: &Config,
+    config: &crate::config::Google,
     store: &Arc<dyn Store>,
     public_url: &str,
 ) -> Result<Option<Arc<sync::GoogleService>>> {
-    let (Some(key), Some(issuer)) = (&config.google_sa_key, &config.google_issuer_id) else {
+    let (Some(key), Some(issuer)) = (&config.sa_key, &config.issuer_id) else {
         tracing::info!(
             "Google Wallet is off (set PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID): passes are Apple-only"
         );
         return Ok(None);
     };
-    if issuer.is_empty() || !issuer.bytes().all(|b| b.is_ascii_digit()) {
-        anyhow::bail!("PASSERELLE_GOOGLE_ISSUER_ID must be the numeric issuer id of the Google Pay & Wallet Console");
-    }
     let limiter = Arc::new(sync::DbRateLimiter {
         store: store.clone(),
-        interval: Duration::from_secs(1) / config.google_rate_per_sec.max(1),
+        interval: Duration::from_secs(1) / config.rate_per_sec.max(1),
     });
-    let api =
-        client::GoogleClient::new(key, config.google_settings(), limiter).await.context("Google Wallet client")?;
+    let api = client::GoogleClient::new(key, config.into(), limiter).await.context("Google Wallet client")?;
     // The save button may only be shown on our own site.
     let uri: hyper::Uri = public_url.parse().context("PASSERELLE_PUBLIC_URL is not a URL")?;
     let origin = format!("{}://{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()));
     let signer = jwt::SaveLinkSigner::from_file(key, vec![origin])?;
     let keys = callback::RootKeyCache::new(
-        config.google_callback_keys_url.clone(),
+        config.callback_keys_url.clone(),
         Duration::from_secs(3600),
         Arc::new(callback::HttpKeyFetcher::new()?),
     );

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{AdminKey, ApiCaller, JsonBody, QueryParams};
-use crate::app::AppState;
 use crate::campaigns::requests::{self, CampaignRequest};
 use crate::error::{Error, Result, phrase_conflict};
+use crate::http::AppState;
 use crate::keys::KeyScope;
 use crate::store::{CampaignRecord, CampaignStats, SegmentCounts, Transition, now_ms};
 
@@ -49,7 +49,7 @@ async fn preview(
     known_store(&state, &scope).await?;
     let segment = requests::parse_segment(&body.segment)?;
     requests::check_segment_stores(&scope, &segment)?;
-    let pressure = state.config.pressure()?;
+    let pressure = crate::campaigns::pressure::Pressure::new(&state.config.campaigns)?;
     let counts = state.store.segment_counts(&segment, scope.store_id(), &pressure).await?;
     Ok(Json(counts_view(&counts)))
 }
@@ -59,7 +59,7 @@ async fn create(
     caller: ApiCaller,
     JsonBody(body): JsonBody<CampaignRequest>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let max_chars = state.config.campaign_message_max_chars;
+    let max_chars = state.config.campaigns.message_max_chars;
     let campaign = requests::new_campaign(body, &caller.scope, &caller.id, max_chars, now_ms())?;
     fits_offer_fields(&state, &campaign.messages)?;
     known_store(&state, &KeyScope::parse(&campaign.scope).unwrap_or(KeyScope::Hq)).await?;

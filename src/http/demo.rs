@@ -9,9 +9,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::apple::{PKPASS_CONTENT_TYPE, PassKeys};
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::tokens;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -25,7 +25,7 @@ async fn demo_pass(State(state): State<Arc<AppState>>, Path(id): Path<String>) -
     let data = template.validate_data(&example)?;
     let serial = tokens::serial_number();
     let token = tokens::authentication_token();
-    let passes = state.passes.clone();
+    let passes = state.passes.builder.clone();
     let public_url = state.public_url.clone();
     // Signing is ~0.3 ms of CPU: keep it off the async workers.
     let pkpass = tokio::task::spawn_blocking(move || {

@@ -11,10 +11,9 @@ use axum::routing::get;
 use serde_json::json;
 
 use super::{pages, views};
-use crate::app::AppState;
 use crate::apple::PKPASS_CONTENT_TYPE;
 use crate::error::{Error, Result};
-use crate::passes;
+use crate::http::AppState;
 use crate::store::PassRecord;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -29,7 +28,7 @@ async fn find(state: &AppState, token: &str) -> Result<PassRecord> {
 
 async fn download(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> Result<Response> {
     let pass = find(&state, &token).await?;
-    let body = passes::pkpass(&state, &pass).await?;
+    let body = state.passes.pkpass(&pass).await?;
     let disposition = format!("attachment; filename=\"{}.pkpass\"", pass.template);
     Ok((
         [
@@ -54,7 +53,7 @@ async fn page(State(state): State<Arc<AppState>>, Path(token): Path<String>, hea
     } else {
         ("Add to Apple Wallet", "Save to Google Wallet", "This pass is no longer valid.")
     };
-    let (apple_pass_url, _) = views::pass_urls(&state, &pass);
+    let (apple_pass_url, _) = state.passes.urls(&pass);
     let mut buttons = vec![json!({"kind": "apple", "href": apple_pass_url, "label": add_apple})];
     if let Some(google_url) = views::google_save_url(&state, &pass) {
         let google = json!({"kind": "google", "href": google_url, "label": add_google});

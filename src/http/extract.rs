@@ -8,8 +8,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::error::Error;
+use crate::http::AppState;
 use crate::keys::KeyScope;
 
 /// `axum::Json` whose rejections are our JSON errors (400 naming the problem, 413 too large).
@@ -54,11 +54,6 @@ pub fn secrets_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && openssl::memcmp::eq(a.as_bytes(), b.as_bytes())
 }
 
-/// SHA-256 hex of an API key: keys are stored only this way.
-pub fn key_hash(key: &str) -> String {
-    hex::encode(openssl::sha::sha256(key.as_bytes()))
-}
-
 /// A caller of the admin API, authenticated by `Authorization: Bearer <key>`, of any scope.
 /// Handlers that take it decide what a store's key may do; most take `AdminKey` (HQ only).
 #[derive(Debug, Clone)]
@@ -82,14 +77,14 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let key = credentials(parts, "Bearer")
             .ok_or_else(|| Error::Unauthorized("send an API key as Authorization: Bearer <key>".into()))?;
-        if let Some(admin) = &state.config.admin_token
+        if let Some(admin) = &state.config.http.admin_token
             && secrets_equal(admin.expose(), key)
         {
             return Ok(Self { id: "admin-token".into(), name: "PASSERELLE_ADMIN_TOKEN".into(), scope: KeyScope::Hq });
         }
         let record = state
             .store
-            .use_api_key(&key_hash(key))
+            .use_api_key(&crate::keys::key_hash(key))
             .await?
             .ok_or_else(|| Error::Unauthorized("unknown or revoked API key".into()))?;
         // An unreadable scope grants nothing rather than everything.

@@ -8,8 +8,8 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::extract::AdminKey;
-use crate::app::AppState;
 use crate::error::Result;
+use crate::http::AppState;
 use crate::stores::flyers;
 
 pub fn router() -> Router<Arc<AppState>> {

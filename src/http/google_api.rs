@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::google::callback::{self, CallbackError, EventType};
+use crate::http::AppState;
 use crate::store::now_ms;
 
 pub fn router() -> Router<Arc<AppState>> {

@@ -9,8 +9,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::error::Result;
+use crate::http::AppState;
 use crate::store::now_ms;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -28,7 +28,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         Ok(()) => "ok".to_owned(),
         Err(e) => format!("error: {e}"),
     };
-    let push = match state.push.health.paused() {
+    let push = match state.push_health.paused() {
         None => "ok".to_owned(),
         Some(reason) => format!("paused: {reason}"),
     };

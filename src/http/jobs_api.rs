@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::extract::{AdminKey, QueryParams};
 use super::views::rfc3339;
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::store::{DeadJob, JobKind};
 
 const MAX_PAGE: i64 = 500;

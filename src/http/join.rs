@@ -23,8 +23,8 @@ use super::join_form::{Errors, JoinForm, validate, words};
 use super::join_guard::{JoinGuard, Limited};
 use super::join_pages::{back_to_form, card_page, failure, form, message, sent_page};
 use super::pages;
-use crate::app::AppState;
 use crate::error::Error;
+use crate::http::AppState;
 use crate::loyalty::consent::CONSENT_VERSION;
 use crate::loyalty::members::{self, Consent, NewMember, Source};
 use crate::store::{FlyerRecord, MemberRecord};
@@ -34,7 +34,7 @@ use crate::stores::flyers;
 pub const CHANNEL: &str = "flyer";
 
 pub fn router(state: &AppState) -> Router<Arc<AppState>> {
-    let guard = JoinGuard::new(&state.config, &state.public_url).expect("OpenSSL makes an HMAC key");
+    let guard = JoinGuard::new(&state.config.http, &state.public_url).expect("OpenSSL makes an HMAC key");
     Router::new().route("/join/{code}", get(show).post(submit)).layer(Extension(Arc::new(guard)))
 }
 
@@ -118,18 +118,18 @@ async fn submit(
         if !errors.is_empty() {
             return form(&guard, &parts.headers, StatusCode::UNPROCESSABLE_ENTITY, &flyer, &store_name, &f, &errors);
         }
-        match members::create(&state, new_member(lang, &flyer, &f)).await {
+        match members::create(&state.loyalty, new_member(lang, &flyer, &f)).await {
             Ok((member, pass)) => {
                 // The e-mail counts as verified once its owner follows this link (receipts rely on it).
                 if member.email.is_some()
-                    && let Err(e) = crate::loyalty::verification::send_verification(&state, &member).await
+                    && let Err(e) = crate::loyalty::verification::send_verification(&state.loyalty, &member).await
                 {
                     tracing::warn!(member = %member.id, "verification e-mail not sent: {e:#}");
                 }
                 card_page(&state, &parts.headers, &store_name, &member, &pass)
             }
             Err(Error::Duplicate { member_id, .. }) => {
-                let existing = members::get(&state, &member_id).await?;
+                let existing = members::get(&state.loyalty, &member_id).await?;
                 send_card_link(&state, &existing).await;
                 Ok(sent_page(lang, &store_name, &flyer.code))
             }
@@ -179,7 +179,7 @@ async fn send_card_link(state: &AppState, member: &MemberRecord) {
         tracing::warn!(member = %member.id, "a sign-up repeated a phone-only member's number: SMS is not configured, so no card link was sent");
         return;
     }
-    if let Err(e) = crate::loyalty::verification::send_card_link(state, member).await {
+    if let Err(e) = crate::loyalty::verification::send_card_link(&state.loyalty, member).await {
         tracing::error!(member = %member.id, "sending the card link to the address on file: {e:#}");
     }
 }

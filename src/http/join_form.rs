@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::loyalty::contact;
 
 const MAX_NAME_CHARS: usize = 100;
@@ -114,7 +114,7 @@ pub(super) fn validate(state: &AppState, w: &Words, f: &JoinForm) -> Errors {
     if !email.is_empty() && contact::normalise_email(email).is_err() {
         errors.push(("email", w.bad_email));
     }
-    if !phone.is_empty() && contact::normalise_phone(phone, state.config.default_country).is_err() {
+    if !phone.is_empty() && contact::normalise_phone(phone, state.config.loyalty.default_country).is_err() {
         errors.push(("phone", w.bad_phone));
     }
     let birthday = f.birthday.trim();

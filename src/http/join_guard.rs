@@ -19,7 +19,6 @@ use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
 
 use super::extract::secrets_equal;
-use crate::config::Config;
 use crate::tokens;
 
 /// The cookie holding the visitor's nonce.
@@ -42,7 +41,7 @@ pub struct JoinGuard {
 pub struct Limited(pub Duration);
 
 impl JoinGuard {
-    pub fn new(config: &Config, public_url: &str) -> anyhow::Result<Self> {
+    pub fn new(config: &crate::config::Http, public_url: &str) -> anyhow::Result<Self> {
         let secret = match &config.secret_key {
             Some(s) if !s.expose().is_empty() => {
                 if s.expose().len() < 32 {
@@ -131,10 +130,10 @@ mod tests {
     use super::*;
 
     fn guard(secret: Option<&str>, rate: u32) -> JoinGuard {
-        let mut config = Config::defaults();
-        config.secret_key = secret.map(crate::secret::Secret::new);
-        config.join_rate_per_min = rate;
-        JoinGuard::new(&config, "https://passes.example.com").unwrap()
+        let mut config = crate::config::Config::defaults();
+        config.http.secret_key = secret.map(crate::secret::Secret::new);
+        config.http.join_rate_per_min = rate;
+        JoinGuard::new(&config.http, "https://passes.example.com").unwrap()
     }
 
     fn with_cookie(value: &str) -> HeaderMap {

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use super::join_form::{Errors, JoinForm, words};
 use super::join_guard::JoinGuard;
 use super::{pages, views};
-use crate::app::AppState;
 use crate::error::Error;
+use crate::http::AppState;
 use crate::loyalty::consent::{self, CONSENT_VERSION};
 use crate::store::{FlyerRecord, MemberRecord, PassRecord};
 use crate::stores::flyers;
@@ -195,7 +195,7 @@ pub(super) fn card_page(
     } else {
         ("Add to Apple Wallet", "Save to Google Wallet")
     };
-    let (apple_pass_url, _) = views::pass_urls(state, pass);
+    let (apple_pass_url, _) = state.passes.urls(pass);
     let mut buttons = vec![json!({"kind": "apple", "href": apple_pass_url, "label": add_apple})];
     if let Some(google_url) = views::google_save_url(state, pass) {
         let google = json!({"kind": "google", "href": google_url, "label": add_google});

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::extract::{AdminKey, JsonBody};
 use super::views;
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::keys::{self, KeyScope};
 
 pub fn router() -> Router<Arc<AppState>> {

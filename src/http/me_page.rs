@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::extract::AdminKey;
 use super::{pages, views};
-use crate::app::AppState;
 use crate::error::Result;
+use crate::http::AppState;
 use crate::loyalty::me;
 use crate::receipts::{currency_exponent, format_amount};
 use crate::store::{MemberRecord, PassRecord, ReceiptRecord};
@@ -60,7 +60,7 @@ async fn member(state: &AppState, token: &str) -> Result<Option<MemberRecord>> {
     if !well_formed(token) {
         return Ok(None);
     }
-    me::member_for(state, token).await
+    me::member_for(&state.loyalty, token).await
 }
 
 /// The texts of the pages.
@@ -91,7 +91,7 @@ fn buttons(state: &AppState, pass: &PassRecord, headers: &HeaderMap, t: &Value) 
     if pass.voided {
         return Vec::new();
     }
-    let (apple_url, _) = views::pass_urls(state, pass);
+    let (apple_url, _) = state.passes.urls(pass);
     let mut list = vec![json!({"kind": "apple", "href": apple_url, "label": t["apple"]})];
     if let Some(google) = views::google_save_url(state, pass) {
         let button = json!({"kind": "google", "href": google, "label": t["google"]});
@@ -208,6 +208,6 @@ async fn receipt_page(
 
 /// Revokes the member's "My receipts" links and puts a new one on the pass → 200 `{"me_url"}`.
 async fn revoke(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id): Path<String>) -> Result<Json<Value>> {
-    let url = me::revoke(&state, &id).await?;
+    let url = me::revoke(&state.loyalty, &id).await?;
     Ok(Json(json!({"member_id": id, "me_url": url})))
 }

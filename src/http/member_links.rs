@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::extract::ApiCaller;
 use super::pages;
-use crate::app::AppState;
 use crate::error::Result;
+use crate::http::AppState;
 use crate::loyalty::members;
 use crate::loyalty::verification::{self, VerifyOutcome};
 use crate::store::MemberRecord;
@@ -64,8 +64,11 @@ fn unknown_link(lang: &str) -> Result<Response> {
 }
 
 async fn verify(State(state): State<Arc<AppState>>, Path(token): Path<String>, headers: HeaderMap) -> Result<Response> {
-    let outcome =
-        if well_formed(&token) { verification::verify_email(&state, &token).await? } else { VerifyOutcome::Unknown };
+    let outcome = if well_formed(&token) {
+        verification::verify_email(&state.loyalty, &token).await?
+    } else {
+        VerifyOutcome::Unknown
+    };
     let fr = |member: Option<&MemberRecord>| language(member, &headers) == "fr";
     match outcome {
         VerifyOutcome::Verified(member) => {
@@ -104,7 +107,7 @@ async fn consent_page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let member = if well_formed(&token) { verification::consent_member(&state, &token).await? } else { None };
+    let member = if well_formed(&token) { verification::consent_member(&state.loyalty, &token).await? } else { None };
     let Some(member) = member else { return unknown_link(language(None, &headers)) };
     let lang = language(Some(&member), &headers);
     let action = format!("/consent/{token}");
@@ -141,7 +144,7 @@ async fn withdraw(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let member = if well_formed(&token) { verification::withdraw_consent(&state, &token).await? } else { None };
+    let member = if well_formed(&token) { verification::withdraw_consent(&state.loyalty, &token).await? } else { None };
     match member {
         Some(member) => withdrawn(language(Some(&member), &headers)),
         None => unknown_link(language(None, &headers)),
@@ -154,7 +157,7 @@ async fn send_verification(
     _key: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let member = members::get(&state, &id).await?;
-    verification::send_verification(&state, &member).await?;
+    let member = members::get(&state.loyalty, &id).await?;
+    verification::send_verification(&state.loyalty, &member).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"member_id": member.id, "sent_to": member.email}))))
 }

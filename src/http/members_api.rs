@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::extract::{ApiCaller, JsonBody, QueryParams};
 use super::views::{self, rfc3339};
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::loyalty::members::{self, MemberPatch, NewMember};
 use crate::store::{LedgerRecord, MemberRecord, PassRecord, PointsEntry};
 
@@ -85,12 +85,12 @@ async fn create(
     _key: ApiCaller,
     JsonBody(body): JsonBody<NewMember>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let (member, pass) = members::create(&state, body).await?;
+    let (member, pass) = members::create(&state.loyalty, body).await?;
     Ok((StatusCode::CREATED, Json(member_json(&state, &member, Some(&pass)))))
 }
 
 async fn show(State(state): State<Arc<AppState>>, _key: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {
-    let member = members::get(&state, &id).await?;
+    let member = members::get(&state.loyalty, &id).await?;
     Ok(Json(member_view(&state, &member).await?))
 }
 
@@ -107,7 +107,7 @@ async fn find(
     _key: ApiCaller,
     QueryParams(q): QueryParams<FindQuery>,
 ) -> Result<Json<Value>> {
-    let found = members::find(&state, q.email, q.phone, q.card_number).await?;
+    let found = members::find(&state.loyalty, q.email, q.phone, q.card_number).await?;
     let mut items = Vec::with_capacity(found.len());
     for m in &found {
         items.push(member_view(&state, m).await?);
@@ -121,7 +121,7 @@ async fn change(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<MemberPatch>,
 ) -> Result<Json<Value>> {
-    let member = members::change(&state, &id, patch).await?;
+    let member = members::change(&state.loyalty, &id, patch).await?;
     Ok(Json(member_view(&state, &member).await?))
 }
 
@@ -144,7 +144,7 @@ async fn add_points(
         body.delta.ok_or_else(|| Error::unprocessable("delta (a whole number of points) is required", "delta"))?;
     let entry =
         PointsEntry { delta, reason: body.reason, store_id: body.store_id, idempotency_key: body.idempotency_key };
-    let outcome = members::add_points(&state, &id, entry).await?;
+    let outcome = members::add_points(&state.loyalty, &id, entry).await?;
     Ok(Json(json!({
         "member_id": id,
         "points": outcome.entry.balance_after,
@@ -177,7 +177,7 @@ async fn history(
                 .map_err(|_| Error::bad_request("cursor must be a next_cursor this API returned", "cursor"))?,
         ),
     };
-    members::get(&state, &id).await?;
+    members::get(&state.loyalty, &id).await?;
     let page = state.store.points_history(&id, before_id, limit).await?;
     let next_cursor = (page.len() as i64 == limit).then(|| page.last().map(|e| e.id.to_string())).flatten();
     let items: Vec<Value> = page.iter().map(ledger_json).collect();

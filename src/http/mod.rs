@@ -24,6 +24,7 @@ mod pages;
 mod passes_api;
 mod publish_api;
 mod receipts_api;
+mod state;
 mod stores_api;
 pub(crate) mod views;
 mod web_service;
@@ -33,13 +34,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
-use crate::app::AppState;
+pub use self::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let body_limit = state.config.max_body_bytes;
+    let body_limit = state.config.http.max_body_bytes;
     let mut router = Router::new().merge(health::router());
     // Passes signed with a retailer's own certificate are never handed out to anyone who asks.
-    if state.passes.identity().is_demo() {
+    if state.passes.builder.identity().is_demo() {
         router = router.merge(demo::router());
     }
     router

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::extract::{ApiCaller, JsonBody};
 use super::views::{self, rfc3339};
-use crate::app::AppState;
 use crate::error::Result;
+use crate::http::AppState;
 use crate::orders::{self, NewOrder};
 use crate::store::{OrderRecord, PassRecord};
 
@@ -53,12 +53,12 @@ async fn create(
     _key: ApiCaller,
     JsonBody(body): JsonBody<NewOrder>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let (order, pass) = orders::create(&state, body).await?;
+    let (order, pass) = orders::create(&state.passes, body).await?;
     Ok((StatusCode::CREATED, Json(order_json(&state, &order, Some(&pass)))))
 }
 
 async fn show(State(state): State<Arc<AppState>>, _key: ApiCaller, Path(number): Path<String>) -> Result<Json<Value>> {
-    let order = orders::get(&state, &number).await?;
+    let order = orders::get(&state.passes, &number).await?;
     Ok(Json(order_view(&state, &order).await?))
 }
 
@@ -74,6 +74,6 @@ async fn set_status(
     Path(number): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Value>> {
-    let (order, _) = orders::set_status(&state, &number, body.status).await?;
+    let (order, _) = orders::set_status(&state.passes, &number, body.status).await?;
     Ok(Json(order_view(&state, &order).await?))
 }

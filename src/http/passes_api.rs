@@ -13,8 +13,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::extract::{AdminKey, JsonBody, QueryParams};
 use super::views;
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::passes;
 use crate::store::PassQuery;
 
@@ -40,7 +40,7 @@ async fn create(
     _key: AdminKey,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let pass = passes::create(&state, &body.template, body.data, body.serial_number).await?;
+    let pass = state.passes.create(&body.template, body.data, body.serial_number).await?;
     Ok((StatusCode::CREATED, Json(views::pass(&state, &pass))))
 }
 
@@ -107,11 +107,11 @@ async fn change(
     if body.data.is_none() && body.message.is_none() {
         return Err(Error::bad_request("send data and/or message", "data"));
     }
-    let pass = passes::change(&state, &serial, body.data, body.message).await?;
+    let pass = state.passes.change(&serial, body.data, body.message).await?;
     Ok(Json(views::pass(&state, &pass)))
 }
 
 async fn void(State(state): State<Arc<AppState>>, _key: AdminKey, Path(serial): Path<String>) -> Result<Json<Value>> {
-    let pass = passes::void(&state, &serial).await?;
+    let pass = state.passes.void(&serial).await?;
     Ok(Json(views::pass(&state, &pass)))
 }

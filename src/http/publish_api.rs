@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::extract::AdminKey;
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/templates/{id}/publish", post(publish))
@@ -38,6 +38,7 @@ async fn publish(
     };
     let force = body.force;
     let report =
-        crate::publish::publish(state.store.as_ref(), template, state.config.publish_batch_size, force).await?;
+        crate::publish::publish(state.store.as_ref(), template, state.config.templates.publish_batch_size, force)
+            .await?;
     Ok(Json(serde_json::to_value(report).map_err(|e| Error::Internal(e.into()))?))
 }

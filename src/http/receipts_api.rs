@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::extract::{ApiCaller, JsonBody, QueryParams};
 use super::views::{self, rfc3339};
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::loyalty::members;
 use crate::receipts::{self, NewReceipt};
 use crate::store::ReceiptRecord;
@@ -52,7 +52,7 @@ async fn create(
     _key: ApiCaller,
     JsonBody(body): JsonBody<NewReceipt>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let posted = receipts::post(&state, body).await?;
+    let posted = receipts::post(&state.receipts, body).await?;
     let status = if posted.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(receipt_view(&state, &posted.receipt).await?)))
 }
@@ -99,7 +99,7 @@ async fn member_receipts(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
     }
-    members::get(&state, &id).await?;
+    members::get(&state.loyalty, &id).await?;
     let page = state.store.member_receipts(&id, limit).await?;
     let mut items = Vec::with_capacity(page.len());
     for r in &page {

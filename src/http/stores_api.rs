@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::extract::{AdminKey, JsonBody, QueryParams};
 use super::views::rfc3339;
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::store::{NewStore, StoreChange, StoreRecord};
 use crate::stores;
 

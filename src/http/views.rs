@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::store::{ApiKeyRecord, PassRecord};
 
 /// Unix milliseconds as RFC 3339 (UTC).
@@ -15,19 +15,13 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The public URLs of a pass: the .pkpass itself and its HTML page (no API key needed; unguessable).
-pub fn pass_urls(state: &AppState, pass: &PassRecord) -> (String, String) {
-    let page = format!("{}/p/{}", state.public_url, pass.share_token);
-    (format!("{page}/pass.pkpass"), page)
-}
-
 /// The pass object of the admin API.
 pub fn pass(state: &AppState, pass: &PassRecord) -> Value {
-    let (apple_pass_url, pass_page_url) = pass_urls(state, pass);
+    let (apple_pass_url, pass_page_url) = state.passes.urls(pass);
     json!({
         "serial_number": pass.serial_number,
         "template": pass.template,
-        "pass_type_identifier": state.passes.identity().pass_type_identifier,
+        "pass_type_identifier": state.passes.builder.identity().pass_type_identifier,
         "data": pass.data,
         "voided": pass.voided,
         "apple_pass_url": apple_pass_url,
@@ -40,7 +34,7 @@ pub fn pass(state: &AppState, pass: &PassRecord) -> Value {
 
 /// The short pass object of the objects that own a pass (members, receipts, orders).
 pub fn pass_ref(state: &AppState, pass: &PassRecord) -> Value {
-    let (apple_pass_url, pass_page_url) = pass_urls(state, pass);
+    let (apple_pass_url, pass_page_url) = state.passes.urls(pass);
     json!({
         "serial_number": pass.serial_number,
         "apple_pass_url": apple_pass_url,

@@ -16,9 +16,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{JsonBody, QueryParams, secrets_equal};
-use crate::app::AppState;
 use crate::apple::PKPASS_CONTENT_TYPE;
 use crate::error::{Error, Result};
+use crate::http::AppState;
 use crate::passes;
 use crate::store::{PassRecord, Registration};
 
@@ -43,7 +43,7 @@ fn check_identifier(value: &str, what: &str) -> Result<()> {
 }
 
 fn check_pass_type(state: &AppState, pass_type: &str) -> Result<()> {
-    if pass_type == state.passes.identity().pass_type_identifier {
+    if pass_type == state.passes.builder.identity().pass_type_identifier {
         Ok(())
     } else {
         Err(Error::NotFound(format!("this server issues no passes of type {pass_type:?}")))
@@ -160,7 +160,7 @@ async fn latest_pass(
     if method == Method::HEAD {
         return Ok((headers, ()).into_response());
     }
-    let body = passes::pkpass(&state, &pass).await?;
+    let body = state.passes.pkpass(&pass).await?;
     // The honest "delivered" figure of a campaign on Apple: the device came for the new pass.
     if let Err(e) = state.store.record_pass_fetch(&pass.serial_number).await {
         tracing::warn!(serial = %pass.serial_number, "recording a campaign fetch failed: {e:#}");
@@ -177,7 +177,7 @@ async fn log(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<LogBod
     let lines: Vec<String> = body
         .logs
         .iter()
-        .take(state.config.device_log_max_lines)
+        .take(state.config.http.device_log_max_lines)
         .map(|l| l.chars().take(MAX_LOG_LINE_CHARS).collect())
         .collect();
     for line in &lines {
@@ -189,6 +189,6 @@ async fn log(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<LogBod
             "device log request over PASSERELLE_DEVICE_LOG_MAX_LINES"
         );
     }
-    state.store.add_device_logs(&lines, state.config.device_log_keep).await?;
+    state.store.add_device_logs(&lines, state.config.http.device_log_keep).await?;
     Ok(StatusCode::OK)
 }

@@ -9,12 +9,11 @@ use tokio::task::JoinHandle;
 use super::push::PushHandler;
 use super::push::PushParts;
 use super::runner::{Handler, Runner};
-use crate::config::Config;
 use crate::store::Store;
 
 /// The `PASSERELLE_PUSH_WORKERS` push loops alone (also used by the push and campaign benchmarks).
 pub fn push_loops(
-    config: &Config,
+    jobs: &crate::config::Jobs,
     store: &Arc<dyn Store>,
     push: &PushParts,
     shutdown: &watch::Receiver<bool>,
@@ -22,11 +21,12 @@ pub fn push_loops(
     let handler: Arc<dyn Handler> = Arc::new(PushHandler {
         sender: push.sender.clone(),
         health: push.health.clone(),
-        pause: config.worker_settings().pause,
+        pause: super::QueueSettings::push(jobs).pause,
     });
-    (0..config.push_workers)
+    (0..jobs.push_workers)
         .map(|_| {
-            let runner = Runner { store: store.clone(), handler: handler.clone(), settings: config.worker_settings() };
+            let runner =
+                Runner { store: store.clone(), handler: handler.clone(), settings: super::QueueSettings::push(jobs) };
             tokio::spawn(runner.run(shutdown.clone()))
         })
         .collect()

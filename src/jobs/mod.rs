@@ -30,6 +30,44 @@ pub struct QueueSettings {
     pub pause: Duration,
 }
 
+impl QueueSettings {
+    /// The push loops' settings (the other kinds start from these).
+    pub fn push(jobs: &crate::config::Jobs) -> Self {
+        QueueSettings {
+            batch_size: jobs.batch_size.max(1),
+            concurrency: jobs.concurrency.max(1),
+            lease: Duration::from_secs(jobs.lease_secs.max(1)),
+            max_attempts: jobs.max_attempts.max(1),
+            backoff_base: Duration::from_millis(jobs.backoff_base_ms),
+            backoff_max: Duration::from_millis(jobs.backoff_max_ms.max(jobs.backoff_base_ms)),
+            poll_interval: Duration::from_millis(jobs.poll_ms.max(10)),
+            pause: Duration::from_secs(jobs.pause_secs.max(1)),
+        }
+    }
+
+    /// The Google loop's settings (lease, poll and backoff as for pushes; one sync at a time,
+    /// paced by the shared rate limit).
+    pub fn google(jobs: &crate::config::Jobs, google: &crate::config::Google) -> Self {
+        QueueSettings {
+            batch_size: google.batch_size.max(1),
+            concurrency: 1,
+            max_attempts: google.max_attempts.max(1),
+            ..Self::push(jobs)
+        }
+    }
+
+    /// The webhook loop's settings (poll and backoff as for pushes; one event at a time, in order).
+    pub fn webhook(jobs: &crate::config::Jobs, webhooks: &crate::config::Webhooks) -> Self {
+        let push = Self::push(jobs);
+        QueueSettings {
+            max_attempts: webhooks.max_attempts.max(1),
+            concurrency: 1,
+            lease: push.lease.max(webhook::TIMEOUT * 2),
+            ..push
+        }
+    }
+}
+
 /// The retry delay after `attempts` failed attempts: `base * 2^attempts`, capped, with "equal
 /// jitter" (half fixed, half random) so that retries of a burst spread out.
 pub fn backoff(settings: &QueueSettings, attempts: i64) -> Duration {

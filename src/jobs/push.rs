@@ -19,8 +19,8 @@ pub struct PushParts {
 }
 
 impl PushParts {
-    pub fn new(config: &crate::config::Config, passes: &crate::apple::PassBuilder) -> anyhow::Result<Self> {
-        let client = ApnsClient::new(passes.identity(), config.apns_settings())?;
+    pub fn new(apns: &crate::config::Apns, passes: &crate::apple::PassBuilder) -> anyhow::Result<Self> {
+        let client = ApnsClient::new(passes.identity(), apns.into())?;
         Ok(Self { sender: Arc::new(client), health: Arc::default() })
     }
 }

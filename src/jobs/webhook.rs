@@ -16,9 +16,8 @@ use hyper_util::rt::TokioExecutor;
 
 use super::queue::{Job, JobKind};
 use super::runner::{Attempt, Handler};
-use crate::config::Config;
 use crate::secret::Secret;
-use crate::webhooks::{check_config, signature};
+use crate::webhooks::signature;
 
 /// Timeout of one delivery (connection, request and answer).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,10 +29,9 @@ pub struct WebhookHandler {
 }
 
 impl WebhookHandler {
-    /// The handler of this configuration; `None` when no webhook URL is set.
-    pub fn from_config(config: &Config) -> Result<Option<Self>> {
-        check_config(config)?;
-        let (Some(url), Some(secret)) = (&config.webhook_url, &config.webhook_secret) else { return Ok(None) };
+    /// The handler of these settings (checked by `Config::validate`); `None` when no webhook URL is set.
+    pub fn new(webhooks: &crate::config::Webhooks) -> Result<Option<Self>> {
+        let (Some(url), Some(secret)) = (&webhooks.url, &webhooks.secret) else { return Ok(None) };
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))

@@ -2,35 +2,12 @@
 //! e-mail addresses trimmed and lowercased (with a basic shape check), phone numbers in
 //! E.164 (`+33612345678`), national numbers read in `PASSERELLE_DEFAULT_COUNTRY`.
 
-use std::fmt;
-use std::str::FromStr;
-
-use phonenumber::country::Id;
-
 /// Longest e-mail address (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 /// Longest phone number as typed (spaces, dots, dashes and brackets included).
 const MAX_PHONE_INPUT: usize = 32;
 
-/// The country whose national format applies to phone numbers without a `+` prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Country(pub Id);
-
-impl FromStr for Country {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Id::from_str(&s.trim().to_ascii_uppercase())
-            .map(Country)
-            .map_err(|_| format!("{s:?} is not an ISO 3166 two-letter country code (e.g. FR, BE, GB)"))
-    }
-}
-
-impl fmt::Display for Country {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_ref())
-    }
-}
+pub use crate::config::Country;
 
 /// The phone number in E.164 form; national numbers (`0612345678`) are read in `country`.
 pub fn normalise_phone(raw: &str, country: Country) -> Result<String, &'static str> {

@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
+use super::Loyalty;
 use super::verification::{new_token, token_hash};
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::store::{MemberPassUpdate, MemberRecord, MemberTokenRecord, MemberUpdate, PassChange, TokenPurpose, now_ms};
 
@@ -14,8 +14,8 @@ use crate::store::{MemberPassUpdate, MemberRecord, MemberTokenRecord, MemberUpda
 pub const ME_URL_FIELD: &str = "me_url";
 
 /// The public URL of a member's page.
-pub fn me_url(state: &AppState, token: &str) -> String {
-    format!("{}/me/{token}", state.public_url)
+pub fn me_url(loyalty: &Loyalty, token: &str) -> String {
+    format!("{}/me/{token}", loyalty.passes.public_url)
 }
 
 /// A fresh link: the token (for the URL) and its record (to store).
@@ -24,24 +24,24 @@ pub fn new_me_token(member_id: &str) -> (String, MemberTokenRecord) {
 }
 
 /// The member a `me` token opens; `None` when unknown, of another purpose or revoked.
-pub async fn member_for(state: &AppState, token: &str) -> Result<Option<MemberRecord>> {
-    let Some(record) = state.store.member_token(&token_hash(token)).await? else { return Ok(None) };
+pub async fn member_for(loyalty: &Loyalty, token: &str) -> Result<Option<MemberRecord>> {
+    let Some(record) = loyalty.passes.store.member_token(&token_hash(token)).await? else { return Ok(None) };
     if record.purpose != TokenPurpose::Me || record.used_at.is_some() {
         return Ok(None);
     }
-    Ok(state.store.member(&record.member_id).await?)
+    Ok(loyalty.passes.store.member(&record.member_id).await?)
 }
 
 /// Revokes the member's links and puts a new one on their pass; returns the new URL.
-pub async fn revoke(state: &AppState, member_id: &str) -> Result<String> {
+pub async fn revoke(loyalty: &Loyalty, member_id: &str) -> Result<String> {
     let not_found = || Error::NotFound(format!("no member with id {member_id:?}"));
-    state.store.member(member_id).await?.ok_or_else(not_found)?;
-    state.store.revoke_member_tokens(member_id, TokenPurpose::Me, now_ms()).await?;
+    loyalty.passes.store.member(member_id).await?.ok_or_else(not_found)?;
+    loyalty.passes.store.revoke_member_tokens(member_id, TokenPurpose::Me, now_ms()).await?;
     let (token, record) = new_me_token(member_id);
-    state.store.insert_member_token(&record).await?;
-    let url = me_url(state, &token);
+    loyalty.passes.store.insert_member_token(&record).await?;
+    let url = me_url(loyalty, &token);
     let unchanged: MemberUpdate = Box::new(|current: &MemberRecord| Ok(current.clone()));
-    let templates = state.templates.clone();
+    let templates = loyalty.passes.templates.clone();
     let new_url = url.clone();
     let pass_change: MemberPassUpdate = Box::new(move |_member, pass| {
         let Some(template) = templates.get(&pass.template) else { return Ok(None) };
@@ -54,6 +54,6 @@ pub async fn revoke(state: &AppState, member_id: &str) -> Result<String> {
         template.validate_data(&data)?;
         Ok(Some(PassChange { data, voided: false, message: None, campaign: None }))
     });
-    state.store.update_member(member_id, unchanged, pass_change).await?.ok_or_else(not_found)?;
+    loyalty.passes.store.update_member(member_id, unchanged, pass_change).await?.ok_or_else(not_found)?;
     Ok(url)
 }

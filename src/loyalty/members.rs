@@ -5,14 +5,13 @@
 
 use serde_json::Value;
 
+use super::Loyalty;
 use super::card;
 pub use super::input::{Consent, ConsentPatch, MemberPatch, NewMember, Source};
 use super::input::{attributes, birthday, email, language, manual_tier, phone, text};
 use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update};
 use super::verification::{self, CONSENT_URL_FIELD};
-use crate::app::AppState;
 use crate::error::{Error, Result, phrase_conflict};
-use crate::passes;
 use crate::store::{
     MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, StoreError, TokenPurpose, now_ms,
 };
@@ -43,11 +42,11 @@ fn refused(e: StoreError) -> Error {
 
 /// Signs a member up and creates their loyalty pass. An e-mail or phone another member has is
 /// `Error::Duplicate` naming that member (nothing is created).
-pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+pub async fn create(loyalty: &Loyalty, input: NewMember) -> Result<(MemberRecord, PassRecord)> {
     let first_name = text(input.first_name, "first_name")?
         .ok_or_else(|| Error::unprocessable("first_name is required", "first_name"))?;
     let email = email(input.email)?;
-    let phone = phone(state.config.default_country, input.phone)?;
+    let phone = phone(loyalty.default_country, input.phone)?;
     if email.is_none() && phone.is_none() {
         return Err(Error::unprocessable("give an email or a phone (or both)", "email"));
     }
@@ -70,7 +69,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
         consent_marketing: consent.marketing,
         consent_version: text(consent.version, "consent.version")?,
         points: 0,
-        tier: state.config.tiers.tier_for(0).to_owned(),
+        tier: loyalty.tiers.tier_for(0).to_owned(),
         tier_manual: None,
         attributes: attributes(input.attributes.unwrap_or_default())?,
         source_flyer: text(input.source.flyer, "source.flyer")?,
@@ -86,7 +85,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
         ("phone", MemberLookup { phone: member.phone.clone(), ..Default::default() }, &member.phone),
     ] {
         if let Some(value) = value
-            && let Some(existing) = state.store.find_members(&lookup).await?.into_iter().next()
+            && let Some(existing) = loyalty.passes.store.find_members(&lookup).await?.into_iter().next()
         {
             return Err(refused(StoreError::Conflict { field, value: value.clone(), existing: Some(existing.id) }));
         }
@@ -94,7 +93,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
     member.card_number = match input.card_number {
         Some(given) => {
             let given = card::validate_given(&given)?;
-            if card_taken(state, &given).await? {
+            if card_taken(loyalty, &given).await? {
                 return Err(Error::conflict(format!("card number {given:?} is taken"), "card_number"));
             }
             given
@@ -104,7 +103,7 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
             let mut free = None;
             for _ in 0..10 {
                 let candidate = card::generate();
-                if !card_taken(state, &candidate).await? {
+                if !card_taken(loyalty, &candidate).await? {
                     free = Some(candidate);
                     break;
                 }
@@ -112,7 +111,8 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
             free.ok_or_else(|| anyhow::anyhow!("no free card number in 10 draws"))?
         }
     };
-    let template = state
+    let template = loyalty
+        .passes
         .templates
         .get(LOYALTY_TEMPLATE)
         .ok_or_else(|| anyhow::anyhow!("the {LOYALTY_TEMPLATE:?} template is missing from the templates folder"))?;
@@ -120,36 +120,36 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
     // The back of the pass carries the link that withdraws marketing consent in one tap.
     let consent_token = template.definition.fields.contains_key(CONSENT_URL_FIELD).then(|| {
         let (token, record) = verification::new_token(TokenPurpose::WithdrawConsent, &member.id, None);
-        fields.insert(CONSENT_URL_FIELD.into(), Value::from(verification::consent_url(state, &token)));
+        fields.insert(CONSENT_URL_FIELD.into(), Value::from(verification::consent_url(loyalty, &token)));
         record
     });
     // ...and the private link to the member's "My receipts" page.
     let me_token = template.definition.fields.contains_key(super::me::ME_URL_FIELD).then(|| {
         let (token, record) = super::me::new_me_token(&member.id);
-        fields.insert(super::me::ME_URL_FIELD.into(), Value::from(super::me::me_url(state, &token)));
+        fields.insert(super::me::ME_URL_FIELD.into(), Value::from(super::me::me_url(loyalty, &token)));
         record
     });
     let data = Value::Object(fields);
-    let pass = passes::create(state, LOYALTY_TEMPLATE, data, None).await?;
+    let pass = loyalty.passes.create(LOYALTY_TEMPLATE, data, None).await?;
     member.pass_serial = Some(pass.serial_number.clone());
-    match state.store.insert_member(&member).await {
+    match loyalty.passes.store.insert_member(&member).await {
         Ok(stored) => {
             if let Some(record) = consent_token
-                && let Err(e) = state.store.insert_member_token(&record).await
+                && let Err(e) = loyalty.passes.store.insert_member_token(&record).await
             {
                 tracing::error!(member = %stored.id, "storing the consent link of the pass: {e:#}");
             }
             if let Some(record) = me_token
-                && let Err(e) = state.store.insert_member_token(&record).await
+                && let Err(e) = loyalty.passes.store.insert_member_token(&record).await
             {
                 tracing::error!(member = %stored.id, "storing the \"My receipts\" link of the pass: {e:#}");
             }
-            crate::receipts::link_pending_logged(state, &stored).await;
+            crate::receipts::link_pending_logged(&loyalty.receipts, &stored).await;
             Ok((stored, pass))
         }
         Err(e) => {
             // Someone signed up with the same contact meanwhile: the new pass belongs to no one.
-            if let Err(void) = passes::void(state, &pass.serial_number).await {
+            if let Err(void) = loyalty.passes.void(&pass.serial_number).await {
                 tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused sign-up: {void}");
             }
             Err(refused(e))
@@ -157,36 +157,36 @@ pub async fn create(state: &AppState, input: NewMember) -> Result<(MemberRecord,
     }
 }
 
-async fn card_taken(state: &AppState, number: &str) -> Result<bool> {
+async fn card_taken(loyalty: &Loyalty, number: &str) -> Result<bool> {
     let lookup = MemberLookup { card_number: Some(number.to_owned()), ..Default::default() };
-    Ok(!state.store.find_members(&lookup).await?.is_empty())
+    Ok(!loyalty.passes.store.find_members(&lookup).await?.is_empty())
 }
 
-pub async fn get(state: &AppState, id: &str) -> Result<MemberRecord> {
-    state.store.member(id).await?.ok_or_else(|| not_found(id))
+pub async fn get(loyalty: &Loyalty, id: &str) -> Result<MemberRecord> {
+    loyalty.passes.store.member(id).await?.ok_or_else(|| not_found(id))
 }
 
 /// The members with this e-mail, phone and/or card number (normalised first).
 pub async fn find(
-    state: &AppState,
+    loyalty: &Loyalty,
     email_given: Option<String>,
     phone_given: Option<String>,
     card_number: Option<String>,
 ) -> Result<Vec<MemberRecord>> {
     let lookup = MemberLookup {
         email: email(email_given)?,
-        phone: phone(state.config.default_country, phone_given)?,
+        phone: phone(loyalty.default_country, phone_given)?,
         card_number: card_number.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
     };
     if lookup.email.is_none() && lookup.phone.is_none() && lookup.card_number.is_none() {
         return Err(Error::bad_request("look members up by email, phone or card_number", "email"));
     }
-    Ok(state.store.find_members(&lookup).await?)
+    Ok(loyalty.passes.store.find_members(&lookup).await?)
 }
 
 /// Applies a change; name and tier changes reach the loyalty pass in the same transaction.
-pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<MemberRecord> {
-    let rules = state.config.tiers.clone();
+pub async fn change(loyalty: &Loyalty, id: &str, patch: MemberPatch) -> Result<MemberRecord> {
+    let rules = loyalty.tiers.clone();
     // Everything that can be checked alone is checked before the transaction.
     let first_name = match patch.first_name {
         Some(v) => Some(
@@ -196,7 +196,7 @@ pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<Me
     };
     let last_name = patch.last_name.map(|v| text(v, "last_name")).transpose()?;
     let new_email = patch.email.map(email).transpose()?;
-    let new_phone = patch.phone.map(|v| phone(state.config.default_country, v)).transpose()?;
+    let new_phone = patch.phone.map(|v| phone(loyalty.default_country, v)).transpose()?;
     let new_birthday = patch.birthday.map(birthday).transpose()?;
     let new_language = patch.language.map(language).transpose()?;
     let home_store_id = patch.home_store_id.map(|v| text(v, "home_store_id")).transpose()?;
@@ -269,22 +269,22 @@ pub async fn change(state: &AppState, id: &str, patch: MemberPatch) -> Result<Me
         m.updated_at = now;
         Ok(m)
     });
-    let changed = state.store.update_member(id, update, pass_update(state)).await.map_err(refused)?;
+    let changed = loyalty.passes.store.update_member(id, update, pass_update(loyalty)).await.map_err(refused)?;
     let (member, _) = changed.ok_or_else(|| not_found(id))?;
-    crate::receipts::link_pending_logged(state, &member).await;
+    crate::receipts::link_pending_logged(&loyalty.receipts, &member).await;
     Ok(member)
 }
 
 /// Adds `entry.delta` points (atomic, idempotent on the key, never below zero unless
 /// `PASSERELLE_POINTS_ALLOW_NEGATIVE`); the pass shows the new balance and tier.
-pub async fn add_points(state: &AppState, id: &str, entry: PointsEntry) -> Result<PointsOutcome> {
+pub async fn add_points(loyalty: &Loyalty, id: &str, entry: PointsEntry) -> Result<PointsOutcome> {
     let entry = PointsEntry {
         delta: entry.delta,
         reason: text(entry.reason, "reason")?,
         store_id: text(entry.store_id, "store_id")?,
         idempotency_key: text(entry.idempotency_key, "idempotency_key")?,
     };
-    let (rules, allow_negative, delta) = (state.config.tiers.clone(), state.config.points_allow_negative, entry.delta);
+    let (rules, allow_negative, delta) = (loyalty.tiers.clone(), loyalty.points_allow_negative, entry.delta);
     let apply: MemberUpdate = Box::new(move |current: &MemberRecord| {
         let points = current
             .points
@@ -302,7 +302,8 @@ pub async fn add_points(state: &AppState, id: &str, entry: PointsEntry) -> Resul
         m.updated_at = now_ms();
         Ok(m)
     });
-    let outcome = state.store.add_points(id, &entry, apply, pass_update(state)).await?.ok_or_else(|| not_found(id))?;
+    let outcome =
+        loyalty.passes.store.add_points(id, &entry, apply, pass_update(loyalty)).await?.ok_or_else(|| not_found(id))?;
     if outcome.replayed && outcome.entry.delta != delta {
         return Err(Error::conflict(
             format!("idempotency_key was already used for a change of {} points", outcome.entry.delta),

@@ -13,5 +13,24 @@ pub mod pass;
 pub mod tiers;
 pub mod verification;
 
+use std::sync::Arc;
+
 pub use contact::Country;
 pub use tiers::TierRules;
+
+use crate::mail::Mailer;
+use crate::passes::Passes;
+use crate::receipts::Receipts;
+
+/// What the member life cycle works with: the passes, the receipts that wait for a verified
+/// contact, the mailer, and the loyalty rules.
+pub struct Loyalty {
+    pub passes: Arc<Passes>,
+    pub receipts: Arc<Receipts>,
+    pub mailer: Arc<dyn Mailer>,
+    /// The country of phone numbers written without one (PASSERELLE_DEFAULT_COUNTRY).
+    pub default_country: Country,
+    pub tiers: TierRules,
+    /// PASSERELLE_POINTS_ALLOW_NEGATIVE.
+    pub points_allow_negative: bool,
+}

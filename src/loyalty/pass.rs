@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::Loyalty;
 use super::tiers::TierRules;
-use crate::app::AppState;
 use crate::store::{MemberPassUpdate, MemberRecord, PassChange, PassRecord};
 use crate::templates::definition::Roles;
 
@@ -38,8 +38,8 @@ pub fn pass_fields(roles: &Roles, m: &MemberRecord) -> Map<String, Value> {
 
 /// Brings the member's pass up to date with the member, inside the store's transaction; no
 /// change (and no push) when the pass already shows the same values or is voided.
-pub fn pass_update(state: &AppState) -> MemberPassUpdate {
-    let templates = state.templates.clone();
+pub fn pass_update(loyalty: &Loyalty) -> MemberPassUpdate {
+    let templates = loyalty.passes.templates.clone();
     Box::new(move |member: &MemberRecord, pass: &PassRecord| {
         let Some(template) = templates.get(&pass.template) else {
             tracing::warn!(serial = %pass.serial_number, "template {:?} is gone: the pass is not updated", pass.template);

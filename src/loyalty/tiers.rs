@@ -2,51 +2,14 @@
 //! tier with the highest threshold their points reach (the lowest tier below every threshold);
 //! a tier set by hand wins over the rules until it is cleared.
 
-use std::str::FromStr;
+pub use crate::config::TierRules;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TierRules {
-    /// (name, threshold), by threshold ascending.
-    tiers: Vec<(String, i64)>,
-}
-
-impl FromStr for TierRules {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut tiers = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, threshold) =
-                part.split_once(':').ok_or_else(|| format!("{part:?} is not name:points (e.g. premium:300)"))?;
-            let name = name.trim();
-            if name.is_empty()
-                || name.len() > 32
-                || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-            {
-                return Err(format!("tier name {name:?} must be 1-32 characters of a-z, 0-9, '_' and '-'"));
-            }
-            let threshold: i64 =
-                threshold.trim().parse().map_err(|_| format!("{part:?}: the threshold must be a whole number"))?;
-            if tiers.iter().any(|(n, _)| n == name) {
-                return Err(format!("tier {name:?} is listed twice"));
-            }
-            if tiers.iter().any(|(_, t)| *t == threshold) {
-                return Err(format!("two tiers share the threshold {threshold}"));
-            }
-            tiers.push((name.to_owned(), threshold));
-        }
-        if tiers.is_empty() {
-            return Err("list at least one tier, e.g. member:0,premium:300".into());
-        }
-        tiers.sort_by_key(|(_, t)| *t);
-        Ok(Self { tiers })
-    }
-}
-
+// The list is read from PASSERELLE_TIERS in `config`; what it means for a member is decided here.
 impl TierRules {
     /// The rules' tier for a balance.
     pub fn tier_for(&self, points: i64) -> &str {
-        self.tiers.iter().rev().find(|(_, t)| *t <= points).unwrap_or(&self.tiers[0]).0.as_str()
+        let tiers = self.thresholds();
+        tiers.iter().rev().find(|(_, t)| *t <= points).unwrap_or(&tiers[0]).0.as_str()
     }
 
     /// The tier in force: the manual one when set, else the rules'.
@@ -55,11 +18,11 @@ impl TierRules {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.tiers.iter().any(|(n, _)| n == name)
+        self.thresholds().iter().any(|(n, _)| n == name)
     }
 
     pub fn names(&self) -> Vec<&str> {
-        self.tiers.iter().map(|(n, _)| n.as_str()).collect()
+        self.thresholds().iter().map(|(n, _)| n.as_str()).collect()
     }
 
     /// How a tier shows on the pass: its name with a capital (`premium` → `Premium`).

@@ -4,8 +4,8 @@
 //!
 //! Tokens are 128 random bits; only their SHA-256 is stored.
 
+use super::Loyalty;
 use super::pass::pass_update;
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::mail::Mail;
 use crate::store::{MemberRecord, MemberTokenRecord, MemberUpdate, StoreError, TokenPurpose, now_ms};
@@ -37,8 +37,8 @@ pub fn new_token(purpose: TokenPurpose, member_id: &str, email: Option<String>) 
 }
 
 /// The public URL of the consent withdrawal page of a token.
-pub fn consent_url(state: &AppState, token: &str) -> String {
-    format!("{}/consent/{token}", state.public_url)
+pub fn consent_url(loyalty: &Loyalty, token: &str) -> String {
+    format!("{}/consent/{token}", loyalty.passes.public_url)
 }
 
 fn french(member: &MemberRecord) -> bool {
@@ -53,12 +53,12 @@ fn address(member: &MemberRecord) -> Result<String> {
 }
 
 /// Mails the member a one-time link that marks their current e-mail address as verified.
-pub async fn send_verification(state: &AppState, member: &MemberRecord) -> Result<()> {
+pub async fn send_verification(loyalty: &Loyalty, member: &MemberRecord) -> Result<()> {
     let to = address(member)?;
     let (token, record) = new_token(TokenPurpose::VerifyEmail, &member.id, Some(to.clone()));
-    state.store.insert_member_token(&record).await?;
-    let url = format!("{}/verify/{token}", state.public_url);
-    let org = organization(state);
+    loyalty.passes.store.insert_member_token(&record).await?;
+    let url = format!("{}/verify/{token}", loyalty.passes.public_url);
+    let org = organization(loyalty);
     let (subject, text) = if french(member) {
         (
             format!("Confirmez votre adresse e-mail – {org}"),
@@ -76,24 +76,25 @@ pub async fn send_verification(state: &AppState, member: &MemberRecord) -> Resul
             ),
         )
     };
-    state.mailer.send(Mail { to, subject, text }).await?;
+    loyalty.mailer.send(Mail { to, subject, text }).await?;
     Ok(())
 }
 
 /// Mails the member the link to their card's page (Apple and Google Wallet buttons).
-pub async fn send_card_link(state: &AppState, member: &MemberRecord) -> Result<()> {
+pub async fn send_card_link(loyalty: &Loyalty, member: &MemberRecord) -> Result<()> {
     let to = address(member)?;
     let serial = member
         .pass_serial
         .as_deref()
         .ok_or_else(|| Error::unprocessable(format!("member {} has no loyalty pass", member.id), "pass"))?;
-    let pass = state
+    let pass = loyalty
+        .passes
         .store
         .pass(serial)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the pass {serial} of member {} is gone", member.id))?;
-    let (_, page) = crate::http::views::pass_urls(state, &pass);
-    let org = organization(state);
+    let (_, page) = loyalty.passes.urls(&pass);
+    let org = organization(loyalty);
     let (subject, text) = if french(member) {
         (
             format!("Votre carte de fidélité – {org}"),
@@ -111,13 +112,14 @@ pub async fn send_card_link(state: &AppState, member: &MemberRecord) -> Result<(
             ),
         )
     };
-    state.mailer.send(Mail { to, subject, text }).await?;
+    loyalty.mailer.send(Mail { to, subject, text }).await?;
     Ok(())
 }
 
 /// The retailer's name, from the loyalty template.
-fn organization(state: &AppState) -> String {
-    state
+fn organization(loyalty: &Loyalty) -> String {
+    loyalty
+        .passes
         .templates
         .get(super::pass::LOYALTY_TEMPLATE)
         .and_then(|t| t.render(&serde_json::Map::new()).get("organizationName")?.as_str().map(str::to_owned))
@@ -138,9 +140,9 @@ pub enum VerifyOutcome {
 }
 
 /// Follows a verification link: it works once, within `VERIFY_TTL_MS`, for the address it was sent to.
-pub async fn verify_email(state: &AppState, token: &str) -> Result<VerifyOutcome> {
+pub async fn verify_email(loyalty: &Loyalty, token: &str) -> Result<VerifyOutcome> {
     let hash = token_hash(token);
-    let Some(record) = state.store.member_token(&hash).await? else { return Ok(VerifyOutcome::Unknown) };
+    let Some(record) = loyalty.passes.store.member_token(&hash).await? else { return Ok(VerifyOutcome::Unknown) };
     if record.purpose != TokenPurpose::VerifyEmail {
         return Ok(VerifyOutcome::Unknown);
     }
@@ -152,7 +154,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<VerifyOutcome
         return Ok(VerifyOutcome::Expired);
     }
     // Used first: of two concurrent clicks, one verifies and the other is told it was used.
-    if !state.store.use_member_token(&hash, now).await? {
+    if !loyalty.passes.store.use_member_token(&hash, now).await? {
         return Ok(VerifyOutcome::AlreadyUsed);
     }
     let sent_to = record.email.clone();
@@ -167,9 +169,9 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<VerifyOutcome
         }
         Ok(m)
     });
-    match state.store.update_member(&record.member_id, update, pass_update(state)).await {
+    match loyalty.passes.store.update_member(&record.member_id, update, pass_update(loyalty)).await {
         Ok(Some((member, _))) => {
-            crate::receipts::link_pending_logged(state, &member).await;
+            crate::receipts::link_pending_logged(&loyalty.receipts, &member).await;
             Ok(VerifyOutcome::Verified(Box::new(member)))
         }
         Ok(None) => Ok(VerifyOutcome::Unknown),
@@ -179,19 +181,19 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<VerifyOutcome
 }
 
 /// The member a consent withdrawal link belongs to; `None` for an unknown link.
-pub async fn consent_member(state: &AppState, token: &str) -> Result<Option<MemberRecord>> {
-    let Some(record) = state.store.member_token(&token_hash(token)).await? else { return Ok(None) };
+pub async fn consent_member(loyalty: &Loyalty, token: &str) -> Result<Option<MemberRecord>> {
+    let Some(record) = loyalty.passes.store.member_token(&token_hash(token)).await? else { return Ok(None) };
     if record.purpose != TokenPurpose::WithdrawConsent {
         return Ok(None);
     }
-    Ok(state.store.member(&record.member_id).await?)
+    Ok(loyalty.passes.store.member(&record.member_id).await?)
 }
 
 /// Withdraws the marketing consent of the link's member (again and again: nothing changes
 /// the second time); `None` for an unknown link.
-pub async fn withdraw_consent(state: &AppState, token: &str) -> Result<Option<MemberRecord>> {
+pub async fn withdraw_consent(loyalty: &Loyalty, token: &str) -> Result<Option<MemberRecord>> {
     let hash = token_hash(token);
-    let Some(record) = state.store.member_token(&hash).await? else { return Ok(None) };
+    let Some(record) = loyalty.passes.store.member_token(&hash).await? else { return Ok(None) };
     if record.purpose != TokenPurpose::WithdrawConsent {
         return Ok(None);
     }
@@ -205,10 +207,11 @@ pub async fn withdraw_consent(state: &AppState, token: &str) -> Result<Option<Me
         }
         Ok(m)
     });
-    let Some((member, _)) = state.store.update_member(&record.member_id, update, pass_update(state)).await? else {
+    let Some((member, _)) = loyalty.passes.store.update_member(&record.member_id, update, pass_update(loyalty)).await?
+    else {
         return Ok(None);
     };
     // The first use is recorded; the link keeps working.
-    state.store.use_member_token(&hash, now_ms()).await?;
+    loyalty.passes.store.use_member_token(&hash, now_ms()).await?;
     Ok(Some(member))
 }

@@ -47,12 +47,12 @@ impl Mailer for FolderMailer {
 pub use smtp::SmtpMailer;
 
 /// The configured mailer: SMTP when `PASSERELLE_SMTP_URL` is set, else the outbox folder.
-pub fn from_config(config: &crate::config::Config) -> Result<std::sync::Arc<dyn Mailer>> {
-    match &config.smtp_url {
-        Some(url) => Ok(std::sync::Arc::new(SmtpMailer::new(url, &config.mail_from)?)),
+pub fn from_config(mail: &crate::config::Mail) -> Result<std::sync::Arc<dyn Mailer>> {
+    match &mail.smtp_url {
+        Some(url) => Ok(std::sync::Arc::new(SmtpMailer::new(url, &mail.from)?)),
         None => {
-            tracing::info!(dir = %config.mail_dir.display(), "PASSERELLE_SMTP_URL is unset: e-mails go to the outbox folder");
-            Ok(std::sync::Arc::new(FolderMailer { dir: config.mail_dir.clone(), from: config.mail_from.clone() }))
+            tracing::info!(dir = %mail.dir.display(), "PASSERELLE_SMTP_URL is unset: e-mails go to the outbox folder");
+            Ok(std::sync::Arc::new(FolderMailer { dir: mail.dir.clone(), from: mail.from.clone() }))
         }
     }
 }

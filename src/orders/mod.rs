@@ -10,9 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::error::{Error, Result, phrase_conflict};
-use crate::passes;
+use crate::passes::{self, Passes};
 use crate::store::{OrderPassUpdate, OrderRecord, OrderUpdate, PassChange, PassRecord, Store, now_ms};
 use crate::templates::TemplateSet;
 use crate::templates::datetime::{format_w3c, parse_w3c};
@@ -136,7 +135,7 @@ fn time_of(value: Option<String>, field: &str) -> Result<(i64, String)> {
 
 /// Places an order and creates its reservation pass. A taken number is `Error::Conflict`
 /// (field `order_number`); an unknown store is unprocessable (field `store_id`).
-pub async fn create(state: &AppState, input: NewOrder) -> Result<(OrderRecord, PassRecord)> {
+pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, PassRecord)> {
     let number = text(input.order_number, "order_number", true)?.unwrap_or_default();
     if number.len() > MAX_NUMBER_LEN || !passes::valid_serial(&number) {
         return Err(Error::unprocessable(
@@ -171,13 +170,13 @@ pub async fn create(state: &AppState, input: NewOrder) -> Result<(OrderRecord, P
     if from_ms >= until_ms {
         return Err(Error::unprocessable("pickup.from must be before pickup.until", "pickup.until"));
     }
-    let store = state
+    let store = passes
         .store
         .store(&store_id)
         .await?
         .ok_or_else(|| Error::unprocessable(format!("no store with id {store_id:?}"), "store_id"))?;
     // Duplicates first, so that no pass is made for a refused order.
-    if state.store.order(&number).await?.is_some() {
+    if passes.store.order(&number).await?.is_some() {
         return Err(Error::conflict(format!("order {number:?} already exists"), "order_number"));
     }
     let data = json!({
@@ -192,7 +191,7 @@ pub async fn create(state: &AppState, input: NewOrder) -> Result<(OrderRecord, P
         "status": Status::Placed.pass_text(&store.name),
         "items": lines.join("\n"),
     });
-    let pass = passes::create(state, ORDER_TEMPLATE, data, None).await?;
+    let pass = passes.create(ORDER_TEMPLATE, data, None).await?;
     let now = now_ms();
     let mut customer = json!({"name": customer_name});
     if let Some(email) = email {
@@ -213,11 +212,11 @@ pub async fn create(state: &AppState, input: NewOrder) -> Result<(OrderRecord, P
         created_at: now,
         updated_at: now,
     };
-    match state.store.insert_order(&order).await {
+    match passes.store.insert_order(&order).await {
         Ok(stored) => Ok((stored, pass)),
         Err(e) => {
             // The same number was placed meanwhile: the new pass belongs to no order.
-            if let Err(void) = passes::void(state, &pass.serial_number).await {
+            if let Err(void) = passes.void(&pass.serial_number).await {
                 tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused order: {void}");
             }
             Err(phrase_conflict(e, |_, number, _| {
@@ -227,8 +226,8 @@ pub async fn create(state: &AppState, input: NewOrder) -> Result<(OrderRecord, P
     }
 }
 
-pub async fn get(state: &AppState, number: &str) -> Result<OrderRecord> {
-    state.store.order(number).await?.ok_or_else(|| not_found(number))
+pub async fn get(passes: &Passes, number: &str) -> Result<OrderRecord> {
+    passes.store.order(number).await?.ok_or_else(|| not_found(number))
 }
 
 /// Brings the order's pass up to date with its status, inside the store's transaction: the
@@ -259,7 +258,7 @@ fn pass_update(templates: Arc<TemplateSet>) -> OrderPassUpdate {
 /// Moves the order to `status` (`ready`, `collected` or `cancelled`); any other move is
 /// `Error::Conflict` naming the current status. The pass changes in the same transaction.
 pub async fn set_status(
-    state: &AppState,
+    passes: &Passes,
     number: &str,
     status: Option<String>,
 ) -> Result<(OrderRecord, Option<PassRecord>)> {
@@ -287,9 +286,9 @@ pub async fn set_status(
         o.updated_at = now_ms();
         Ok(o)
     });
-    let (order, pass) = state
+    let (order, pass) = passes
         .store
-        .update_order(number, update, pass_update(state.templates.clone()))
+        .update_order(number, update, pass_update(passes.templates.clone()))
         .await?
         .ok_or_else(|| not_found(number))?;
     Ok((order, pass))
@@ -297,8 +296,8 @@ pub async fn set_status(
 
 /// Expires every open order whose pickup window ended before `now` (unix ms) and voids its
 /// pass; returns how many expired. What the background sweep runs.
-pub async fn expire_due(state: &AppState, now: i64) -> Result<usize> {
-    let total = expire_due_in(state.store.as_ref(), &state.templates, now).await?;
+pub async fn expire_due(passes: &Passes, now: i64) -> Result<usize> {
+    let total = expire_due_in(passes.store.as_ref(), &passes.templates, now).await?;
     Ok(total)
 }
 
@@ -316,7 +315,7 @@ pub async fn expire_due_in(store: &dyn Store, templates: &Arc<TemplateSet>, now:
 }
 
 /// The background sweep of `serve`: expires due orders every `interval` until `stopped`.
-pub async fn run_expiry(state: Arc<AppState>, interval: Duration, mut stopped: tokio::sync::watch::Receiver<bool>) {
+pub async fn run_expiry(passes: Arc<Passes>, interval: Duration, mut stopped: tokio::sync::watch::Receiver<bool>) {
     // The first sweep comes one interval after start, then every interval.
     let interval = interval.max(Duration::from_secs(1));
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
@@ -329,7 +328,7 @@ pub async fn run_expiry(state: Arc<AppState>, interval: Duration, mut stopped: t
         if *stopped.borrow() {
             return;
         }
-        match expire_due(&state, now_ms()).await {
+        match expire_due(&passes, now_ms()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(orders = n, "expired orders past their pickup window"),
             Err(e) => tracing::error!("expiring orders: {e}"),

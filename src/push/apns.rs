@@ -62,6 +62,17 @@ pub struct ApnsSettings {
     pub connect_timeout: Duration,
 }
 
+impl From<&crate::config::Apns> for ApnsSettings {
+    fn from(apns: &crate::config::Apns) -> Self {
+        ApnsSettings {
+            url: apns.url.clone(),
+            extra_ca_file: apns.ca_file.clone(),
+            request_timeout: Duration::from_millis(apns.timeout_ms),
+            connect_timeout: Duration::from_millis(apns.connect_timeout_ms),
+        }
+    }
+}
+
 /// Times a refused (unprocessed) stream is sent again before counting as a failure.
 const MAX_REFUSED_STREAM_RETRIES: usize = 5;
 

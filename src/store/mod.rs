@@ -207,6 +207,21 @@ pub struct DbSettings {
     pub webhooks_enabled: bool,
 }
 
+impl From<&crate::config::Config> for DbSettings {
+    /// Besides the database group: what the store's transactions queue depends on pushes, Google and webhooks.
+    fn from(config: &crate::config::Config) -> Self {
+        DbSettings {
+            url: config.database.url.clone(),
+            max_connections: config.database.max_connections.max(1),
+            busy_timeout: Duration::from_millis(config.database.busy_timeout_ms),
+            push_coalesce_ms: config.jobs.coalesce_ms as i64,
+            google_enabled: config.google.enabled(),
+            google_first_sync_delay_ms: config.google.timeout_ms as i64,
+            webhooks_enabled: config.webhooks.enabled(),
+        }
+    }
+}
+
 /// Opens the database named by the URL scheme (`sqlite:` or `postgres:`), without migrating.
 pub async fn connect(settings: &DbSettings) -> Result<Arc<dyn Store>> {
     let url = settings.url.expose();

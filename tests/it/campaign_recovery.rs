@@ -65,7 +65,7 @@ async fn a_campaign_killed_mid_send_finishes_without_gap_or_duplicate(backend: B
     let dir = tempfile::tempdir().unwrap();
     let db_url = backend.database_url(dir.path()).await;
     let mut config = test_config();
-    config.database_url = passerelle::secret::Secret::new(db_url.clone());
+    config.database.url = passerelle::secret::Secret::new(db_url.clone());
     let store = passerelle::app::open_store(&config).await.unwrap();
     let data = example("loyalty");
     let seeds: Vec<HolderSeed> = (0..HOLDERS).map(|n| seed(n, &data)).collect();
@@ -129,7 +129,7 @@ async fn a_scheduled_campaign_goes_out_once_with_two_servers(backend: Backend) {
     let config = no_quiet_hours(push_config(&apns));
     let one = spawn_app_on(backend, config.clone()).await;
     let mut config_two = config;
-    config_two.database_url = passerelle::secret::Secret::new(one.database_url.clone());
+    config_two.database.url = passerelle::secret::Secret::new(one.database_url.clone());
     let two = spawn_app_on_existing(config_two).await;
     let store = store_of(&one).await;
     for n in 0..3 {

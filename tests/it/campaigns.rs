@@ -22,7 +22,7 @@ const PASS_TYPE: &str = "pass.com.passerelle.demo";
 
 pub async fn store_of(app: &TestApp) -> Arc<dyn Store> {
     let mut config = test_config();
-    config.database_url = passerelle::secret::Secret::new(app.database_url.clone());
+    config.database.url = passerelle::secret::Secret::new(app.database_url.clone());
     passerelle::app::open_store(&config).await.unwrap()
 }
 
@@ -128,7 +128,7 @@ pub async fn wait_sent(app: &TestApp, id: &str) -> Value {
 }
 
 pub fn no_quiet_hours(mut c: Config) -> Config {
-    c.quiet_hours = "off".into();
+    c.campaigns.quiet_hours = "off".into();
     c
 }
 
@@ -233,11 +233,11 @@ async fn previews_match_a_brute_force_count(backend: Backend) {
 
 pub async fn google_setup(config: &mut Config, dir: &std::path::Path) -> MockGoogle {
     let google = MockGoogle::start().await.unwrap();
-    config.google_sa_key = Some(google.service_account_json(dir));
-    config.google_issuer_id = Some(ISSUER.into());
-    config.google_api_url = google.api_url();
-    config.google_rate_per_sec = 500;
-    config.google_timeout_ms = 2000;
+    config.google.sa_key = Some(google.service_account_json(dir));
+    config.google.issuer_id = Some(ISSUER.into());
+    config.google.api_url = google.api_url();
+    config.google.rate_per_sec = 500;
+    config.google.timeout_ms = 2000;
     google
 }
 
@@ -438,10 +438,10 @@ fn quiet_window_now(secs: i64) -> String {
 async fn caps_and_quiet_hours_hold_across_campaigns(backend: Backend) {
     let apns = mock().await;
     let mut config = push_config(&apns);
-    config.campaign_weekly_cap = 1;
-    config.campaign_daily_cap = 2;
+    config.campaigns.weekly_cap = 1;
+    config.campaigns.daily_cap = 2;
     // Long enough for the set-up below on a loaded CI machine; the test then waits it out.
-    config.quiet_hours = quiet_window_now(15);
+    config.campaigns.quiet_hours = quiet_window_now(15);
     let app = spawn_app_on(backend, config).await;
     let store = store_of(&app).await;
     // It is quiet time in UTC now; in Dhaka (UTC+6, no summer time) it is six hours later.
@@ -508,7 +508,7 @@ async fn a_text_longer_than_the_offer_field_is_refused() {
     assert_ne!(text, capped, "the demo loyalty template declares its offer field");
     std::fs::write(&toml, capped).unwrap();
     let mut config = test_config();
-    config.templates_dir = templates.path().to_owned();
+    config.templates.dir = templates.path().to_owned();
     let app = spawn_app_on(Backend::Sqlite, config).await;
     let long = "x".repeat(51);
     let body = json!({"name": "Too long", "segment": "points >= 0", "message": {"en": "fits", "fr": long}});

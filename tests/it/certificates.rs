@@ -9,8 +9,7 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::x509::{X509, X509NameBuilder};
-use passerelle::apple::SigningIdentity;
-use passerelle::config::AppleCertPaths;
+use passerelle::apple::{AppleCertPaths, SigningIdentity};
 use passerelle::secret::Secret;
 
 use crate::helpers::repo;

@@ -320,7 +320,7 @@ async fn forwarded_for_only_from_trusted_proxies(backend: Backend) {
 
     // Behind a trusted proxy (the test client's address): one allowance per forwarded client.
     let mut config = test_config();
-    config.trusted_proxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
+    config.http.trusted_proxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
     let app = spawn_app_on(backend, config).await;
     let code = flyer(&app).await;
     let send = |xff: &'static str| {

@@ -39,16 +39,16 @@ async fn setup(backend: Backend) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let signer = TestSigner::new();
     let mut config: Config = test_config();
-    config.google_sa_key = Some(google.service_account_json(dir.path()));
-    config.google_issuer_id = Some(ISSUER.into());
-    config.google_api_url = google.api_url();
-    config.google_callback_keys_url = serve_keys(&signer).await;
-    config.google_rate_per_sec = 200;
+    config.google.sa_key = Some(google.service_account_json(dir.path()));
+    config.google.issuer_id = Some(ISSUER.into());
+    config.google.api_url = google.api_url();
+    config.google.callback_keys_url = serve_keys(&signer).await;
+    config.google.rate_per_sec = 200;
     // Also when a new pass's queued sync comes due; 1.5 s leaves a loaded 2-core machine room
     // to write the object inline.
-    config.google_timeout_ms = 1500;
-    config.push_poll_ms = 50;
-    config.push_coalesce_ms = 50;
+    config.google.timeout_ms = 1500;
+    config.jobs.poll_ms = 50;
+    config.jobs.coalesce_ms = 50;
     let app = spawn_app_on(backend, config).await;
     Setup { app, google, signer, _dir: dir }
 }
@@ -244,7 +244,7 @@ async fn signed_callbacks_are_verified(backend: Backend) {
 
 async fn store_of(app: &TestApp) -> Arc<dyn passerelle::store::Store> {
     let mut config = test_config();
-    config.database_url = passerelle::secret::Secret::new(app.database_url.clone());
+    config.database.url = passerelle::secret::Secret::new(app.database_url.clone());
     passerelle::app::open_store(&config).await.unwrap()
 }
 

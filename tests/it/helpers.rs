@@ -17,13 +17,13 @@ pub fn repo() -> PathBuf {
 /// A configuration with the demo set and an OS-chosen port.
 pub fn test_config() -> Config {
     let mut c = Config::defaults();
-    c.templates_dir = repo().join("pass-templates");
-    c.apple_cert = Some(repo().join("certs-example/pass-cert.pem"));
-    c.apple_key = Some(repo().join("certs-example/pass-key.pem"));
-    c.apple_wwdr = Some(repo().join("certs-example/wwdr.pem"));
-    c.apple_key_password = None;
-    c.public_url = None;
-    c.listen = "127.0.0.1:0".parse().unwrap();
+    c.templates.dir = repo().join("pass-templates");
+    c.apple.cert = Some(repo().join("certs-example/pass-cert.pem"));
+    c.apple.key = Some(repo().join("certs-example/pass-key.pem"));
+    c.apple.wwdr = Some(repo().join("certs-example/wwdr.pem"));
+    c.apple.key_password = None;
+    c.http.public_url = None;
+    c.http.listen = "127.0.0.1:0".parse().unwrap();
     c
 }
 
@@ -124,7 +124,7 @@ pub async fn spawn_app(config: Config) -> TestApp {
 /// Starts the real server on 127.0.0.1:0 with a fresh database of `backend`.
 pub async fn spawn_app_on(backend: Backend, mut config: Config) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    config.database_url = passerelle::secret::Secret::new(backend.database_url(dir.path()).await);
+    config.database.url = passerelle::secret::Secret::new(backend.database_url(dir.path()).await);
     start(config, dir).await
 }
 
@@ -134,10 +134,10 @@ pub async fn spawn_app_on_existing(config: Config) -> TestApp {
 }
 
 async fn start(mut config: Config, dir: tempfile::TempDir) -> TestApp {
-    let database_url = config.database_url.expose().to_owned();
-    config.mail_dir = dir.path().join("mail");
-    let mail_dir = config.mail_dir.clone();
-    config.admin_token = Some(passerelle::secret::Secret::new(ADMIN));
+    let database_url = config.database.url.expose().to_owned();
+    config.mail.dir = dir.path().join("mail");
+    let mail_dir = config.mail.dir.clone();
+    config.http.admin_token = Some(passerelle::secret::Secret::new(ADMIN));
     let app = App::build(config).await.expect("app builds");
     let base_url = format!("http://{}", app.local_addr());
     let public_url = app.public_url().to_owned();

@@ -263,7 +263,7 @@ async_test!(the_server_mails_through_smtp_when_configured);
 async fn the_server_mails_through_smtp_when_configured() {
     let (port, sink) = smtp_sink().await;
     let mut config = test_config();
-    config.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{port}")));
+    config.mail.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{port}")));
     let app = spawn_app_on(Backend::Sqlite, config).await;
     let member = sign_up(&app, json!({"first_name": "Marie", "email": "marie@example.com", "language": "en"})).await;
     let id = member["id"].as_str().unwrap();

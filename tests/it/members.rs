@@ -279,7 +279,7 @@ async fn points_are_idempotent_and_reach_the_phone(backend: Backend) {
 
 async fn negative_balances_when_allowed(backend: Backend) {
     let mut config = test_config();
-    config.points_allow_negative = true;
+    config.loyalty.points_allow_negative = true;
     let app = spawn_app_on(backend, config).await;
     let m = sign_up(&app, json!({"first_name": "Marie", "email": "marie@example.fr"})).await;
     let resp = points(&app, m["id"].as_str().unwrap(), json!({"delta": -30, "reason": "return"})).await;

@@ -178,7 +178,7 @@ async fn cancel_voids_and_refused_moves(backend: Backend) {
 async fn orders_past_their_window_expire(backend: Backend) {
     let mut config = test_config();
     // The server's own sweep stays out of the way: this test runs the sweep itself.
-    config.order_expiry_interval_secs = 3_600;
+    config.orders.expiry_interval_secs = 3_600;
     let app = spawn_app_on(backend, config).await;
     add_store(&app).await;
     let past = post_order(&app, &order_body("CC-3001", "2020-01-01T10:00:00+01:00", "2020-01-01T19:00:00+01:00")).await;
@@ -190,7 +190,7 @@ async fn orders_past_their_window_expire(backend: Backend) {
     place(&app, "CC-3003").await;
 
     let mut config = test_config();
-    config.database_url = passerelle::secret::Secret::new(app.database_url.clone());
+    config.database.url = passerelle::secret::Secret::new(app.database_url.clone());
     let store = passerelle::app::open_store(&config).await.unwrap();
     let (templates, _) = passerelle::app::load_passes(&config).unwrap();
     let now = passerelle::store::now_ms();
@@ -209,7 +209,7 @@ async fn orders_past_their_window_expire(backend: Backend) {
 
 async fn the_server_sweeps_by_itself(backend: Backend) {
     let mut config = test_config();
-    config.order_expiry_interval_secs = 1;
+    config.orders.expiry_interval_secs = 1;
     let app = spawn_app_on(backend, config).await;
     add_store(&app).await;
     let past = post_order(&app, &order_body("CC-5001", "2020-01-01T10:00:00Z", "2020-01-01T19:00:00Z")).await;

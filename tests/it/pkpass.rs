@@ -69,7 +69,7 @@ async fn demo_passes_exist_only_with_the_demo_certificate() {
     // Another certificate (same subject, issued by the demo WWDR): no demo route, a JSON 404 like any unknown route.
     let (_certs, other) = crate::certificates::pass_cert(-1, 365);
     let mut config = test_config();
-    (config.apple_cert, config.apple_key, config.apple_wwdr) = (Some(other.cert), other.key, other.wwdr);
+    (config.apple.cert, config.apple.key, config.apple.wwdr) = (Some(other.cert), other.key, other.wwdr);
     let app = spawn_app(config).await;
     for template in ["loyalty", "receipt", "nope"] {
         let resp = reqwest::get(format!("{}/demo/passes/{template}", app.base_url)).await.unwrap();
@@ -82,9 +82,9 @@ async fn demo_passes_exist_only_with_the_demo_certificate() {
 
     // The demo certificate is recognised by its content, also from its .p12 (which carries the WWDR).
     let mut config = test_config();
-    config.apple_cert = Some(crate::helpers::repo().join("certs-example/pass.p12"));
-    (config.apple_key, config.apple_wwdr) = (None, None);
-    config.apple_key_password = Some(passerelle::secret::Secret::new("passerelle"));
+    config.apple.cert = Some(crate::helpers::repo().join("certs-example/pass.p12"));
+    (config.apple.key, config.apple.wwdr) = (None, None);
+    config.apple.key_password = Some(passerelle::secret::Secret::new("passerelle"));
     let app = spawn_app(config).await;
     assert_valid_pass(&fetch_demo(&app.base_url, "loyalty").await);
 }

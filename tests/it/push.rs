@@ -24,13 +24,13 @@ pub async fn mock_with(config: MockApnsConfig) -> MockApns {
 /// A server that pushes to `mock` quickly (short coalescing, polling and backoff).
 pub fn push_config(mock: &MockApns) -> Config {
     let mut c = test_config();
-    c.apns_url = mock.url();
-    c.apns_ca_file = Some(repo().join("certs-example/root-ca.pem"));
-    c.push_poll_ms = 50;
-    c.push_coalesce_ms = 100;
-    c.push_backoff_base_ms = 20;
-    c.push_backoff_max_ms = 200;
-    c.push_pause_secs = 1;
+    c.apns.url = mock.url();
+    c.apns.ca_file = Some(repo().join("certs-example/root-ca.pem"));
+    c.jobs.poll_ms = 50;
+    c.jobs.coalesce_ms = 100;
+    c.jobs.backoff_base_ms = 20;
+    c.jobs.backoff_max_ms = 200;
+    c.jobs.pause_secs = 1;
     c
 }
 
@@ -100,7 +100,7 @@ async fn a_change_pushes_every_device_once(backend: Backend) {
 async fn rapid_changes_coalesce(backend: Backend) {
     let apns = mock().await;
     let mut config = push_config(&apns);
-    config.push_coalesce_ms = 1_000;
+    config.jobs.coalesce_ms = 1_000;
     let app = spawn_app_on(backend, config).await;
     let held = add_to_wallet(&app).await;
     register_as(&app, &held, "device-one", &token(1)).await;
@@ -156,7 +156,7 @@ async fn failures_are_retried(backend: Backend) {
 async fn dead_jobs_are_kept_and_retryable(backend: Backend) {
     let apns = mock().await;
     let mut config = push_config(&apns);
-    config.push_max_attempts = 2;
+    config.jobs.max_attempts = 2;
     let app = spawn_app_on(backend, config).await;
     let held = add_to_wallet(&app).await;
     register_as(&app, &held, "device-one", &token(1)).await;

@@ -13,6 +13,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::x509::extension::BasicConstraints;
 use openssl::x509::{X509, X509NameBuilder};
+use passerelle::jobs::QueueSettings;
 use passerelle::jobs::push::{PushHandler, PushHealth};
 use passerelle::jobs::runner::Runner;
 use passerelle::push::apns::ApnsClient;
@@ -79,7 +80,7 @@ async fn refused_certificate_pauses_the_worker(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key, wwdr) = untrusted_identity(dir.path());
     let mut config = push_config(&apns);
-    (config.apple_cert, config.apple_key, config.apple_wwdr) = (Some(cert), Some(key), Some(wwdr));
+    (config.apple.cert, config.apple.key, config.apple.wwdr) = (Some(cert), Some(key), Some(wwdr));
     let app = spawn_app_on(backend, config).await;
     // Signed by a chain the tests' root does not know: read the pass without verifying it.
     let created = app.create_pass("loyalty", crate::helpers::example("loyalty")).await;
@@ -139,7 +140,7 @@ async fn forbidden_pauses_then_resumes(backend: Backend) {
 async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
     let apns = mock().await;
     let mut config = push_config(&apns);
-    config.push_workers = 0; // this test plays both workers
+    config.jobs.push_workers = 0; // this test plays both workers
     let app = spawn_app_on(backend, config.clone()).await;
     let held = add_to_wallet(&app).await;
     register_as(&app, &held, "device-one", &token(1)).await;
@@ -149,7 +150,7 @@ async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
         .await
         .unwrap();
 
-    config.database_url = passerelle::secret::Secret::new(app.database_url.clone());
+    config.database.url = passerelle::secret::Secret::new(app.database_url.clone());
     let store: Arc<dyn Store> = passerelle::app::open_store(&config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await; // past the coalescing delay
     // A worker claims the job for 2 s, then dies without finishing it (2 s: room for a loaded machine).
@@ -162,11 +163,12 @@ async fn an_expired_lease_is_taken_by_another_worker(backend: Backend) {
 
     let (_, passes) = passerelle::app::load_passes(&config).unwrap();
     let handler = PushHandler {
-        sender: Arc::new(ApnsClient::new(passes.identity(), config.apns_settings()).unwrap()),
+        sender: Arc::new(ApnsClient::new(passes.identity(), (&config.apns).into()).unwrap()),
         health: Arc::new(PushHealth::default()),
-        pause: config.worker_settings().pause,
+        pause: QueueSettings::push(&config.jobs).pause,
     };
-    let worker = Runner { store: store.clone(), handler: Arc::new(handler), settings: config.worker_settings() };
+    let worker =
+        Runner { store: store.clone(), handler: Arc::new(handler), settings: QueueSettings::push(&config.jobs) };
     assert_eq!(worker.run_once().await.unwrap(), 0, "the lease still holds");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(worker.run_once().await.unwrap(), 1, "the expired lease is taken again");
@@ -179,8 +181,8 @@ async fn template_redesigns_reach_every_pass(backend: Backend) {
     let templates = tempfile::tempdir().unwrap();
     crate::template_rules::copy_dir(&repo().join("pass-templates"), templates.path());
     let mut config = push_config(&apns);
-    config.templates_dir = templates.path().to_path_buf();
-    config.publish_batch_size = 2;
+    config.templates.dir = templates.path().to_path_buf();
+    config.templates.publish_batch_size = 2;
     let app = spawn_app_on(backend.clone(), config.clone()).await;
     let mut held = Vec::new();
     for n in 0..5 {
@@ -197,7 +199,7 @@ async fn template_redesigns_reach_every_pass(backend: Backend) {
     let pass_json = templates.path().join("loyalty/pass.json");
     let text = std::fs::read_to_string(&pass_json).unwrap().replace("\"POINTS\"", "\"BALANCE\"");
     std::fs::write(&pass_json, text).unwrap();
-    config.database_url = passerelle::secret::Secret::new(app.database_url.clone());
+    config.database.url = passerelle::secret::Secret::new(app.database_url.clone());
     let _first = app; // keeps the first server's temporary folder (and SQLite file) alive
     let app = crate::helpers::spawn_app_on_existing(config).await;
     let report = publish(&app).await;
@@ -227,8 +229,8 @@ async fn a_separate_worker_process_pushes(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db_url = backend.database_url(dir.path()).await;
     let mut config = push_config(&web_apns);
-    config.database_url = passerelle::secret::Secret::new(db_url.clone());
-    config.push_workers = 0; // this server only takes changes
+    config.database.url = passerelle::secret::Secret::new(db_url.clone());
+    config.jobs.push_workers = 0; // this server only takes changes
     let app = crate::helpers::spawn_app_on_existing(config.clone()).await;
     let held = add_to_wallet(&app).await;
     register_as(&app, &held, "device-one", &token(1)).await;
@@ -274,7 +276,7 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db_url = backend.database_url(dir.path()).await;
     let mut config = push_config(&apns);
-    config.database_url = passerelle::secret::Secret::new(db_url.clone());
+    config.database.url = passerelle::secret::Secret::new(db_url.clone());
     let store = passerelle::app::open_store(&config).await.unwrap();
     let data = crate::helpers::example("loyalty");
     store

@@ -33,10 +33,10 @@ async fn a_web_only_server_and_a_worker_share_the_work(backend: Backend) {
     let db_url = backend.database_url(dir.path()).await;
     let mut config = no_quiet_hours(push_config(&apns));
     let google = google_setup(&mut config, dir.path()).await;
-    config.database_url = passerelle::secret::Secret::new(db_url.clone());
-    config.webhook_url = Some(hook_url.clone());
-    config.webhook_secret = Some(SECRET.parse().unwrap());
-    config.background = false;
+    config.database.url = passerelle::secret::Secret::new(db_url.clone());
+    config.webhooks.url = Some(hook_url.clone());
+    config.webhooks.secret = Some(SECRET.parse().unwrap());
+    config.jobs.background = false;
     let app = spawn_app_on_existing(config.clone()).await;
     let store = store_of(&app).await;
 
@@ -48,8 +48,8 @@ async fn a_web_only_server_and_a_worker_share_the_work(backend: Backend) {
             .env("PASSERELLE_PUBLIC_URL", &app.public_url)
             .env("PASSERELLE_APNS_URL", apns.url())
             .env("PASSERELLE_APNS_CA_FILE", repo().join("certs-example/root-ca.pem"))
-            .env("PASSERELLE_GOOGLE_SA_KEY", config.google_sa_key.as_ref().unwrap())
-            .env("PASSERELLE_GOOGLE_ISSUER_ID", config.google_issuer_id.as_ref().unwrap())
+            .env("PASSERELLE_GOOGLE_SA_KEY", config.google.sa_key.as_ref().unwrap())
+            .env("PASSERELLE_GOOGLE_ISSUER_ID", config.google.issuer_id.as_ref().unwrap())
             .env("PASSERELLE_GOOGLE_API_URL", google.api_url())
             .env("PASSERELLE_GOOGLE_RATE_PER_SEC", "500")
             .env("PASSERELLE_WEBHOOK_URL", &hook_url)

@@ -54,7 +54,7 @@ async fn keys_cli_creates_lists_and_revokes() {
 
     // The key works against a server on the same database.
     let mut config = test_config();
-    config.database_url = passerelle::secret::Secret::new(url.clone());
+    config.database.url = passerelle::secret::Secret::new(url.clone());
     let app = passerelle::app::App::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -78,8 +78,8 @@ async fn keys_cli_creates_lists_and_revokes() {
 async_test!(device_logs_are_stored_and_bounded);
 async fn device_logs_are_stored_and_bounded() {
     let mut config = test_config();
-    config.device_log_keep = 10;
-    config.device_log_max_lines = 8;
+    config.http.device_log_keep = 10;
+    config.http.device_log_max_lines = 8;
     let app = spawn_app(config).await;
     for batch in 0..3 {
         let logs: Vec<String> = (0..12).map(|i| format!("batch {batch} line {i} {}", "x".repeat(2000))).collect();

@@ -68,11 +68,11 @@ pub fn delivered(received: &Received, event_type: &str) -> Vec<Value> {
 
 async fn spawn(backend: Backend, url: &str) -> TestApp {
     let mut config = test_config();
-    config.webhook_url = Some(url.into());
-    config.webhook_secret = Some(SECRET.parse().unwrap());
-    config.push_poll_ms = 50;
-    config.push_backoff_base_ms = 50;
-    config.push_backoff_max_ms = 100;
+    config.webhooks.url = Some(url.into());
+    config.webhooks.secret = Some(SECRET.parse().unwrap());
+    config.jobs.poll_ms = 50;
+    config.jobs.backoff_base_ms = 50;
+    config.jobs.backoff_max_ms = 100;
     spawn_app_on(backend, config).await
 }
 
@@ -136,8 +136,8 @@ async fn pass_added_and_removed(backend: Backend) {
 sync_test!(a_url_without_secret_is_refused);
 fn a_url_without_secret_is_refused() {
     let mut config = test_config();
-    config.webhook_url = Some("https://orders.example.com/hook".into());
-    let e = passerelle::webhooks::check_config(&config).unwrap_err();
+    config.webhooks.url = Some("https://orders.example.com/hook".into());
+    let e = config.validate().unwrap_err();
     assert!(e.to_string().contains("PASSERELLE_WEBHOOK_SECRET"), "{e}");
 }
 

@@ -8,11 +8,13 @@
 //! The fragment expects the members row aliased `m` and its pass `p` (LEFT JOIN passes p ON p.serial_number =
 //! m.pass_serial). A comparison on a missing value is false, never unknown, so `not (...)` is a true complement.
 
+mod ast;
+mod check;
 mod lexer;
 mod parser;
 mod sql;
 
-use parser::{Expr, Field, FieldKind, Value};
+use ast::{Expr, Field, FieldKind, Value};
 
 /// A parse error, positioned for the marketer's editor.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! Every user-supplied value (including attribute names) becomes a bound parameter; the SQL text is built
 //! only from the field table and fixed keywords.
 
-use super::parser::{Comparison, Expr, Field, FieldKind, Op, Value};
+use super::ast::{Comparison, Expr, Field, FieldKind, Op, Value};
 use super::{Dialect, SqlFilter, SqlParam};
 
 const APPLE_EXISTS: &str = "EXISTS (SELECT 1 FROM registrations g WHERE g.serial_number = p.serial_number)";

@@ -46,6 +46,18 @@ pub struct GoogleSettings {
     pub backoff_max: Duration,
 }
 
+impl From<&crate::config::Google> for GoogleSettings {
+    fn from(google: &crate::config::Google) -> Self {
+        GoogleSettings {
+            api_url: google.api_url.trim_end_matches('/').to_owned(),
+            timeout: Duration::from_millis(google.timeout_ms),
+            max_retries: google.max_retries,
+            backoff_base: Duration::from_millis(google.backoff_base_ms),
+            backoff_max: Duration::from_millis(google.backoff_max_ms.max(google.backoff_base_ms)),
+        }
+    }
+}
+
 impl Default for GoogleSettings {
     fn default() -> Self {
         GoogleSettings {

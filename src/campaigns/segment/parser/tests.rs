@@ -1,6 +1,7 @@
 //! Parser tests: valid segments, and each mistake with its exact position.
 
 use super::*;
+use crate::campaigns::segment::ast::FIELDS;
 
 fn field(name: &str) -> Field {
     resolve_field(name, 1).unwrap()

@@ -1,0 +1,154 @@
+//! HTTP server settings: where it listens and how it is reached, admin access, request limits,
+//! device logs, the sign-up forms' secret and rate, and the reverse proxies it believes.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use clap::Args;
+
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, Args)]
+pub struct Http {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "PASSERELLE_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+
+    /// Externally visible base URL (https in production); passes carry it as webServiceURL.
+    /// Defaults to http:// plus the address actually bound.
+    #[arg(long, env = "PASSERELLE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Bootstrap admin API key (Authorization: Bearer <token>); more keys with `passerelle keys create`.
+    #[arg(long, env = "PASSERELLE_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<Secret>,
+
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "PASSERELLE_MAX_BODY_BYTES", default_value_t = 262_144, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Device log lines (POST /v1/log) kept in the database; older ones are deleted.
+    #[arg(long, env = "PASSERELLE_DEVICE_LOG_KEEP", default_value_t = 10_000, global = true)]
+    pub device_log_keep: i64,
+
+    /// Most log lines stored from one POST /v1/log request; the rest are dropped.
+    #[arg(long, env = "PASSERELLE_DEVICE_LOG_MAX_LINES", default_value_t = 50, global = true)]
+    pub device_log_max_lines: usize,
+
+    /// Server secret that signs the enrollment forms' CSRF tokens (HMAC-SHA256). Unset: a random
+    /// one per process, so forms opened before a restart, or served by another process, are refused.
+    #[arg(long, env = "PASSERELLE_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<Secret>,
+
+    /// Sign-up form submissions (POST /join/{code}) allowed per client IP and minute (0: no limit).
+    #[arg(long, env = "PASSERELLE_JOIN_RATE_PER_MIN", default_value_t = 10, global = true)]
+    pub join_rate_per_min: u32,
+
+    /// Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For gives the client address.
+    #[arg(long, env = "PASSERELLE_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Http {
+    /// The public base URL without a trailing slash; `bound` is used when none is configured.
+    pub fn public_url_or(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+/// One network: an address and a prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The reverse proxies whose `X-Forwarded-For` is believed (none by default); `http::client_ip` walks the header.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<Network>);
+
+impl TrustedProxies {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for TrustedProxies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list: Vec<String> = self.0.iter().map(|n| format!("{}/{}", n.addr, n.prefix)).collect();
+        write!(f, "TrustedProxies({})", list.join(","))
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = String;
+
+    /// Comma-separated IPs (`10.0.0.7`, `::1`) or CIDRs (`10.0.0.0/8`, `fd00::/8`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut networks = Vec::new();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let bad = || format!("{item:?} is not an IP address or a CIDR such as 10.0.0.0/8");
+            let (addr, prefix) = match item.split_once('/') {
+                Some((a, p)) => (a, Some(p)),
+                None => (item, None),
+            };
+            let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+            let addr = addr.to_canonical();
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+                None => max,
+            };
+            networks.push(Network { addr, prefix });
+        }
+        Ok(Self(networks))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_ips_and_cidrs() {
+        let t: TrustedProxies = "10.0.0.0/8, 192.168.1.7 ,fd00::/8".parse().unwrap();
+        assert!(t.contains(ip("10.200.3.4")));
+        assert!(t.contains(ip("::ffff:10.1.1.1")), "IPv4-mapped addresses match their IPv4 network");
+        assert!(t.contains(ip("192.168.1.7")) && !t.contains(ip("192.168.1.8")));
+        assert!(t.contains(ip("fd12::1")) && !t.contains(ip("fe80::1")));
+        assert!("".parse::<TrustedProxies>().unwrap().is_empty());
+        let all: TrustedProxies = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(ip("8.8.8.8")) && !all.contains(ip("::1")));
+        for bad in ["10.0.0.0/33", "example.com", "10.0.0/8", "::/129", "1.2.3.4/x"] {
+            assert!(bad.parse::<TrustedProxies>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Loyalty settings: the tiers (`PASSERELLE_TIERS`), the phone numbers' default country and the
+//! points rule. The setting types are read here, at start; what a tier means is `loyalty::tiers`'s.
+
+use std::fmt;
+use std::str::FromStr;
+
+use clap::Args;
+use phonenumber::country::Id;
+
+#[derive(Debug, Clone, Args)]
+pub struct Loyalty {
+    /// Loyalty tiers as name:points pairs; a member is in the highest tier whose points they reach.
+    #[arg(long, env = "PASSERELLE_TIERS", default_value = "member:0,premium:300,gold:1000", global = true)]
+    pub tiers: TierRules,
+
+    /// Country whose national format applies to phone numbers written without +country code (ISO 3166, e.g. FR).
+    #[arg(long, env = "PASSERELLE_DEFAULT_COUNTRY", default_value = "FR", global = true)]
+    pub default_country: Country,
+
+    /// Lets a points change take a member's balance below zero.
+    #[arg(long, env = "PASSERELLE_POINTS_ALLOW_NEGATIVE", global = true)]
+    pub points_allow_negative: bool,
+}
+
+/// `PASSERELLE_TIERS` read: `member:0,premium:300,gold:1000`. The rules that use it live in `loyalty::tiers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierRules {
+    /// (name, threshold), by threshold ascending.
+    tiers: Vec<(String, i64)>,
+}
+
+impl TierRules {
+    /// (name, threshold), by threshold ascending; never empty.
+    pub fn thresholds(&self) -> &[(String, i64)] {
+        &self.tiers
+    }
+}
+
+impl FromStr for TierRules {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut tiers = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, threshold) =
+                part.split_once(':').ok_or_else(|| format!("{part:?} is not name:points (e.g. premium:300)"))?;
+            let name = name.trim();
+            if name.is_empty()
+                || name.len() > 32
+                || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            {
+                return Err(format!("tier name {name:?} must be 1-32 characters of a-z, 0-9, '_' and '-'"));
+            }
+            let threshold: i64 =
+                threshold.trim().parse().map_err(|_| format!("{part:?}: the threshold must be a whole number"))?;
+            if tiers.iter().any(|(n, _)| n == name) {
+                return Err(format!("tier {name:?} is listed twice"));
+            }
+            if tiers.iter().any(|(_, t)| *t == threshold) {
+                return Err(format!("two tiers share the threshold {threshold}"));
+            }
+            tiers.push((name.to_owned(), threshold));
+        }
+        if tiers.is_empty() {
+            return Err("list at least one tier, e.g. member:0,premium:300".into());
+        }
+        tiers.sort_by_key(|(_, t)| *t);
+        Ok(Self { tiers })
+    }
+}
+
+/// The country whose national format applies to phone numbers without a `+` prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country(pub Id);
+
+impl FromStr for Country {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Id::from_str(&s.trim().to_ascii_uppercase())
+            .map(Country)
+            .map_err(|_| format!("{s:?} is not an ISO 3166 two-letter country code (e.g. FR, BE, GB)"))
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_ref())
+    }
+}

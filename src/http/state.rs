@@ -1,0 +1,28 @@
+//! What the HTTP handlers share: the settings, the store, the templates and the domain services.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::google::sync::GoogleService;
+use crate::jobs::push::PushHealth;
+use crate::loyalty::Loyalty;
+use crate::passes::Passes;
+use crate::receipts::Receipts;
+use crate::store::Store;
+use crate::templates::TemplateSet;
+
+/// Shared, read-only state of the HTTP handlers (built by `app::Services::http_state`).
+pub struct AppState {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub templates: Arc<TemplateSet>,
+    /// Base URL without a trailing slash; passes carry it as webServiceURL.
+    pub public_url: String,
+    pub passes: Arc<Passes>,
+    pub loyalty: Arc<Loyalty>,
+    pub receipts: Arc<Receipts>,
+    /// Whether pushing works; `/readyz` reports a pause.
+    pub push_health: Arc<PushHealth>,
+    /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
+    pub google: Option<Arc<GoogleService>>,
+}
