@@ -53,6 +53,18 @@ impl Passes {
 
     /// Validates the data against the template and stores a new pass.
     pub async fn create(&self, template_id: &str, data: Value, serial: Option<String>) -> Result<PassRecord> {
+        let pass = self.store.insert_pass(self.new_pass(template_id, data, serial)?).await.map_err(|e| {
+            phrase_conflict(e, |_, serial, _| {
+                Error::conflict(format!("a pass with serial number {serial:?} already exists"), "serial_number")
+            })
+        })?;
+        self.created(&pass).await?;
+        Ok(pass)
+    }
+
+    /// A new pass, its data validated against the template, to store alone (`create`) or with
+    /// the row it belongs to (a member, an order, a receipt), then hand to `created`.
+    pub fn new_pass(&self, template_id: &str, data: Value, serial: Option<String>) -> Result<NewPass> {
         let template = self.template(template_id)?;
         template.validate_data(&data).map_err(prefix_data_field)?;
         let serial_number = match serial {
@@ -65,23 +77,19 @@ impl Passes {
             }
             None => tokens::serial_number(),
         };
-        let pass = self
-            .store
-            .insert_pass(NewPass {
-                serial_number,
-                template: template.id.clone(),
-                data,
-                authentication_token: tokens::authentication_token(),
-                share_token: tokens::serial_number(),
-            })
-            .await
-            .map_err(|e| {
-                phrase_conflict(e, |_, serial, _| {
-                    Error::conflict(format!("a pass with serial number {serial:?} already exists"), "serial_number")
-                })
-            })?;
-        // The save link is only useful once the object exists at Google: write it now when
-        // Google answers in time; otherwise the queued sync (same transaction) does it shortly.
+        Ok(NewPass {
+            serial_number,
+            template: template.id.clone(),
+            data,
+            authentication_token: tokens::authentication_token(),
+            share_token: tokens::serial_number(),
+        })
+    }
+
+    /// After a new pass is stored: the save link is only useful once the object exists at
+    /// Google, so write it now when Google answers in time; otherwise the sync queued with the
+    /// pass does it shortly.
+    pub async fn created(&self, pass: &PassRecord) -> Result<()> {
         if let Some(google) = &self.google {
             let sync = google.sync_pass(self.store.as_ref(), &self.templates, &pass.serial_number, None, None);
             match tokio::time::timeout(self.google_wait, sync).await {
@@ -94,7 +102,7 @@ impl Passes {
                 Err(_) => tracing::warn!(serial = %pass.serial_number, "Google object not created in time, queued"),
             }
         }
-        Ok(pass)
+        Ok(())
     }
 
     /// Merges `patch` into the pass's data (a `null` removes a field), puts `message` in the

@@ -362,7 +362,7 @@ pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
     if let Some(m) = &member {
         data.insert("member_name".into(), json!(member_name(m)));
     }
-    let pass = receipts.passes.create(RECEIPT_TEMPLATE, Value::Object(data), None).await?;
+    let new_pass = receipts.passes.new_pass(RECEIPT_TEMPLATE, Value::Object(data), None)?;
 
     let body = json!({
         "issued_at": issued_given,
@@ -380,16 +380,16 @@ pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
         idempotency_key: idempotency_key.clone(),
         email_hmac,
         phone_hmac,
-        pass_serial: pass.serial_number.clone(),
+        pass_serial: new_pass.serial_number.clone(),
         created_at: now_ms(),
     };
-    match receipts.passes.store.insert_receipt(&record).await {
-        Ok(stored) => Ok(Posted { receipt: stored, replayed: false }),
+    // One transaction: a refused receipt leaves no pass behind.
+    match receipts.passes.store.insert_receipt(&record, new_pass).await {
+        Ok((stored, pass)) => {
+            receipts.passes.created(&pass).await?;
+            Ok(Posted { receipt: stored, replayed: false })
+        }
         Err(e) => {
-            // The pass belongs to no receipt.
-            if let Err(void) = receipts.passes.void(&pass.serial_number).await {
-                tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused receipt: {void}");
-            }
             // The same key posted twice at once: the other request stored it.
             if let Some(key) = &idempotency_key
                 && let Some(existing) = receipts.passes.store.receipt_by_idempotency_key(key).await?

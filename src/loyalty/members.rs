@@ -79,7 +79,7 @@ pub async fn create(loyalty: &Loyalty, input: NewMember) -> Result<(MemberRecord
         created_at: now,
         updated_at: now,
     };
-    // Duplicates first, so that no pass is made for a refused sign-up.
+    // Duplicates first: most refusals come before any write (the transaction refuses the rest).
     for (field, lookup, value) in [
         ("email", MemberLookup { email: member.email.clone(), ..Default::default() }, &member.email),
         ("phone", MemberLookup { phone: member.phone.clone(), ..Default::default() }, &member.phone),
@@ -129,32 +129,14 @@ pub async fn create(loyalty: &Loyalty, input: NewMember) -> Result<(MemberRecord
         fields.insert(super::me::ME_URL_FIELD.into(), Value::from(super::me::me_url(loyalty, &token)));
         record
     });
-    let data = Value::Object(fields);
-    let pass = loyalty.passes.create(LOYALTY_TEMPLATE, data, None).await?;
-    member.pass_serial = Some(pass.serial_number.clone());
-    match loyalty.passes.store.insert_member(&member).await {
-        Ok(stored) => {
-            if let Some(record) = consent_token
-                && let Err(e) = loyalty.passes.store.insert_member_token(&record).await
-            {
-                tracing::error!(member = %stored.id, "storing the consent link of the pass: {e:#}");
-            }
-            if let Some(record) = me_token
-                && let Err(e) = loyalty.passes.store.insert_member_token(&record).await
-            {
-                tracing::error!(member = %stored.id, "storing the \"My receipts\" link of the pass: {e:#}");
-            }
-            crate::receipts::link_pending_logged(&loyalty.receipts, &stored).await;
-            Ok((stored, pass))
-        }
-        Err(e) => {
-            // Someone signed up with the same contact meanwhile: the new pass belongs to no one.
-            if let Err(void) = loyalty.passes.void(&pass.serial_number).await {
-                tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused sign-up: {void}");
-            }
-            Err(refused(e))
-        }
-    }
+    let new_pass = loyalty.passes.new_pass(LOYALTY_TEMPLATE, Value::Object(fields), None)?;
+    member.pass_serial = Some(new_pass.serial_number.clone());
+    // One transaction: the pass, the member and the links the pass carries, or none of them.
+    let tokens: Vec<_> = consent_token.into_iter().chain(me_token).collect();
+    let (stored, pass) = loyalty.passes.store.insert_member(&member, new_pass, &tokens).await.map_err(refused)?;
+    loyalty.passes.created(&pass).await?;
+    crate::receipts::link_pending_logged(&loyalty.receipts, &stored).await;
+    Ok((stored, pass))
 }
 
 async fn card_taken(loyalty: &Loyalty, number: &str) -> Result<bool> {

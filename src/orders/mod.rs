@@ -175,7 +175,7 @@ pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, Pa
         .store(&store_id)
         .await?
         .ok_or_else(|| Error::unprocessable(format!("no store with id {store_id:?}"), "store_id"))?;
-    // Duplicates first, so that no pass is made for a refused order.
+    // Duplicates first: most refusals come before any write (the transaction refuses the rest).
     if passes.store.order(&number).await?.is_some() {
         return Err(Error::conflict(format!("order {number:?} already exists"), "order_number"));
     }
@@ -191,7 +191,7 @@ pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, Pa
         "status": Status::Placed.pass_text(&store.name),
         "items": lines.join("\n"),
     });
-    let pass = passes.create(ORDER_TEMPLATE, data, None).await?;
+    let new_pass = passes.new_pass(ORDER_TEMPLATE, data, None)?;
     let now = now_ms();
     let mut customer = json!({"name": customer_name});
     if let Some(email) = email {
@@ -208,22 +208,16 @@ pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, Pa
         pickup_from: from_ms,
         pickup_until: until_ms,
         status: Status::Placed.as_str().into(),
-        pass_serial: Some(pass.serial_number.clone()),
+        pass_serial: Some(new_pass.serial_number.clone()),
         created_at: now,
         updated_at: now,
     };
-    match passes.store.insert_order(&order).await {
-        Ok(stored) => Ok((stored, pass)),
-        Err(e) => {
-            // The same number was placed meanwhile: the new pass belongs to no order.
-            if let Err(void) = passes.void(&pass.serial_number).await {
-                tracing::warn!(serial = %pass.serial_number, "voiding the pass of a refused order: {void}");
-            }
-            Err(phrase_conflict(e, |_, number, _| {
-                Error::conflict(format!("order {number:?} already exists"), "order_number")
-            }))
-        }
-    }
+    // One transaction: an order placed meanwhile with the same number leaves no pass behind.
+    let (stored, pass) = passes.store.insert_order(&order, new_pass).await.map_err(|e| {
+        phrase_conflict(e, |_, number, _| Error::conflict(format!("order {number:?} already exists"), "order_number"))
+    })?;
+    passes.created(&pass).await?;
+    Ok((stored, pass))
 }
 
 pub async fn get(passes: &Passes, number: &str) -> Result<OrderRecord> {

@@ -7,7 +7,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{PassChange, PassRecord, StoreResult};
+use super::{MemberTokenRecord, NewPass, PassChange, PassRecord, StoreResult};
 use crate::error::Error;
 
 /// One stored member. `tier` is the tier in force: `tier_manual` when set, else the rules' tier.
@@ -99,9 +99,15 @@ pub type MemberPassUpdate = Box<dyn FnOnce(&MemberRecord, &PassRecord) -> Result
 
 #[async_trait]
 pub trait MembersStore: Send + Sync {
-    /// Stores a new member. A taken e-mail, phone or card number is a `Conflict` on that field
-    /// naming the member who has it (`existing`).
-    async fn insert_member(&self, member: &MemberRecord) -> StoreResult<MemberRecord>;
+    /// Stores a new member with their loyalty pass (which `member.pass_serial` names, queued for
+    /// Google as `insert_pass` does) and their tokens, in one transaction: all or nothing. A taken
+    /// e-mail, phone or card number is a `Conflict` on that field naming the member who has it.
+    async fn insert_member(
+        &self,
+        member: &MemberRecord,
+        pass: NewPass,
+        tokens: &[MemberTokenRecord],
+    ) -> StoreResult<(MemberRecord, PassRecord)>;
     async fn member(&self, id: &str) -> Result<Option<MemberRecord>>;
     /// The members matching every value given, oldest first (at most one: the values are unique).
     async fn find_members(&self, lookup: &MemberLookup) -> Result<Vec<MemberRecord>>;

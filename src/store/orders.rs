@@ -6,7 +6,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{PassChange, PassRecord, StoreResult};
+use super::{NewPass, PassChange, PassRecord, StoreResult};
 use crate::error::Error;
 
 /// One stored order.
@@ -40,8 +40,9 @@ pub type OrderPassUpdate =
 
 #[async_trait]
 pub trait OrdersStore: Send + Sync {
-    /// Stores a new order; `Conflict` on `order_number` if the number exists.
-    async fn insert_order(&self, order: &OrderRecord) -> StoreResult<OrderRecord>;
+    /// Stores a new order with its pass (which `order.pass_serial` names) in one transaction;
+    /// `Conflict` on `order_number` if the number exists (nothing is stored).
+    async fn insert_order(&self, order: &OrderRecord, pass: NewPass) -> StoreResult<(OrderRecord, PassRecord)>;
     async fn order(&self, order_number: &str) -> Result<Option<OrderRecord>>;
     /// Applies `update` to the order and `pass` to its pass in one transaction; `None` if there
     /// is no such order.

@@ -1,9 +1,6 @@
 //! The PostgreSQL backend: what PostgreSQL does its own way (a connection pool, row locks held
 //! until commit, `SKIP LOCKED` claims so several processes share the work, JSONB columns, an
 //! advisory lock), then the one SQL implementation of `sql/` compiled for it.
-//!
-//! `pick!` chooses this backend's text of each dialect piece of `sql/dialect.rs` at compile
-//! time, so a query is written once in `sql/` and differs only where the databases do.
 
 use std::str::FromStr;
 

@@ -5,7 +5,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::StoreResult;
+use super::{NewPass, PassRecord, StoreResult};
 
 /// One stored receipt.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,9 +31,10 @@ pub struct ReceiptRecord {
 
 #[async_trait]
 pub trait ReceiptsStore: Send + Sync {
-    /// Stores a new receipt; `Conflict` on `receipt_number` if its idempotency key, or its number
-    /// in its store, is taken (the caller tells which by looking the key up).
-    async fn insert_receipt(&self, receipt: &ReceiptRecord) -> StoreResult<ReceiptRecord>;
+    /// Stores a new receipt with its pass (which `receipt.pass_serial` names) in one transaction;
+    /// `Conflict` on `receipt_number` if its idempotency key, or its number in its store, is
+    /// taken (nothing is stored; the caller tells which by looking the key up).
+    async fn insert_receipt(&self, receipt: &ReceiptRecord, pass: NewPass) -> StoreResult<(ReceiptRecord, PassRecord)>;
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>>;
     async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>>;
     /// Every receipt with this number (one per store at most), oldest first.

@@ -1,9 +1,6 @@
 //! The SQLite backend: what SQLite does its own way (one file, WAL, writes in `BEGIN IMMEDIATE`
 //! transactions that hold the database's write lock, so rows need no locks of their own), then
 //! the one SQL implementation of `sql/` compiled for it.
-//!
-//! `pick!` chooses this backend's text of each dialect piece of `sql/dialect.rs` at compile
-//! time, so a query is written once in `sql/` and differs only where the databases do.
 
 use std::str::FromStr;
 

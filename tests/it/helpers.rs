@@ -110,6 +110,47 @@ pub async fn wait_until_drained(app: &TestApp, kind: passerelle::store::JobKind)
     .await;
 }
 
+/// A migrated store on `backend` in `dir`, queuing Google syncs (so a creation's sync job is
+/// seen to commit, or not, with it), without a server.
+pub async fn open_store(backend: &Backend, dir: &Path) -> std::sync::Arc<dyn passerelle::store::Store> {
+    let settings = passerelle::store::DbSettings {
+        url: passerelle::secret::Secret::new(backend.database_url(dir).await),
+        max_connections: 4,
+        busy_timeout: std::time::Duration::from_secs(5),
+        push_coalesce_ms: 0,
+        google_enabled: true,
+        google_first_sync_delay_ms: 0,
+        webhooks_enabled: false,
+    };
+    let store = passerelle::store::connect(&settings).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// A new pass of `template` (its example data) with this serial.
+pub fn new_pass(template: &str, serial: &str) -> passerelle::store::NewPass {
+    passerelle::store::NewPass {
+        serial_number: serial.into(),
+        template: template.into(),
+        data: example(template),
+        authentication_token: passerelle::tokens::authentication_token(),
+        share_token: passerelle::tokens::serial_number(),
+    }
+}
+
+/// Checks that the store holds exactly these passes, none voided, each with its one queued
+/// Google sync: what a refused creation wrote besides was rolled back with it.
+pub async fn assert_only_passes(store: &dyn passerelle::store::Store, serials: &[&str]) {
+    let query = passerelle::store::PassQuery { limit: 100, ..Default::default() };
+    let passes = store.list_passes(&query).await.unwrap();
+    let stored: Vec<&str> = passes.iter().map(|p| p.serial_number.as_str()).collect();
+    assert_eq!(stored, serials, "no pass of a refused creation is stored");
+    assert!(passes.iter().all(|p| !p.voided), "no pass was voided after the fact");
+    let stats = store.queue_stats().await.unwrap();
+    let google = stats.iter().find(|(k, _)| *k == passerelle::store::JobKind::Google).unwrap().1.clone();
+    assert_eq!(google.pending, serials.len() as i64, "one Google sync per stored pass, none for the refused");
+}
+
 /// Example data of a demo template.
 pub fn example(template: &str) -> Value {
     let path = repo().join("pass-templates").join(template).join("example.json");

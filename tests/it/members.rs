@@ -2,10 +2,13 @@
 //! verifies, field errors, duplicates, lookups, points from the till (idempotent, never negative,
 //! no lost update under 50 parallel requests), tiers, and the pass the phone downloads afterwards.
 
+use passerelle::store::{MemberRecord, MemberTokenRecord, StoreError, TokenPurpose, now_ms};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config, unpack};
+use crate::helpers::{
+    Backend, TestApp, assert_only_passes, assert_valid_pass, new_pass, open_store, spawn_app_on, test_config, unpack,
+};
 use crate::web_service::{Held, register};
 
 const DEVICE: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -380,7 +383,66 @@ async fn tiers_follow_points_until_set_by_hand(backend: Backend) {
     assert_eq!(status, 404);
 }
 
+/// A member as the store takes them: the pass serial and one consent-withdrawal token.
+fn member(id: &str, card: &str, email: &str) -> (MemberRecord, MemberTokenRecord) {
+    let now = now_ms();
+    let member = MemberRecord {
+        id: id.into(),
+        card_number: card.into(),
+        first_name: "Ada".into(),
+        email: Some(email.into()),
+        tier: "member".into(),
+        attributes: json!({}),
+        pass_serial: Some(format!("PASS-{id}")),
+        created_at: now,
+        updated_at: now,
+        ..MemberRecord::default()
+    };
+    let token = MemberTokenRecord {
+        token_hash: format!("{:0>64}", id),
+        member_id: id.into(),
+        purpose: TokenPurpose::WithdrawConsent,
+        email: None,
+        created_at: now,
+        used_at: None,
+    };
+    (member, token)
+}
+
+/// A sign-up is one transaction: refused for a taken e-mail or card number (as when another
+/// sign-up commits between the API's checks and the insert), it leaves no pass, no voided pass,
+/// no Google sync and no token behind.
+async fn refused_sign_ups_leave_nothing_behind(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&backend, dir.path()).await;
+    let (first, token) = member("mem_first", "100000000001", "ada@example.com");
+    let (stored, pass) = store.insert_member(&first, new_pass("loyalty", "PASS-mem_first"), &[token]).await.unwrap();
+    assert_eq!(
+        (stored.pass_serial.as_deref(), pass.serial_number.as_str()),
+        (Some("PASS-mem_first"), "PASS-mem_first")
+    );
+    assert!(store.member_token(&format!("{:0>64}", "mem_first")).await.unwrap().is_some(), "the token is stored");
+
+    for (id, card, email, field) in [
+        ("mem_same_mail", "100000000002", "ada@example.com", "email"),
+        ("mem_same_card", "100000000001", "grace@example.com", "card_number"),
+    ] {
+        let (refused, token) = member(id, card, email);
+        let result = store.insert_member(&refused, new_pass("loyalty", &format!("PASS-{id}")), &[token]).await;
+        match result {
+            Err(StoreError::Conflict { field: f, existing, .. }) => {
+                assert_eq!((f, existing.as_deref()), (field, Some("mem_first")), "{id}")
+            }
+            other => panic!("{id}: a conflict naming the first member, got {other:?}"),
+        }
+        assert!(store.member(id).await.unwrap().is_none(), "{id}: no member row");
+        assert!(store.member_token(&format!("{:0>64}", id)).await.unwrap().is_none(), "{id}: no token");
+        assert_only_passes(store.as_ref(), &["PASS-mem_first"]).await;
+    }
+}
+
 on_both_backends!(
+    refused_sign_ups_leave_nothing_behind,
     sign_up_creates_a_card_that_verifies,
     bad_sign_ups_name_the_field,
     duplicates_name_the_existing_member,

@@ -5,10 +5,13 @@
 
 use std::collections::HashSet;
 
+use passerelle::store::{OrderRecord, StoreError};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config};
+use crate::helpers::{
+    Backend, TestApp, assert_only_passes, assert_valid_pass, new_pass, open_store, spawn_app_on, test_config,
+};
 use crate::push::{eventually, mock, push_config, register_as, token};
 use crate::web_service::Held;
 
@@ -251,7 +254,34 @@ async fn refused_orders(backend: Backend) {
     assert_eq!(order["pickup"]["from"], "2099-11-24T09:00:00Z");
 }
 
+/// An order and its pass are stored in one transaction: an order whose number is taken (as when
+/// two order systems place it at once, past the API's check) leaves no pass, no voided pass and
+/// no Google sync behind.
+async fn a_taken_order_number_leaves_no_pass(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&backend, dir.path()).await;
+    let order = |serial: &str| OrderRecord {
+        order_number: "CC-1001".into(),
+        store_id: "paris-01".into(),
+        customer: json!({"name": "Ada"}),
+        items: json!([{"label": "Bread", "quantity": 1}]),
+        pickup_from: 1_700_000_000_000,
+        pickup_until: 1_700_003_600_000,
+        status: "placed".into(),
+        pass_serial: Some(serial.into()),
+        created_at: 1_700_000_000_000,
+        updated_at: 1_700_000_000_000,
+    };
+    let (stored, pass) = store.insert_order(&order("PASS-1"), new_pass("click-and-collect", "PASS-1")).await.unwrap();
+    assert_eq!((stored, pass.serial_number.as_str()), (order("PASS-1"), "PASS-1"));
+    let result = store.insert_order(&order("PASS-2"), new_pass("click-and-collect", "PASS-2")).await;
+    assert!(matches!(result, Err(StoreError::Conflict { field: "order_number", .. })), "{result:?}");
+    assert_eq!(store.order("CC-1001").await.unwrap().unwrap().pass_serial.as_deref(), Some("PASS-1"));
+    assert_only_passes(store.as_ref(), &["PASS-1"]).await;
+}
+
 on_both_backends!(
+    a_taken_order_number_leaves_no_pass,
     placed_ready_collected,
     cancel_voids_and_refused_moves,
     orders_past_their_window_expire,

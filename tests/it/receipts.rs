@@ -3,10 +3,13 @@
 //! linking by card number at once and by e-mail or phone only once verified (receipts posted
 //! before the member existed included), and the receipt pass that verifies and lists the lines.
 
+use passerelle::store::{ReceiptRecord, StoreError};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_valid_pass, spawn_app_on, test_config};
+use crate::helpers::{
+    Backend, TestApp, assert_only_passes, assert_valid_pass, new_pass, open_store, spawn_app_on, test_config,
+};
 
 async fn post_receipt(app: &TestApp, body: &Value) -> (StatusCode, Value) {
     let resp = app.api(Method::POST, "/api/v1/receipts").json(body).send().await.unwrap();
@@ -261,7 +264,42 @@ async fn receipt_pass_verifies_and_lists_the_lines(backend: Backend) {
     assert_eq!(pass["barcodes"][0]["message"], "R-50");
 }
 
+/// A receipt and its pass are stored in one transaction: a receipt refused for a taken
+/// idempotency key or number (as when two tills post at once, past the API's checks) leaves no
+/// pass, no voided pass and no Google sync behind.
+async fn refused_receipts_leave_no_pass(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&backend, dir.path()).await;
+    let receipt = |id: &str, number: &str, key: &str| ReceiptRecord {
+        id: id.into(),
+        receipt_number: number.into(),
+        store_id: "paris-01".into(),
+        issued_at: 1_700_000_000_000,
+        body: json!({"lines": []}),
+        member_id: None,
+        idempotency_key: Some(key.into()),
+        email_hmac: None,
+        phone_hmac: None,
+        pass_serial: format!("PASS-{id}"),
+        created_at: 1_700_000_000_000,
+    };
+    let first = receipt("rcp_first", "T1-0001", "key-1");
+    let (stored, pass) = store.insert_receipt(&first, new_pass("receipt", "PASS-rcp_first")).await.unwrap();
+    assert_eq!((stored, pass.serial_number.as_str()), (first, "PASS-rcp_first"));
+    for refused in [receipt("rcp_same_key", "T1-0002", "key-1"), receipt("rcp_same_number", "T1-0001", "key-2")] {
+        let result = store.insert_receipt(&refused, new_pass("receipt", &refused.pass_serial)).await;
+        assert!(
+            matches!(result, Err(StoreError::Conflict { field: "receipt_number", .. })),
+            "{}: {result:?}",
+            refused.id
+        );
+        assert!(store.receipt(&refused.id).await.unwrap().is_none(), "{}: no receipt row", refused.id);
+        assert_only_passes(store.as_ref(), &["PASS-rcp_first"]).await;
+    }
+}
+
 on_both_backends!(
+    refused_receipts_leave_no_pass,
     email_receipt_links_once_the_member_verifies,
     verification_link_and_phone_link_waiting_receipts,
     card_number_links_at_once,

@@ -58,15 +58,8 @@ impl GoogleStore for SqlStore {
     async fn record_google_callback(&self, nonce: &str, object_id: &str, saved: bool) -> Result<bool> {
         let now = now_ms();
         let mut tx = self.write_tx().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO google_callback_nonces (nonce, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(nonce)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        let sql = "INSERT INTO google_callback_nonces (nonce, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+        let fresh = sqlx::query(sql).bind(nonce).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
         if fresh {
             let sql = if saved {
                 "UPDATE google_objects SET saved = TRUE, saved_at = $1, updated_at = $1 WHERE object_id = $2"

@@ -334,10 +334,7 @@ impl JobsStore for SqlStore {
                 _ => s.dead = n,
             }
             if state != "dead" {
-                s.oldest_created_at = match (s.oldest_created_at, oldest) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                s.oldest_created_at = s.oldest_created_at.into_iter().chain(oldest).min();
             }
         }
         Ok(stats.into_iter().collect())

@@ -13,7 +13,7 @@ use crate::store::error::is_unique;
 use crate::store::members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
 };
-use crate::store::{PassRecord, StoreError, StoreResult};
+use crate::store::{MemberTokenRecord, NewPass, PassRecord, StoreError, StoreResult};
 
 /// The columns `member_from_row` reads (`attributes` as JSON text, parsed with serde_json).
 macro_rules! member_columns {
@@ -165,11 +165,26 @@ impl SqlStore {
 
 #[async_trait]
 impl MembersStore for SqlStore {
-    async fn insert_member(&self, m: &MemberRecord) -> StoreResult<MemberRecord> {
-        match insert_member_row(&mut *self.pool.acquire().await?, m).await {
-            Ok(row) => Ok(member_from_row(&row)?),
-            Err(e) => Err(self.duplicate_of(m, e).await),
+    async fn insert_member(
+        &self,
+        m: &MemberRecord,
+        pass: NewPass,
+        tokens: &[MemberTokenRecord],
+    ) -> StoreResult<(MemberRecord, PassRecord)> {
+        let mut tx = self.write_tx().await?;
+        let pass = self.write_new_pass(&mut tx, &pass).await?;
+        let member = match insert_member_row(&mut tx, m).await {
+            Ok(row) => member_from_row(&row)?,
+            Err(e) => {
+                drop(tx);
+                return Err(self.duplicate_of(m, e).await);
+            }
+        };
+        for token in tokens {
+            super::tokens::insert_token(&mut tx, token).await?;
         }
+        tx.commit().await?;
+        Ok((member, pass))
     }
 
     async fn member(&self, id: &str) -> Result<Option<MemberRecord>> {

@@ -296,12 +296,8 @@ impl Store for SqlStore {
 
     async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let removed = sqlx::query("DELETE FROM registrations WHERE device_library_id = $1 AND serial_number = $2")
-            .bind(device)
-            .bind(serial)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let sql = "DELETE FROM registrations WHERE device_library_id = $1 AND serial_number = $2";
+        let removed = sqlx::query(sql).bind(device).bind(serial).execute(&mut *tx).await?.rows_affected();
         // A device without passes is forgotten, push token included.
         sqlx::query(
             "DELETE FROM devices WHERE device_library_id = $1 \
@@ -377,13 +373,8 @@ impl Store for SqlStore {
     }
 
     async fn revoke_api_key(&self, id: &str) -> Result<bool> {
-        let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(n > 0)
+        let sql = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+        Ok(sqlx::query(sql).bind(now_ms()).bind(id).execute(&self.pool).await?.rows_affected() > 0)
     }
 
     async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
@@ -393,11 +384,8 @@ impl Store for SqlStore {
         let now = now_ms();
         // One write a minute at most: key checks stay reads on the hot path.
         if key.last_used_at.is_none_or(|t| now - t > 60_000) {
-            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&key.id)
-                .execute(&self.pool)
-                .await?;
+            let sql = "UPDATE api_keys SET last_used_at = $1 WHERE id = $2";
+            sqlx::query(sql).bind(now).bind(&key.id).execute(&self.pool).await?;
         }
         Ok(Some(key))
     }

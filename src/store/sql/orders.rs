@@ -10,7 +10,7 @@ use super::rows::{from_row, json, row_by};
 use super::{Conn, DbRow, SqlStore};
 use crate::store::orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 use crate::store::webhooks::WebhookEvent;
-use crate::store::{PassRecord, StoreError, StoreResult};
+use crate::store::{NewPass, PassRecord, StoreError, StoreResult};
 
 /// The columns `order_from_row` reads (`customer` and `items` as JSON text).
 macro_rules! order_columns {
@@ -45,7 +45,9 @@ async fn write_status(conn: &mut Conn, o: &OrderRecord) -> Result<OrderRecord> {
 
 #[async_trait]
 impl OrdersStore for SqlStore {
-    async fn insert_order(&self, o: &OrderRecord) -> StoreResult<OrderRecord> {
+    async fn insert_order(&self, o: &OrderRecord, pass: NewPass) -> StoreResult<(OrderRecord, PassRecord)> {
+        let mut tx = self.write_tx().await?;
+        let pass = self.write_new_pass(&mut tx, &pass).await?;
         let row = sqlx::query(concat!(
             "INSERT INTO orders (order_number, store_id, customer, items, pickup_from, pickup_until, status, \
              pass_serial, created_at, updated_at) VALUES ($1, $2, ",
@@ -65,10 +67,11 @@ impl OrdersStore for SqlStore {
         .bind(&o.pass_serial)
         .bind(o.created_at)
         .bind(o.updated_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "order_number", &o.order_number))?;
-        Ok(order_from_row(&row)?)
+        tx.commit().await?;
+        Ok((order_from_row(&row)?, pass))
     }
 
     async fn order(&self, number: &str) -> Result<Option<OrderRecord>> {

@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::rows::{from_row, json, row_by};
 use super::{DbRow, SqlStore};
 use crate::store::receipts::{ReceiptRecord, ReceiptsStore};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{NewPass, PassRecord, StoreError, StoreResult};
 
 /// The columns `receipt_from_row` reads (`body` is JSON text on both backends).
 macro_rules! receipt_columns {
@@ -25,7 +25,9 @@ fn receipt_from_row(row: &DbRow) -> Result<ReceiptRecord> {
 
 #[async_trait]
 impl ReceiptsStore for SqlStore {
-    async fn insert_receipt(&self, r: &ReceiptRecord) -> StoreResult<ReceiptRecord> {
+    async fn insert_receipt(&self, r: &ReceiptRecord, pass: NewPass) -> StoreResult<(ReceiptRecord, PassRecord)> {
+        let mut tx = self.write_tx().await?;
+        let pass = self.write_new_pass(&mut tx, &pass).await?;
         sqlx::query(concat!(
             "INSERT INTO receipts (",
             receipt_columns!(),
@@ -42,10 +44,11 @@ impl ReceiptsStore for SqlStore {
         .bind(&r.phone_hmac)
         .bind(&r.pass_serial)
         .bind(r.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "receipt_number", &r.receipt_number))?;
-        Ok(r.clone())
+        tx.commit().await?;
+        Ok((r.clone(), pass))
     }
 
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>> {

@@ -64,9 +64,7 @@ impl StoresStore for SqlStore {
     }
 
     async fn all_stores(&self) -> Result<Vec<StoreRecord>> {
-        let rows =
-            sqlx::query(concat!("SELECT ", store_columns!(), " FROM stores ORDER BY id")).fetch_all(&self.pool).await?;
-        rows.iter().map(store_from_row).collect()
+        self.list_stores(None, i64::MAX).await
     }
 
     async fn update_store(&self, id: &str, c: StoreChange) -> Result<Option<StoreRecord>> {
