@@ -57,7 +57,7 @@ pub async fn create(store: &dyn Store, name: &str, scope: &KeyScope) -> Result<(
         return Err(Error::unprocessable(format!("name must be 1-{MAX_NAME_LEN} characters"), "name"));
     }
     if let KeyScope::Store(id) = scope
-        && store.store(id).await?.is_none()
+        && store.shop(id).await?.is_none()
     {
         return Err(Error::unprocessable(format!("no store {id:?}"), "scope"));
     }

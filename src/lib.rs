@@ -21,8 +21,8 @@ pub mod publish;
 pub mod push;
 pub mod receipts;
 pub mod secret;
+pub mod shops;
 pub mod store;
-pub mod stores;
 pub mod telemetry;
 pub mod templates;
 #[cfg(feature = "testkit")]

@@ -207,7 +207,7 @@ impl Passes {
             }
             None => None,
         };
-        crate::stores::locations_for(self.store.as_ref(), home.as_deref()).await
+        crate::shops::locations_for(self.store.as_ref(), home.as_deref()).await
     }
 }
 

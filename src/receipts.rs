@@ -324,7 +324,7 @@ pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
     }
 
     // The pass.
-    let store_name = match receipts.passes.store.store(&store_id).await? {
+    let store_name = match receipts.passes.store.shop(&store_id).await? {
         Some(s) => s.name,
         None => store_id.clone(),
     };

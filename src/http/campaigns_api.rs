@@ -107,7 +107,7 @@ fn fits_offer_fields(state: &AppState, messages: &std::collections::BTreeMap<Str
 /// A store scope must name a store (HQ could otherwise schedule a campaign that reaches no one).
 async fn known_store(state: &AppState, scope: &KeyScope) -> Result<()> {
     match scope.store_id() {
-        Some(id) if state.store.store(id).await?.is_none() => {
+        Some(id) if state.store.shop(id).await?.is_none() => {
             Err(Error::unprocessable(format!("no store {id:?}"), "scope"))
         }
         _ => Ok(()),

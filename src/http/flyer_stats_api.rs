@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::extract::AdminKey;
 use crate::error::Result;
 use crate::http::AppState;
-use crate::stores::flyers;
+use crate::shops::flyers;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/flyers/{code}/stats", get(stats))

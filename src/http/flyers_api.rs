@@ -16,8 +16,8 @@ use super::extract::{AdminKey, JsonBody, QueryParams};
 use super::views::rfc3339;
 use crate::error::{Error, Result};
 use crate::http::AppState;
+use crate::shops::{flyers, qr};
 use crate::store::FlyerRecord;
-use crate::stores::{flyers, qr};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -125,7 +125,7 @@ async fn print(
         _ => return Err(Error::bad_request("paper must be a5 or a4", "paper")),
     };
     let flyer = flyers::find(state.store.as_ref(), &code).await?;
-    let store = state.store.store(&flyer.store_id).await?.ok_or_else(|| anyhow::anyhow!("flyer store vanished"))?;
+    let store = state.store.shop(&flyer.store_id).await?.ok_or_else(|| anyhow::anyhow!("flyer store vanished"))?;
     let join_url = flyers::join_url(&state.public_url, &flyer.code);
     let ctx = json!({
         "code": flyer.code,

@@ -27,8 +27,8 @@ use crate::error::Error;
 use crate::http::AppState;
 use crate::loyalty::consent::CONSENT_VERSION;
 use crate::loyalty::members::{self, Consent, NewMember, Source};
+use crate::shops::flyers;
 use crate::store::{FlyerRecord, MemberRecord};
-use crate::stores::flyers;
 
 /// The channel members who sign up here are recorded with.
 pub const CHANNEL: &str = "flyer";
@@ -40,7 +40,7 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
 
 async fn flyer_and_store_name(state: &AppState, code: &str) -> Result<(FlyerRecord, String), Error> {
     let flyer = flyers::find(state.store.as_ref(), code).await?;
-    let store = state.store.store(&flyer.store_id).await?;
+    let store = state.store.shop(&flyer.store_id).await?;
     let name = store.map(|s| s.name).unwrap_or_default();
     Ok((flyer, name))
 }

@@ -13,8 +13,8 @@ use super::{pages, views};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::loyalty::consent::{self, CONSENT_VERSION};
+use crate::shops::flyers;
 use crate::store::{FlyerRecord, MemberRecord, PassRecord};
-use crate::stores::flyers;
 
 /// A page: its fragment `name`, then the layout around it (with `lang` and `title` from `ctx`).
 fn render(name: &str, ctx: Value) -> anyhow::Result<String> {

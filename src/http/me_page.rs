@@ -122,7 +122,7 @@ fn currency(r: &ReceiptRecord) -> String {
 }
 
 async fn store_name(state: &AppState, id: &str) -> Result<String> {
-    Ok(state.store.store(id).await?.map(|s| s.name).unwrap_or_else(|| id.to_owned()))
+    Ok(state.store.shop(id).await?.map(|s| s.name).unwrap_or_else(|| id.to_owned()))
 }
 
 async fn me_page(

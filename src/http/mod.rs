@@ -24,8 +24,8 @@ mod pages;
 mod passes_api;
 mod publish_api;
 mod receipts_api;
+mod shops_api;
 mod state;
-mod stores_api;
 pub(crate) mod views;
 mod web_service;
 
@@ -51,7 +51,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(orders_api::router())
         .merge(member_links::router())
         .merge(me_page::router())
-        .merge(stores_api::router())
+        .merge(shops_api::router())
         .merge(flyers_api::router())
         .merge(flyer_stats_api::router())
         .merge(join::router(&state))

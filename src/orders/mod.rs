@@ -172,7 +172,7 @@ pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, Pa
     }
     let store = passes
         .store
-        .store(&store_id)
+        .shop(&store_id)
         .await?
         .ok_or_else(|| Error::unprocessable(format!("no store with id {store_id:?}"), "store_id"))?;
     // Duplicates first: most refusals come before any write (the transaction refuses the rest).

@@ -17,8 +17,8 @@ mod migrations;
 mod orders;
 pub mod postgres;
 mod receipts;
+mod shops;
 pub mod sqlite;
-mod stores;
 mod tokens;
 pub mod webhooks;
 
@@ -44,7 +44,7 @@ pub use members::{
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
-pub use stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
+pub use shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
 pub use webhooks::{WebhookEvent, WebhooksStore};
 
@@ -148,7 +148,7 @@ pub trait Store:
     JobsStore
     + DesignsStore
     + GoogleStore
-    + StoresStore
+    + ShopsStore
     + MembersStore
     + OrdersStore
     + ReceiptsStore

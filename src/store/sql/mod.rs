@@ -36,7 +36,7 @@ mod orders;
 mod receipts;
 pub(crate) mod rows;
 pub mod segment;
-mod stores;
+mod shops;
 mod tokens;
 mod tx;
 pub(crate) mod webhooks;

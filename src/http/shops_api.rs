@@ -1,4 +1,4 @@
-//! Admin API for stores: `POST/GET /api/v1/stores`, `GET/PATCH /api/v1/stores/{id}`.
+//! Admin API for shops ("stores" on the wire): `POST/GET /api/v1/stores`, `GET/PATCH /api/v1/stores/{id}`.
 
 use std::sync::Arc;
 
@@ -13,8 +13,8 @@ use super::extract::{AdminKey, JsonBody, QueryParams};
 use super::views::rfc3339;
 use crate::error::{Error, Result};
 use crate::http::AppState;
-use crate::store::{NewStore, StoreChange, StoreRecord};
-use crate::stores;
+use crate::shops;
+use crate::store::{NewShop, ShopChange, ShopRecord};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
@@ -24,7 +24,7 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 /// The store object of the admin API.
-pub fn view(s: &StoreRecord) -> Value {
+pub fn view(s: &ShopRecord) -> Value {
     json!({
         "id": s.id,
         "name": s.name,
@@ -53,7 +53,7 @@ async fn create(
     _key: AdminKey,
     JsonBody(b): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let new = NewStore {
+    let new = NewShop {
         id: b.id,
         name: b.name,
         address: b.address,
@@ -61,13 +61,13 @@ async fn create(
         longitude: b.longitude,
         timezone: b.timezone,
     };
-    let store = stores::create(state.store.as_ref(), new).await?;
+    let store = shops::create(state.store.as_ref(), new).await?;
     Ok((StatusCode::CREATED, Json(view(&store))))
 }
 
 async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id): Path<String>) -> Result<Json<Value>> {
-    let store = if stores::valid_id(&id) { state.store.store(&id).await? } else { None };
-    Ok(Json(view(&store.ok_or_else(|| stores::not_found(&id))?)))
+    let store = if shops::valid_id(&id) { state.store.shop(&id).await? } else { None };
+    Ok(Json(view(&store.ok_or_else(|| shops::not_found(&id))?)))
 }
 
 #[derive(Deserialize)]
@@ -94,7 +94,7 @@ async fn list(
                 .ok_or_else(|| Error::bad_request("cursor must be a next_cursor this API returned", "cursor"))?,
         ),
     };
-    let page = state.store.list_stores(after.as_deref(), limit).await?;
+    let page = state.store.list_shops(after.as_deref(), limit).await?;
     let next_cursor = (page.len() as i64 == limit).then(|| page.last().map(|s| hex::encode(&s.id))).flatten();
     let items: Vec<Value> = page.iter().map(view).collect();
     Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
@@ -122,7 +122,7 @@ async fn change(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ChangeBody>,
 ) -> Result<Json<Value>> {
-    let change = StoreChange {
+    let change = ShopChange {
         name: b.name,
         address: b.address,
         latitude: b.latitude,
@@ -137,6 +137,6 @@ async fn change(
     {
         return Err(Error::bad_request("send at least one of name, address, latitude, longitude, timezone", "name"));
     }
-    let store = stores::change(state.store.as_ref(), &id, change).await?;
+    let store = shops::change(state.store.as_ref(), &id, change).await?;
     Ok(Json(view(&store)))
 }

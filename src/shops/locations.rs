@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Value, json};
 
-use crate::store::StoreRecord;
+use crate::store::ShopRecord;
 
 /// Wallet ignores a pass's locations past the tenth.
 pub const MAX_PASS_LOCATIONS: usize = 10;
@@ -23,12 +23,12 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// Apple `locations` entries for a loyalty pass: the home store first, then the stores
 /// nearest to it; without a (known) home store, the first ten by id.
-pub fn pass_locations(stores: &[StoreRecord], home_store_id: Option<&str>) -> Vec<Value> {
-    let mut chosen: Vec<&StoreRecord> = stores.iter().collect();
+pub fn pass_locations(stores: &[ShopRecord], home_store_id: Option<&str>) -> Vec<Value> {
+    let mut chosen: Vec<&ShopRecord> = stores.iter().collect();
     match home_store_id.and_then(|id| stores.iter().find(|s| s.id == id)) {
         Some(home) => {
             let at = (home.latitude, home.longitude);
-            let key = |s: &StoreRecord| if s.id == home.id { -1.0 } else { distance_km(at, (s.latitude, s.longitude)) };
+            let key = |s: &ShopRecord| if s.id == home.id { -1.0 } else { distance_km(at, (s.latitude, s.longitude)) };
             chosen.sort_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(Ordering::Equal).then_with(|| a.id.cmp(&b.id)));
         }
         None => chosen.sort_by(|a, b| a.id.cmp(&b.id)),
@@ -44,8 +44,8 @@ pub fn pass_locations(stores: &[StoreRecord], home_store_id: Option<&str>) -> Ve
 mod tests {
     use super::*;
 
-    fn store(id: &str, name: &str, latitude: f64, longitude: f64) -> StoreRecord {
-        StoreRecord {
+    fn store(id: &str, name: &str, latitude: f64, longitude: f64) -> ShopRecord {
+        ShopRecord {
             id: id.into(),
             name: name.into(),
             address: None,
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn at_most_ten() {
         // 15 stores along a meridian, 10 km apart; the home store is in the middle.
-        let stores: Vec<StoreRecord> =
+        let stores: Vec<ShopRecord> =
             (0..15).map(|i| store(&format!("s-{i:02}"), &format!("S{i}"), 45.0 + i as f64 * 0.09, 2.0)).collect();
         let got = pass_locations(&stores, Some("s-03"));
         assert_eq!(got.len(), MAX_PASS_LOCATIONS);
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn without_home_store_the_first_ten_by_id() {
-        let mut stores: Vec<StoreRecord> =
+        let mut stores: Vec<ShopRecord> =
             (0..12).map(|i| store(&format!("s-{i:02}"), &format!("S{i}"), 45.0, 2.0 + i as f64)).collect();
         stores.reverse();
         for home in [None, Some("unknown")] {

@@ -1,4 +1,4 @@
-//! Stores and flyers (see `stores.rs`).
+//! Shops (table `stores`) and flyers (see `store/shops.rs`).
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::rows::{from_row, row_by};
 use super::{DbRow, SqlStore};
-use crate::store::stores::{FlyerRecord, NewFlyer, NewStore, StoreChange, StoreRecord, StoresStore};
+use crate::store::shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
 use crate::store::{StoreError, StoreResult, now_ms};
 
 /// The columns `store_from_row` reads.
@@ -16,8 +16,8 @@ macro_rules! store_columns {
     };
 }
 
-fn store_from_row(row: &DbRow) -> Result<StoreRecord> {
-    Ok(from_row!(row, StoreRecord { id, name, address, latitude, longitude, timezone, created_at, updated_at }))
+fn store_from_row(row: &DbRow) -> Result<ShopRecord> {
+    Ok(from_row!(row, ShopRecord { id, name, address, latitude, longitude, timezone, created_at, updated_at }))
 }
 
 fn flyer_from_row(row: &DbRow) -> Result<FlyerRecord> {
@@ -25,8 +25,8 @@ fn flyer_from_row(row: &DbRow) -> Result<FlyerRecord> {
 }
 
 #[async_trait]
-impl StoresStore for SqlStore {
-    async fn insert_store(&self, s: NewStore) -> StoreResult<StoreRecord> {
+impl ShopsStore for SqlStore {
+    async fn insert_shop(&self, s: NewShop) -> StoreResult<ShopRecord> {
         let now = now_ms();
         let row = sqlx::query(concat!(
             "INSERT INTO stores (id, name, address, latitude, longitude, timezone, created_at, updated_at) \
@@ -46,11 +46,11 @@ impl StoresStore for SqlStore {
         Ok(store_from_row(&row)?)
     }
 
-    async fn store(&self, id: &str) -> Result<Option<StoreRecord>> {
+    async fn shop(&self, id: &str) -> Result<Option<ShopRecord>> {
         row_by(&self.pool, concat!("SELECT ", store_columns!(), " FROM stores WHERE id = $1"), id, store_from_row).await
     }
 
-    async fn list_stores(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<StoreRecord>> {
+    async fn list_shops(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<ShopRecord>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             store_columns!(),
@@ -63,11 +63,11 @@ impl StoresStore for SqlStore {
         rows.iter().map(store_from_row).collect()
     }
 
-    async fn all_stores(&self) -> Result<Vec<StoreRecord>> {
-        self.list_stores(None, i64::MAX).await
+    async fn all_shops(&self) -> Result<Vec<ShopRecord>> {
+        self.list_shops(None, i64::MAX).await
     }
 
-    async fn update_store(&self, id: &str, c: StoreChange) -> Result<Option<StoreRecord>> {
+    async fn update_shop(&self, id: &str, c: ShopChange) -> Result<Option<ShopRecord>> {
         let row = sqlx::query(concat!(
             "UPDATE stores SET name = COALESCE($2, name), \
              address = CASE WHEN $3 THEN $4 ELSE address END, \

@@ -57,7 +57,7 @@ pub async fn create(
     label: Option<&str>,
     template: &str,
 ) -> Result<FlyerRecord> {
-    let known_store = super::valid_id(store_id) && store.store(store_id).await?.is_some();
+    let known_store = super::valid_id(store_id) && store.shop(store_id).await?.is_some();
     if !known_store {
         return Err(Error::unprocessable(format!("no store has the id {store_id:?}"), "store_id"));
     }

@@ -1,4 +1,5 @@
-//! Stores: the retailer's shops (validated ids, names, coordinates, IANA time zones) and the
+//! Shops ("stores" in the API and the database; `shops` in code, apart from `store`, the database):
+//! the retailer's shops (validated ids, names, coordinates, IANA time zones), their flyers, and the
 //! lock-screen `locations` a loyalty pass shows near them (Apple's pass.json `locations`).
 
 pub mod flyers;
@@ -8,7 +9,7 @@ pub mod qr;
 pub use locations::{MAX_PASS_LOCATIONS, distance_km, pass_locations};
 
 use crate::error::{Error, Result, phrase_conflict};
-use crate::store::{NewStore, Store, StoreChange, StoreRecord};
+use crate::store::{NewShop, ShopChange, ShopRecord, Store};
 
 /// Longest store id: ids travel in URL paths and on receipts.
 pub const MAX_ID_LEN: usize = 40;
@@ -81,9 +82,9 @@ pub fn canonical_timezone(name: &str) -> Result<String> {
 }
 
 /// Checks and normalises a new store (trimmed text, canonical time zone).
-pub fn check_new(s: NewStore) -> Result<NewStore> {
+pub fn check_new(s: NewShop) -> Result<NewShop> {
     check_id(&s.id)?;
-    Ok(NewStore {
+    Ok(NewShop {
         name: check_name(&s.name)?,
         address: check_address(s.address.as_deref())?,
         latitude: check_latitude(s.latitude)?,
@@ -94,8 +95,8 @@ pub fn check_new(s: NewStore) -> Result<NewStore> {
 }
 
 /// Checks and normalises a partial change.
-pub fn check_change(c: StoreChange) -> Result<StoreChange> {
-    Ok(StoreChange {
+pub fn check_change(c: ShopChange) -> Result<ShopChange> {
+    Ok(ShopChange {
         name: c.name.as_deref().map(check_name).transpose()?,
         address: c.address.as_ref().map(|a| check_address(a.as_deref())).transpose()?,
         latitude: c.latitude.map(check_latitude).transpose()?,
@@ -109,24 +110,24 @@ pub fn not_found(id: &str) -> Error {
 }
 
 /// Validates and stores a new store; 409 if the id exists.
-pub async fn create(store: &dyn Store, s: NewStore) -> Result<StoreRecord> {
-    store.insert_store(check_new(s)?).await.map_err(|e| {
+pub async fn create(store: &dyn Store, s: NewShop) -> Result<ShopRecord> {
+    store.insert_shop(check_new(s)?).await.map_err(|e| {
         phrase_conflict(e, |_, id, _| Error::conflict(format!("a store with id {id:?} already exists"), "id"))
     })
 }
 
 /// Validates and applies a partial change; 404 if there is no such store.
-pub async fn change(store: &dyn Store, id: &str, c: StoreChange) -> Result<StoreRecord> {
+pub async fn change(store: &dyn Store, id: &str, c: ShopChange) -> Result<ShopRecord> {
     if !valid_id(id) {
         return Err(not_found(id));
     }
     let change = check_change(c)?;
-    store.update_store(id, change).await?.ok_or_else(|| not_found(id))
+    store.update_shop(id, change).await?.ok_or_else(|| not_found(id))
 }
 
 /// The `locations` of a loyalty pass whose holder's home store is `home_store_id`.
 pub async fn locations_for(store: &dyn Store, home_store_id: Option<&str>) -> Result<Vec<serde_json::Value>> {
-    Ok(pass_locations(&store.all_stores().await?, home_store_id))
+    Ok(pass_locations(&store.all_shops().await?, home_store_id))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Storage of stores (the retailer's shops, with their coordinates for pass `locations`)
+//! Storage of shops (table `stores`: the retailer's shops, with their coordinates for pass `locations`)
 //! and of flyers (short codes printed as QR codes, leading to `/join/{code}`).
 
 use anyhow::Result;
@@ -8,7 +8,7 @@ use super::StoreResult;
 
 /// One store, as stored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoreRecord {
+pub struct ShopRecord {
     /// The retailer's own id, e.g. `paris-01`.
     pub id: String,
     pub name: String,
@@ -22,9 +22,9 @@ pub struct StoreRecord {
     pub updated_at: i64,
 }
 
-/// What `insert_store` stores (already validated).
+/// What `insert_shop` stores (already validated).
 #[derive(Debug, Clone)]
-pub struct NewStore {
+pub struct NewShop {
     pub id: String,
     pub name: String,
     pub address: Option<String>,
@@ -35,7 +35,7 @@ pub struct NewStore {
 
 /// A partial change of a store (already validated): `None` keeps the value.
 #[derive(Debug, Clone, Default)]
-pub struct StoreChange {
+pub struct ShopChange {
     pub name: Option<String>,
     /// `Some(None)` clears the address.
     pub address: Option<Option<String>>,
@@ -66,16 +66,16 @@ pub struct NewFlyer {
 }
 
 #[async_trait]
-pub trait StoresStore: Send + Sync {
+pub trait ShopsStore: Send + Sync {
     /// Stores a new store; `Conflict` on `id` if the id exists.
-    async fn insert_store(&self, store: NewStore) -> StoreResult<StoreRecord>;
-    async fn store(&self, id: &str) -> Result<Option<StoreRecord>>;
+    async fn insert_shop(&self, store: NewShop) -> StoreResult<ShopRecord>;
+    async fn shop(&self, id: &str) -> Result<Option<ShopRecord>>;
     /// A page of stores ordered by id, after `after_id` (the cursor).
-    async fn list_stores(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<StoreRecord>>;
+    async fn list_shops(&self, after_id: Option<&str>, limit: i64) -> Result<Vec<ShopRecord>>;
     /// Every store, ordered by id (to choose the ones a pass shows).
-    async fn all_stores(&self) -> Result<Vec<StoreRecord>>;
+    async fn all_shops(&self) -> Result<Vec<ShopRecord>>;
     /// Applies a partial change; `None` if there is no such store.
-    async fn update_store(&self, id: &str, change: StoreChange) -> Result<Option<StoreRecord>>;
+    async fn update_shop(&self, id: &str, change: ShopChange) -> Result<Option<ShopRecord>>;
 
     /// Stores a new flyer; `Conflict` on `code` if the code exists, `MissingReference` on
     /// `store_id` if the store does not.
