@@ -19,7 +19,6 @@ use super::extract::{JsonBody, QueryParams, secrets_equal};
 use crate::apple::PKPASS_CONTENT_TYPE;
 use crate::error::{Error, Result};
 use crate::http::AppState;
-use crate::passes;
 use crate::store::{PassRecord, Registration};
 
 /// Longest device log line stored; longer ones are cut (the log is for diagnosis, not storage).
@@ -50,7 +49,8 @@ fn check_pass_type(state: &AppState, pass_type: &str) -> Result<()> {
     }
 }
 
-/// `Authorization: ApplePass <authenticationToken>` must match the pass's token.
+/// `Authorization: ApplePass <authenticationToken>` must match the pass's token; 401 otherwise,
+/// for an unknown serial too.
 async fn authorize(state: &AppState, headers: &HeaderMap, pass_type: &str, serial: &str) -> Result<PassRecord> {
     check_pass_type(state, pass_type)?;
     check_identifier(serial, "serialNumber")?;
@@ -60,11 +60,12 @@ async fn authorize(state: &AppState, headers: &HeaderMap, pass_type: &str, seria
         .and_then(|v| v.trim().strip_prefix("ApplePass "))
         .map(str::trim)
         .ok_or_else(|| Error::Unauthorized("expected Authorization: ApplePass <authenticationToken>".into()))?;
-    let pass = state.store.pass(serial).await?.ok_or_else(|| passes::not_found(serial))?;
-    if !secrets_equal(&pass.authentication_token, token) {
-        return Err(Error::Unauthorized("wrong authentication token".into()));
+    // An unknown serial answers like a wrong token, so serials cannot be probed (Apple's
+    // guidance: 401 to any request that is not authenticated).
+    match state.store.pass(serial).await? {
+        Some(pass) if secrets_equal(&pass.authentication_token, token) => Ok(pass),
+        _ => Err(Error::Unauthorized("wrong authentication token".into())),
     }
-    Ok(pass)
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::DbSettings;
@@ -28,6 +28,15 @@ pub use sql::SqlStore as SqliteStore;
 /// Opens the file (and its folders) with WAL, a busy timeout and foreign keys on.
 pub(super) async fn connect(settings: &DbSettings) -> Result<sqlx::Pool<Db>> {
     let url = settings.url.expose();
+    // SQLite has no accounts: a user or password would otherwise become part of the file name
+    // (`sqlite://user:password@/tmp/x.db` opens a file of that name in the working directory).
+    let location = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    if location.split('/').next().is_some_and(|authority| authority.contains('@')) {
+        bail!(
+            "PASSERELLE_DATABASE_URL: a sqlite:// URL takes no user or password (SQLite has none); \
+             write sqlite://path/to/file.db (sqlite://./name@x.db for a file whose name has an @)"
+        );
+    }
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| "PASSERELLE_DATABASE_URL is not a valid sqlite:// URL")?
         .create_if_missing(true)

@@ -43,6 +43,19 @@ fn unknown_database_scheme_is_refused() {
     assert!(out.contains("unknown scheme \"mysql\"") && out.contains("sqlite://"), "{out}");
 }
 
+sync_test!(a_sqlite_url_with_a_user_or_password_is_refused);
+/// SQLite has no accounts: the URL's user and password would become part of a file name.
+fn a_sqlite_url_with_a_user_or_password_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["sqlite://user:password@/tmp/x.db", "sqlite://user@data/x.db"] {
+        let (ok, out) = run(passerelle(url).arg("migrate").current_dir(dir.path()));
+        assert!(!ok, "{url}: {out}");
+        assert!(out.contains("takes no user or password"), "{out}");
+        assert!(!out.contains("password@"), "the URL's secret is not echoed: {out}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file or folder was created");
+}
+
 async_test!(keys_cli_creates_lists_and_revokes);
 async fn keys_cli_creates_lists_and_revokes() {
     let dir = tempfile::tempdir().unwrap();

@@ -169,7 +169,8 @@ async fn status_codes(backend: Backend) {
     let auth = format!("ApplePass {}", held.token);
     let post = |url: String| app.client.post(url);
 
-    // Register: 401 without or with a wrong token, 404 unknown pass or pass type, 400 bad body or ids.
+    // Register: 401 without or with a wrong token and for an unknown serial (which cannot be
+    // told from a wrong token), 404 unknown pass type, 400 bad body or ids.
     let r = post(held.registration(DEVICE)).json(&json!({"pushToken": PUSH_TOKEN})).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let r = post(held.registration(DEVICE))
@@ -181,7 +182,18 @@ async fn status_codes(backend: Backend) {
     assert_eq!(r.status(), 401);
     let unknown = held.registration(DEVICE).replace(&held.serial, "no-such-serial");
     let r = post(unknown).header("Authorization", &auth).json(&json!({"pushToken": PUSH_TOKEN})).send().await.unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(r.status(), 401);
+    let wrong_token: Value = r.json().await.unwrap();
+    let r = post(held.registration(DEVICE))
+        .header("Authorization", "ApplePass wrong-token-wrong-token")
+        .json(&json!({"pushToken": PUSH_TOKEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), wrong_token, "an unknown serial reads like a wrong token");
+    let unknown_pass = held.latest().replace(&held.serial, "no-such-serial");
+    let r = app.client.get(unknown_pass).header("Authorization", &auth).send().await.unwrap();
+    assert_eq!(r.status(), 401);
     let other_type = held.registration(DEVICE).replace(&held.pass_type, "pass.com.other");
     let r =
         post(other_type).header("Authorization", &auth).json(&json!({"pushToken": PUSH_TOKEN})).send().await.unwrap();
