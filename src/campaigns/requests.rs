@@ -97,10 +97,7 @@ pub fn new_campaign(
         if !is_language_tag(language) {
             return Err(Error::unprocessable("message keys are language codes such as en, fr or fr-CA", field));
         }
-        let chars = text.trim().chars().count();
-        if chars == 0 || chars > max_message_chars {
-            return Err(Error::unprocessable(format!("the text must be 1-{max_message_chars} characters"), field));
-        }
+        check_message_text(text, max_message_chars, field)?;
     }
     let priority = req.priority.unwrap_or_else(|| "normal".into());
     if priority != "normal" && priority != "high" {
@@ -145,6 +142,16 @@ fn is_language_tag(tag: &str) -> bool {
     (2..=3).contains(&first.len())
         && first.chars().all(|c| c.is_ascii_lowercase())
         && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// A notification text (a campaign's, or a pass change's `message`): 1 to `max` characters once
+/// trimmed (`PASSERELLE_CAMPAIGN_MESSAGE_MAX_CHARS`), so a lock screen never gets a novel.
+pub fn check_message_text(text: &str, max: usize, field: impl Into<String>) -> Result<()> {
+    let chars = text.trim().chars().count();
+    if chars == 0 || chars > max {
+        return Err(Error::unprocessable(format!("the text must be 1-{max} characters"), field));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::extract::{AdminKey, JsonBody, QueryParams};
 use super::views;
+use crate::campaigns::requests::check_message_text;
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::passes;
@@ -106,6 +107,9 @@ async fn change(
 ) -> Result<Json<Value>> {
     if body.data.is_none() && body.message.is_none() {
         return Err(Error::bad_request("send data and/or message", "data"));
+    }
+    if let Some(message) = &body.message {
+        check_message_text(message, state.config.campaigns.message_max_chars, "message")?;
     }
     let pass = state.passes.change(&serial, body.data, body.message).await?;
     Ok(Json(views::pass(&state, &pass)))

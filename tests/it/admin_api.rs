@@ -109,6 +109,12 @@ async fn bad_input_is_named(backend: Backend) {
     );
     let (status, _) = error_of(patch(json!({})).await.unwrap()).await;
     assert_eq!(status, 400);
+    // A message follows the campaigns' length rule (PASSERELLE_CAMPAIGN_MESSAGE_MAX_CHARS, 300).
+    for message in ["x".repeat(200_000), "x".repeat(301), "   ".into()] {
+        let (status, err) = error_of(patch(json!({"message": message})).await.unwrap()).await;
+        assert_eq!((status.as_u16(), err["field"].as_str()), (422, Some("message")), "{} characters", message.len());
+    }
+    assert_eq!(patch(json!({"message": "x".repeat(40)})).await.unwrap().status(), 200);
 
     let receipt = app.create_pass("receipt", example("receipt")).await;
     let (status, err) = error_of(
