@@ -187,14 +187,33 @@ fn member_name(m: &MemberRecord) -> String {
     }
 }
 
+/// The receipt an idempotency key made, when `input` is that receipt again; a different receipt
+/// under a used key is 409 naming the key (as the points API does), never the first one back.
+fn replay(existing: ReceiptRecord, input: &NewReceipt, key: &str) -> Result<Posted> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let total = input.totals.as_ref().and_then(|t| t.total.clone());
+    let same = given(&input.store_id) == existing.store_id
+        && given(&input.receipt_number) == existing.receipt_number
+        && existing.body["issued_at"].as_str() == Some(given(&input.issued_at).as_str())
+        && total.as_ref() == Some(&existing.body["totals"]["total"]);
+    if !same {
+        return Err(Error::conflict(
+            format!("idempotency key {key:?} was used for another receipt ({})", existing.receipt_number),
+            "idempotency_key",
+        ));
+    }
+    Ok(Posted { receipt: existing, replayed: true })
+}
+
 /// Validates a receipt, links it if its customer can be trusted, makes its pass and stores it.
-/// The same idempotency key again returns the receipt it made (nothing new is stored).
+/// The same idempotency key with the same receipt returns the receipt it made (nothing new is
+/// stored); with another receipt it is 409.
 pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
-    let idempotency_key = text(input.idempotency_key, "idempotency_key", false)?;
+    let idempotency_key = text(input.idempotency_key.clone(), "idempotency_key", false)?;
     if let Some(key) = &idempotency_key
         && let Some(existing) = receipts.passes.store.receipt_by_idempotency_key(key).await?
     {
-        return Ok(Posted { receipt: existing, replayed: true });
+        return replay(existing, &input, key);
     }
     let store_id = text(input.store_id, "store_id", true)?.unwrap_or_default();
     let receipt_number = text(input.receipt_number, "receipt_number", true)?.unwrap_or_default();

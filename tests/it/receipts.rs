@@ -226,6 +226,13 @@ async fn same_idempotency_key_makes_one_receipt(backend: Backend) {
     assert_eq!(again["pass"]["serial_number"], first["pass"]["serial_number"]);
     let lookup: Value = app.api(Method::GET, "/api/v1/receipts/R-40").send().await.unwrap().json().await.unwrap();
     assert_eq!(lookup["id"], first["id"]);
+    // The key again with another receipt is refused naming the key, never the first receipt back.
+    for other in [with(body.clone(), "receipt_number", json!("R-41")), with(body.clone(), "store_id", json!("lyon-01"))]
+    {
+        let (status, err) = post_receipt(&app, &other).await;
+        assert_eq!(status, 409, "{err}");
+        assert_eq!(err["error"]["field"], "idempotency_key", "{err}");
+    }
 
     // The same number in the same store without the key is a conflict, in another store it is not.
     let (status, _) = post_receipt(&app, &receipt("R-40")).await;
