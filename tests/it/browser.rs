@@ -145,6 +145,11 @@ impl Browser {
             .map(str::to_owned)
     }
 
+    /// Resizes the window (the browser starts at phone size, 390 × 844), e.g. to desktop size.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     /// Saves a PNG screenshot as `target/test-artifacts/<name>.png` and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;

@@ -210,7 +210,7 @@ async fn earlier_receipts_appear_after_sign_up(backend: Backend) {
 on_both_backends!(me_page_lists_receipts_newest_first, earlier_receipts_appear_after_sign_up);
 
 browser_test!(the_me_page_renders_in_chromium);
-/// The pages in headless Chromium on a phone-sized viewport.
+/// The pages in headless Chromium on a phone-sized viewport, then at desktop size.
 async fn the_me_page_renders_in_chromium() {
     let browser = Browser::start().await;
     let app = spawn_app(test_config()).await;
@@ -231,4 +231,11 @@ async fn the_me_page_renders_in_chromium() {
     let detail = browser.wait_for_text("Scented candle").await;
     assert!(detail.contains(last["receipt_number"].as_str().unwrap()));
     browser.screenshot("me-receipt").await;
+
+    // At desktop size the same pages keep a readable column.
+    browser.resize(1280, 800).await;
+    browser.screenshot("me-receipt-desktop").await;
+    browser.goto(&url).await;
+    browser.wait_for_text("R-201").await;
+    browser.screenshot("me-page-desktop").await;
 }
