@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result, phrase_conflict};
@@ -20,125 +19,22 @@ use crate::store::{MemberLookup, MemberRecord, ReceiptRecord, now_ms};
 use crate::templates::datetime::parse_w3c;
 use crate::tokens;
 
+mod amounts;
+mod input;
+
+use amounts::major;
+pub use amounts::{currency_exponent, format_amount};
+pub use input::{Customer, NewLine, NewPayment, NewReceipt, NewTotals};
+use input::{MAX_LINES, integer, text, unprocessable};
+
 /// The pass template of receipts.
 pub const RECEIPT_TEMPLATE: &str = "receipt";
-/// Most lines on one receipt.
-const MAX_LINES: usize = 500;
-/// Longest receipt number, store id, label or idempotency key.
-const MAX_TEXT: usize = 200;
-
-/// The body of `POST /api/v1/receipts`. Amounts stay JSON values so that a float or a string
-/// is refused naming its field.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewReceipt {
-    pub store_id: Option<String>,
-    pub issued_at: Option<String>,
-    pub receipt_number: Option<String>,
-    #[serde(default)]
-    pub lines: Vec<NewLine>,
-    pub totals: Option<NewTotals>,
-    pub payment: Option<NewPayment>,
-    pub customer: Option<Customer>,
-    pub idempotency_key: Option<String>,
-    /// Prices include the tax (French TTC): `total = subtotal`. Also accepted in `totals`.
-    #[serde(default)]
-    pub tax_included: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewLine {
-    pub sku: Option<String>,
-    pub label: Option<String>,
-    pub quantity: Option<Value>,
-    pub unit_price: Option<Value>,
-    pub total: Option<Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTotals {
-    pub subtotal: Option<Value>,
-    pub tax: Option<Value>,
-    pub total: Option<Value>,
-    pub currency: Option<String>,
-    #[serde(default)]
-    pub tax_included: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewPayment {
-    pub method: Option<String>,
-    pub last4: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Customer {
-    pub card_number: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-}
-
 /// What posting a receipt did.
 #[derive(Debug, Clone)]
 pub struct Posted {
     pub receipt: ReceiptRecord,
     /// The idempotency key had been used: this is the receipt it made then.
     pub replayed: bool,
-}
-
-fn unprocessable(field: &str, message: impl std::fmt::Display) -> Error {
-    Error::unprocessable(format!("{field} {message}"), field)
-}
-
-fn text(value: Option<String>, field: &str, required: bool) -> Result<Option<String>> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    match value {
-        None if required => Err(unprocessable(field, "is required")),
-        Some(v) if v.chars().count() > MAX_TEXT => Err(unprocessable(field, "is longer than 200 characters")),
-        Some(v) if v.chars().any(char::is_control) => Err(unprocessable(field, "may not hold control characters")),
-        v => Ok(v),
-    }
-}
-
-/// An amount (or quantity): a JSON integer, never a float or a string.
-fn integer(value: &Option<Value>, field: &str) -> Result<i64> {
-    match value {
-        None | Some(Value::Null) => Err(unprocessable(field, "is required")),
-        Some(v) => v
-            .as_i64()
-            .ok_or_else(|| unprocessable(field, "must be a whole number (amounts are in minor units: 1299 for 12.99)")),
-    }
-}
-
-/// Digits after the decimal point of an ISO 4217 currency.
-pub fn currency_exponent(currency: &str) -> u32 {
-    match currency {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
-        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        _ => 2,
-    }
-}
-
-/// Minor units as text in major units: `1299` → `12.99`, `-5` → `-0.05`.
-pub fn format_amount(minor: i64, exponent: u32) -> String {
-    if exponent == 0 {
-        return minor.to_string();
-    }
-    let scale = 10u64.pow(exponent);
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exponent as usize)
-}
-
-/// Minor units as a JSON number in major units (for the pass's number fields).
-fn major(minor: i64, exponent: u32) -> Value {
-    let text = format_amount(minor, exponent);
-    text.parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)).unwrap_or(Value::Null)
 }
 
 /// What receipts work with: the passes, the country of phone numbers written without one, and
