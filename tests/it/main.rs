@@ -9,6 +9,7 @@ mod admin_api;
 mod browser;
 mod campaign_approval;
 mod campaign_recovery;
+mod campaign_wallets;
 mod campaigns;
 mod certificates;
 mod cli;
