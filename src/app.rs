@@ -83,7 +83,6 @@ impl Services {
             config: self.config.clone(),
             store: self.store.clone(),
             templates: self.templates.clone(),
-            public_url: self.passes.public_url.clone(),
             passes: self.passes.clone(),
             loyalty: self.loyalty.clone(),
             receipts: self.receipts.clone(),

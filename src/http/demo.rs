@@ -26,7 +26,7 @@ async fn demo_pass(State(state): State<Arc<AppState>>, Path(id): Path<String>) -
     let serial = tokens::serial_number();
     let token = tokens::authentication_token();
     let passes = state.passes.builder.clone();
-    let public_url = state.public_url.clone();
+    let public_url = state.passes.public_url.clone();
     // Signing is ~0.3 ms of CPU: keep it off the async workers.
     let pkpass = tokio::task::spawn_blocking(move || {
         let keys = PassKeys {

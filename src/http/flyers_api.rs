@@ -30,13 +30,13 @@ pub fn router() -> Router<Arc<AppState>> {
 
 /// The flyer object of the admin API.
 fn view(state: &AppState, f: &FlyerRecord) -> Value {
-    let api = format!("{}/api/v1/flyers/{}", state.public_url, f.code);
+    let api = format!("{}/api/v1/flyers/{}", state.passes.public_url, f.code);
     json!({
         "code": f.code,
         "store_id": f.store_id,
         "label": f.label,
         "template": f.template,
-        "join_url": flyers::join_url(&state.public_url, &f.code),
+        "join_url": flyers::join_url(&state.passes.public_url, &f.code),
         "qr_png_url": format!("{api}/qr.png"),
         "qr_svg_url": format!("{api}/qr.svg"),
         "print_url": format!("{api}/print"),
@@ -88,13 +88,13 @@ fn image(content_type: &'static str, filename: String, body: impl IntoResponse) 
 
 async fn qr_png(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Response> {
     let flyer = flyers::find(state.store.as_ref(), &code).await?;
-    let png = qr::png(&flyers::join_url(&state.public_url, &flyer.code))?;
+    let png = qr::png(&flyers::join_url(&state.passes.public_url, &flyer.code))?;
     image("image/png", format!("flyer-{}.png", flyer.code), png)
 }
 
 async fn qr_svg(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Response> {
     let flyer = flyers::find(state.store.as_ref(), &code).await?;
-    let svg = qr::svg(&flyers::join_url(&state.public_url, &flyer.code))?;
+    let svg = qr::svg(&flyers::join_url(&state.passes.public_url, &flyer.code))?;
     image("image/svg+xml", format!("flyer-{}.svg", flyer.code), svg)
 }
 
@@ -126,7 +126,7 @@ async fn print(
     };
     let flyer = flyers::find(state.store.as_ref(), &code).await?;
     let store = state.store.shop(&flyer.store_id).await?.ok_or_else(|| anyhow::anyhow!("flyer store vanished"))?;
-    let join_url = flyers::join_url(&state.public_url, &flyer.code);
+    let join_url = flyers::join_url(&state.passes.public_url, &flyer.code);
     let ctx = json!({
         "code": flyer.code,
         "store": {"name": store.name, "address": store.address},

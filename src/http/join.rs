@@ -34,7 +34,7 @@ use crate::store::{FlyerRecord, MemberRecord};
 pub const CHANNEL: &str = "flyer";
 
 pub fn router(state: &AppState) -> Router<Arc<AppState>> {
-    let guard = JoinGuard::new(&state.config.http, &state.public_url).expect("OpenSSL makes an HMAC key");
+    let guard = JoinGuard::new(&state.config.http, &state.passes.public_url).expect("OpenSSL makes an HMAC key");
     Router::new().route("/join/{code}", get(show).post(submit)).layer(Extension(Arc::new(guard)))
 }
 

@@ -16,8 +16,6 @@ pub struct AppState {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub templates: Arc<TemplateSet>,
-    /// Base URL without a trailing slash; passes carry it as webServiceURL.
-    pub public_url: String,
     pub passes: Arc<Passes>,
     pub loyalty: Arc<Loyalty>,
     pub receipts: Arc<Receipts>,
