@@ -9,7 +9,7 @@ use crate::apple::{AppleCertPaths, PassKeys, SigningIdentity};
 #[cfg(feature = "testkit")]
 use crate::config::BenchCommand;
 use crate::config::{Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand};
-use crate::keys::KeyScope;
+use crate::keys::KeyGrant;
 use crate::templates::TemplateSet;
 use crate::tokens;
 
@@ -69,17 +69,25 @@ fn serve(config: Config) -> Result<ExitCode> {
 async fn keys(config: Config, command: KeysCommand) -> Result<ExitCode> {
     let store = app::open_store(&config).await?;
     match command {
-        KeysCommand::Create { name, store: store_id } => {
-            let scope = store_id.map_or(KeyScope::Hq, KeyScope::Store);
-            let name = name.unwrap_or_else(|| scope.to_string());
-            let (record, secret) = crate::keys::create(store.as_ref(), &name, &scope).await?;
-            println!("id:   {}\nname: {}\nscope: {}\nkey:  {}", record.id, record.name, record.scope, secret.expose());
+        KeysCommand::Create { name, role, store: store_id } => {
+            let grant = KeyGrant::parse(role.as_deref(), store_id.as_deref())?;
+            let name = name.unwrap_or_else(|| grant.default_name());
+            let (record, secret) = crate::keys::create(store.as_ref(), None, &name, &grant).await?;
+            let store_line = record.store_id.as_deref().map(|s| format!("store: {s}\n")).unwrap_or_default();
+            println!(
+                "id:   {}\nname: {}\nrole: {}\n{store_line}key:  {}",
+                record.id,
+                record.name,
+                record.role,
+                secret.expose()
+            );
             eprintln!("The key is shown once; it is stored hashed.");
         }
         KeysCommand::List => {
             for k in store.list_api_keys().await? {
                 let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{}\t{}\t{}…\t{}\t{}", k.id, state, k.prefix, k.scope, k.name);
+                let store = k.store_id.as_deref().unwrap_or("-");
+                println!("{}\t{}\t{}…\t{}\t{}\t{}", k.id, state, k.prefix, k.role, store, k.name);
             }
         }
         KeysCommand::Revoke { id } => {

@@ -1,5 +1,6 @@
 //! Passerelle: a self-hosted Apple Wallet and Google Wallet pass server for retailers.
 
+pub mod access;
 pub mod app;
 pub mod apple;
 #[cfg(feature = "testkit")]

@@ -1,5 +1,6 @@
 //! Campaigns: segmented notifications to pass holders, under pressure rules and HQ approval.
 
+pub mod audience;
 pub mod plan;
 pub mod pressure;
 pub mod requests;

@@ -216,7 +216,7 @@ pub fn class_candidate(
 /// scope that cannot be read never widens to everyone).
 pub fn start_filter(c: &CampaignRecord) -> Result<(Segment, Option<String>), String> {
     let segment = crate::campaigns::segment::parse(&c.segment).map_err(|e| format!("segment {e}"))?;
-    let scope = crate::keys::KeyScope::parse(&c.scope).ok_or_else(|| format!("unreadable scope {:?}", c.scope))?;
+    let scope = super::audience::Audience::parse(&c.scope).ok_or_else(|| format!("unreadable scope {:?}", c.scope))?;
     Ok((segment, scope.store_id().map(str::to_owned)))
 }
 

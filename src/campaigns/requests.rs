@@ -1,13 +1,14 @@
-//! A campaign as asked through the API: checked field by field, and against what the caller's
-//! key may reach (a store's key: its own store's members only, and HQ approves).
+//! A campaign as asked through the API: checked field by field, and against what the actor may
+//! reach (a store manager: its own store's members only, and HQ approves).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::audience::Audience;
 use super::segment::{self, Segment};
+use crate::access::{Actor, Area, Reach};
 use crate::error::{Error, Result};
-use crate::keys::KeyScope;
 use crate::store::NewCampaign;
 use crate::tokens;
 
@@ -35,18 +36,21 @@ pub fn parse_segment(text: &str) -> Result<Segment> {
     segment::parse(text).map_err(|e| Error::unprocessable(format!("segment {e}"), "segment"))
 }
 
-/// The scope a campaign may have for this caller: HQ any, a store only its own.
-pub fn campaign_scope(caller: &KeyScope, asked: Option<&str>) -> Result<KeyScope> {
+/// The audience a campaign may have for this actor: HQ any, a store manager only its own store.
+pub fn campaign_scope(actor: &Actor, asked: Option<&str>) -> Result<Audience> {
+    actor.require(Area::Campaigns)?;
+    let own = actor.own_store().map(|s| Audience::Store(s.to_owned()));
     let scope = match asked {
-        None => caller.clone(),
-        Some(text) => KeyScope::parse(text)
+        None => own.clone().unwrap_or(Audience::Hq),
+        Some(text) => Audience::parse(text)
             .ok_or_else(|| Error::unprocessable("scope must be \"hq\" or \"store:<store id>\"", "scope"))?,
     };
-    if let KeyScope::Store(own) = caller
-        && scope != *caller
+    if let Some(own) = own
+        && scope != own
     {
         return Err(Error::Forbidden(format!(
-            "this key may only make campaigns for store {own:?} (scope \"store:{own}\")"
+            "a {} may only make campaigns for its own store (scope \"{own}\")",
+            actor.role
         )));
     }
     Ok(scope)
@@ -54,8 +58,8 @@ pub fn campaign_scope(caller: &KeyScope, asked: Option<&str>) -> Result<KeyScope
 
 /// A store's campaign names no other store in its segment (it reaches only its own members anyway;
 /// naming another store is a mistake or a probe, refused plainly).
-pub fn check_segment_stores(scope: &KeyScope, segment: &Segment) -> Result<()> {
-    if let KeyScope::Store(own) = scope
+pub fn check_segment_stores(scope: &Audience, segment: &Segment) -> Result<()> {
+    if let Audience::Store(own) = scope
         && let Some(other) = segment.stores_mentioned().into_iter().find(|s| s != own)
     {
         return Err(Error::Forbidden(format!(
@@ -65,11 +69,12 @@ pub fn check_segment_stores(scope: &KeyScope, segment: &Segment) -> Result<()> {
     Ok(())
 }
 
-/// Whether `caller` may read a campaign of `scope`.
-pub fn may_read(caller: &KeyScope, scope: &str) -> bool {
-    match caller {
-        KeyScope::Hq => true,
-        KeyScope::Store(own) => KeyScope::parse(scope).as_ref() == Some(caller) && !own.is_empty(),
+/// Whether `actor` may read a campaign of `scope` (if not: it is not there for them, 404).
+pub fn may_read(actor: &Actor, scope: &str) -> bool {
+    match actor.reach(Area::Campaigns) {
+        Reach::All => true,
+        Reach::OwnStore => Audience::parse(scope).is_some_and(|a| a.store_id() == actor.own_store()),
+        Reach::None => false,
     }
 }
 
@@ -77,7 +82,7 @@ pub fn may_read(caller: &KeyScope, scope: &str) -> bool {
 /// waiting for HQ's approval for a store's key.
 pub fn new_campaign(
     req: CampaignRequest,
-    caller: &KeyScope,
+    actor: &Actor,
     created_by: &str,
     max_message_chars: usize,
     now_ms: i64,
@@ -86,7 +91,7 @@ pub fn new_campaign(
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(Error::unprocessable(format!("name must be 1-{MAX_NAME_CHARS} characters"), "name"));
     }
-    let scope = campaign_scope(caller, req.scope.as_deref())?;
+    let scope = campaign_scope(actor, req.scope.as_deref())?;
     let segment = parse_segment(&req.segment)?;
     check_segment_stores(&scope, &segment)?;
     if req.message.is_empty() {
@@ -118,10 +123,7 @@ pub fn new_campaign(
             Some(at)
         }
     };
-    let status = match caller {
-        KeyScope::Hq => "approved",
-        KeyScope::Store(_) => "pending_approval",
-    };
+    let status = if actor.is_hq() { "approved" } else { "pending_approval" };
     Ok(NewCampaign {
         id: format!("cmp_{}", tokens::random_hex(8)),
         name: name.to_owned(),
@@ -157,6 +159,15 @@ pub fn check_message_text(text: &str, max: usize, field: impl Into<String>) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Role;
+
+    fn hq() -> Actor {
+        Actor::new("key_1", "hq", Role::HqMarketer, None)
+    }
+
+    fn manager(store: &str) -> Actor {
+        Actor::new("key_2", "manager", Role::StoreManager, Some(store.into()))
+    }
 
     fn request(scope: Option<&str>, segment: &str) -> CampaignRequest {
         CampaignRequest {
@@ -171,16 +182,16 @@ mod tests {
 
     #[test]
     fn hq_campaigns_start_approved_store_campaigns_wait() {
-        let hq = new_campaign(request(None, "points >= 300"), &KeyScope::Hq, "key_1", 300, 0).unwrap();
+        let hq = new_campaign(request(None, "points >= 300"), &hq(), "key_1", 300, 0).unwrap();
         assert_eq!((hq.status.as_str(), hq.scope.as_str()), ("approved", "hq"));
-        let paris = KeyScope::Store("paris-01".into());
+        let paris = manager("paris-01");
         let local = new_campaign(request(None, "tier = \"premium\""), &paris, "key_2", 300, 0).unwrap();
         assert_eq!((local.status.as_str(), local.scope.as_str()), ("pending_approval", "store:paris-01"));
     }
 
     #[test]
     fn a_store_key_cannot_reach_another_store() {
-        let paris = KeyScope::Store("paris-01".into());
+        let paris = manager("paris-01");
         let other = new_campaign(request(Some("store:lyon-02"), "points > 0"), &paris, "k", 300, 0);
         assert!(matches!(other, Err(Error::Forbidden(_))));
         let hq = new_campaign(request(Some("hq"), "points > 0"), &paris, "k", 300, 0);
@@ -188,6 +199,9 @@ mod tests {
         let named = new_campaign(request(None, "store in (\"paris-01\", \"lyon-02\")"), &paris, "k", 300, 0);
         assert!(matches!(named, Err(Error::Forbidden(m)) if m.contains("lyon-02")));
         assert!(new_campaign(request(None, "store = \"paris-01\""), &paris, "k", 300, 0).is_ok());
+        // A till makes no campaigns at all.
+        let till = Actor::new("key_3", "till", Role::Store, Some("paris-01".into()));
+        assert!(matches!(new_campaign(request(None, "points > 0"), &till, "k", 300, 0), Err(Error::Forbidden(_))));
     }
 
     #[test]
@@ -196,18 +210,18 @@ mod tests {
             Err(Error::Unprocessable { field, .. }) => field.unwrap_or_default(),
             other => panic!("expected a 422, got {other:?}"),
         };
-        assert_eq!(field(new_campaign(request(None, "points >="), &KeyScope::Hq, "k", 300, 0)), "segment");
+        assert_eq!(field(new_campaign(request(None, "points >="), &hq(), "k", 300, 0)), "segment");
         let mut long = request(None, "points > 0");
         long.message.insert("fr".into(), "x".repeat(301));
-        assert_eq!(field(new_campaign(long, &KeyScope::Hq, "k", 300, 0)), "message.fr");
+        assert_eq!(field(new_campaign(long, &hq(), "k", 300, 0)), "message.fr");
         let mut bad_lang = request(None, "points > 0");
         bad_lang.message.insert("French".into(), "Bonjour".into());
-        assert_eq!(field(new_campaign(bad_lang, &KeyScope::Hq, "k", 300, 0)), "message.French");
+        assert_eq!(field(new_campaign(bad_lang, &hq(), "k", 300, 0)), "message.French");
         let mut past = request(None, "points > 0");
         past.send_at = Some("2020-01-01T00:00:00Z".into());
-        assert_eq!(field(new_campaign(past, &KeyScope::Hq, "k", 300, 1_800_000_000_000)), "send_at");
+        assert_eq!(field(new_campaign(past, &hq(), "k", 300, 1_800_000_000_000)), "send_at");
         let mut priority = request(None, "points > 0");
         priority.priority = Some("urgent".into());
-        assert_eq!(field(new_campaign(priority, &KeyScope::Hq, "k", 300, 0)), "priority");
+        assert_eq!(field(new_campaign(priority, &hq(), "k", 300, 0)), "priority");
     }
 }

@@ -51,10 +51,13 @@ pub enum Command {
 pub enum KeysCommand {
     /// Create a key; it is printed once and stored hashed.
     Create {
-        /// What the key is for (e.g. "till paris-01"); defaults to its scope.
+        /// What the key is for (e.g. "till paris-01"); defaults to its role and store.
         #[arg(long)]
         name: Option<String>,
-        /// Limit the key to one store (its campaigns need HQ approval); without it, an HQ key.
+        /// hq_admin, hq_marketer, store or store_manager (default: hq_admin, or store with --store).
+        #[arg(long)]
+        role: Option<String>,
+        /// The store of a store or store_manager key.
         #[arg(long)]
         store: Option<String>,
     },

@@ -10,15 +10,18 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, ApiCaller, JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams};
+use crate::access::{Actor, Area, Reach};
+use crate::campaigns::audience::Audience;
 use crate::campaigns::requests::{self, CampaignRequest};
 use crate::error::{Error, Result, phrase_conflict};
 use crate::http::AppState;
-use crate::keys::KeyScope;
-use crate::store::{CampaignRecord, CampaignStats, SegmentCounts, Transition, now_ms};
+use crate::store::{AuditQuery, CampaignRecord, CampaignStats, SegmentCounts, Transition, now_ms};
 
 const MAX_PAGE: i64 = 200;
 const MAX_REASON_CHARS: usize = 1000;
+/// A campaign's history is a handful of transitions; this bounds a pathological one.
+const MAX_HISTORY: i64 = 1000;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -42,10 +45,10 @@ struct PreviewBody {
 
 async fn preview(
     State(state): State<Arc<AppState>>,
-    caller: ApiCaller,
+    actor: Actor,
     JsonBody(body): JsonBody<PreviewBody>,
 ) -> Result<Json<Value>> {
-    let scope = requests::campaign_scope(&caller.scope, body.scope.as_deref())?;
+    let scope = requests::campaign_scope(&actor, body.scope.as_deref())?;
     known_store(&state, &scope).await?;
     let segment = requests::parse_segment(&body.segment)?;
     requests::check_segment_stores(&scope, &segment)?;
@@ -56,14 +59,14 @@ async fn preview(
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    caller: ApiCaller,
+    actor: Actor,
     JsonBody(body): JsonBody<CampaignRequest>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let max_chars = state.config.campaigns.message_max_chars;
-    let campaign = requests::new_campaign(body, &caller.scope, &caller.id, max_chars, now_ms())?;
+    let campaign = requests::new_campaign(body, &actor, &actor.id, max_chars, now_ms())?;
     fits_offer_fields(&state, &campaign.messages)?;
-    known_store(&state, &KeyScope::parse(&campaign.scope).unwrap_or(KeyScope::Hq)).await?;
-    let record = state.store.insert_campaign(campaign, &caller.actor()).await?;
+    known_store(&state, &Audience::parse(&campaign.scope).unwrap_or(Audience::Hq)).await?;
+    let record = state.store.insert_campaign(campaign, &actor.label()).await?;
     if record.status == "approved" {
         state.store.wakeups().campaigns().notify_waiters();
     }
@@ -80,11 +83,15 @@ struct ListQuery {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    caller: ApiCaller,
+    actor: Actor,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Campaigns)?;
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let scope = caller.scope.store_id().map(|_| caller.scope.to_string());
+    let scope = match actor.reach(Area::Campaigns) {
+        Reach::All => None,
+        _ => actor.own_store().map(|s| Audience::Store(s.to_owned()).to_string()),
+    };
     let items = state.store.list_campaigns(scope.as_deref(), q.before.as_deref(), limit).await?;
     let next = (items.len() as i64 == limit).then(|| items.last().map(|c| c.id.clone())).flatten();
     Ok(Json(json!({"items": items.iter().map(campaign_view).collect::<Vec<_>>(), "next_before": next})))
@@ -105,7 +112,7 @@ fn fits_offer_fields(state: &AppState, messages: &std::collections::BTreeMap<Str
 }
 
 /// A store scope must name a store (HQ could otherwise schedule a campaign that reaches no one).
-async fn known_store(state: &AppState, scope: &KeyScope) -> Result<()> {
+async fn known_store(state: &AppState, scope: &Audience) -> Result<()> {
     match scope.store_id() {
         Some(id) if state.store.shop(id).await?.is_none() => {
             Err(Error::unprocessable(format!("no store {id:?}"), "scope"))
@@ -114,20 +121,15 @@ async fn known_store(state: &AppState, scope: &KeyScope) -> Result<()> {
     }
 }
 
-/// The campaign, if the caller may see it (a store's key: its own store's campaigns; else 403).
-async fn readable(state: &AppState, caller: &ApiCaller, id: &str) -> Result<CampaignRecord> {
-    let campaign = state.store.campaign(id).await?.ok_or_else(|| Error::NotFound(format!("no campaign {id:?}")))?;
-    if !requests::may_read(&caller.scope, &campaign.scope) {
-        return Err(Error::Forbidden(format!(
-            "campaign {id} belongs to {}; this key is {}",
-            campaign.scope, caller.scope
-        )));
-    }
-    Ok(campaign)
+/// The campaign, if the actor may see it (a store manager: its own store's; another's is 404).
+async fn readable(state: &AppState, actor: &Actor, id: &str) -> Result<CampaignRecord> {
+    actor.require(Area::Campaigns)?;
+    let campaign = state.store.campaign(id).await?.filter(|c| requests::may_read(actor, &c.scope));
+    campaign.ok_or_else(|| Error::NotFound(format!("no campaign {id:?}")))
 }
 
-async fn show(State(state): State<Arc<AppState>>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(campaign_view(&readable(&state, &caller, &id).await?)))
+async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(campaign_view(&readable(&state, &actor, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -138,7 +140,7 @@ struct DecisionBody {
 
 async fn approve(
     State(state): State<Arc<AppState>>,
-    key: AdminKey,
+    actor: Actor,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>> {
@@ -150,7 +152,8 @@ async fn approve(
             .map_err(|e| Error::BadRequest { message: e.to_string(), field: None })?
             .reason
     };
-    let actor = key.caller.actor();
+    actor.require(Area::Approvals)?;
+    let actor = actor.label();
     let t = Transition {
         from: &["pending_approval"],
         to: "approved",
@@ -166,15 +169,16 @@ async fn approve(
 
 async fn reject(
     State(state): State<Arc<AppState>>,
-    key: AdminKey,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<DecisionBody>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Approvals)?;
     let reason = body.reason.map(|r| r.trim().to_owned()).unwrap_or_default();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(Error::unprocessable(format!("a reason of 1-{MAX_REASON_CHARS} characters is required"), "reason"));
     }
-    let actor = key.caller.actor();
+    let actor = actor.label();
     let t = Transition {
         from: &["pending_approval"],
         to: "rejected",
@@ -187,9 +191,9 @@ async fn reject(
 }
 
 /// Stops a campaign not yet sent: holders not reached yet are not reached. A store may cancel its own.
-async fn cancel(State(state): State<Arc<AppState>>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {
-    readable(&state, &caller, &id).await?;
-    let actor = caller.actor();
+async fn cancel(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
+    readable(&state, &actor, &id).await?;
+    let actor = actor.label();
     let t = Transition {
         from: &["pending_approval", "approved", "sending"],
         to: "cancelled",
@@ -208,18 +212,28 @@ async fn transition(state: &AppState, id: &str, t: Transition<'_>) -> Result<Cam
     moved.ok_or_else(|| Error::NotFound(format!("no campaign {id:?}")))
 }
 
-async fn history(State(state): State<Arc<AppState>>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {
-    readable(&state, &caller, &id).await?;
-    let events = state.store.campaign_history(&id).await?;
+async fn history(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
+    readable(&state, &actor, &id).await?;
+    let query = AuditQuery {
+        object_kind: Some("campaign".into()),
+        object_id: Some(id.clone()),
+        limit: MAX_HISTORY,
+        ..Default::default()
+    };
+    let events = state.store.audit_log(&query).await?;
     let items: Vec<Value> = events
         .iter()
-        .map(|e| json!({"at": super::views::rfc3339(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}))
+        .rev()
+        .map(|e| {
+            let e2 = &e.entry;
+            json!({"at": super::views::rfc3339(e.at), "actor": e2.actor, "action": e2.action, "detail": e2.detail})
+        })
         .collect();
     Ok(Json(json!({"items": items})))
 }
 
-async fn stats(State(state): State<Arc<AppState>>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {
-    let campaign = readable(&state, &caller, &id).await?;
+async fn stats(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
+    let campaign = readable(&state, &actor, &id).await?;
     let stats = state.store.campaign_stats(&id).await?;
     Ok(Json(stats_view(&campaign, &stats)))
 }

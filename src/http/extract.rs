@@ -1,4 +1,4 @@
-//! Request extractors: JSON bodies with JSON errors, admin API keys, ApplePass tokens.
+//! Request extractors: JSON bodies with JSON errors, the actor behind an API key.
 
 use std::sync::Arc;
 
@@ -8,9 +8,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::access::{Actor, Role};
 use crate::error::Error;
 use crate::http::AppState;
-use crate::keys::KeyScope;
 
 /// `axum::Json` whose rejections are our JSON errors (400 naming the problem, 413 too large).
 pub struct JsonBody<T>(pub T);
@@ -54,24 +54,10 @@ pub fn secrets_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && openssl::memcmp::eq(a.as_bytes(), b.as_bytes())
 }
 
-/// A caller of the admin API, authenticated by `Authorization: Bearer <key>`, of any scope.
-/// Handlers that take it decide what a store's key may do; most take `AdminKey` (HQ only).
-#[derive(Debug, Clone)]
-pub struct ApiCaller {
-    /// The key's id, or `admin-token` for PASSERELLE_ADMIN_TOKEN.
-    pub id: String,
-    pub name: String,
-    pub scope: KeyScope,
-}
-
-impl ApiCaller {
-    /// Who did it, for audit logs: `key_ab12cd34 (till paris-01)`.
-    pub fn actor(&self) -> String {
-        format!("{} ({})", self.id, self.name)
-    }
-}
-
-impl FromRequestParts<Arc<AppState>> for ApiCaller {
+/// The actor behind an admin API request, authenticated by `Authorization: Bearer <key>`:
+/// the key's role and store (`PASSERELLE_ADMIN_TOKEN` is an `hq_admin`). What it may do is
+/// checked by the domain functions it calls (`access`).
+impl FromRequestParts<Arc<AppState>> for Actor {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
@@ -80,38 +66,13 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
         if let Some(admin) = &state.config.http.admin_token
             && secrets_equal(admin.expose(), key)
         {
-            return Ok(Self { id: "admin-token".into(), name: "PASSERELLE_ADMIN_TOKEN".into(), scope: KeyScope::Hq });
+            return Ok(Actor::new("admin-token", "PASSERELLE_ADMIN_TOKEN", Role::HqAdmin, None));
         }
         let record = state
             .store
             .use_api_key(&crate::keys::key_hash(key))
             .await?
             .ok_or_else(|| Error::Unauthorized("unknown or revoked API key".into()))?;
-        // An unreadable scope grants nothing rather than everything.
-        let scope = KeyScope::parse(&record.scope)
-            .ok_or_else(|| Error::Forbidden(format!("API key {} has an unknown scope", record.id)))?;
-        Ok(Self { id: record.id, name: record.name, scope })
-    }
-}
-
-/// A caller with an HQ key: the whole admin API. A store's key gets 403.
-#[derive(Debug, Clone)]
-pub struct AdminKey {
-    /// The key's id, or `admin-token` for PASSERELLE_ADMIN_TOKEN.
-    pub id: String,
-    pub caller: ApiCaller,
-}
-
-impl FromRequestParts<Arc<AppState>> for AdminKey {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let caller = ApiCaller::from_request_parts(parts, state).await?;
-        match &caller.scope {
-            KeyScope::Hq => Ok(Self { id: caller.id.clone(), caller }),
-            KeyScope::Store(store) => {
-                Err(Error::Forbidden(format!("this needs an HQ key; the key is limited to store {store:?}")))
-            }
-        }
+        crate::keys::actor_of(&record)
     }
 }

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::AdminKey;
+use crate::access::Actor;
 use crate::error::Result;
 use crate::http::AppState;
 use crate::shops::flyers;
@@ -18,8 +18,8 @@ pub fn router() -> Router<Arc<AppState>> {
 
 /// `{"scans", "signups", "apple_added", "google_added"}`: enrollment page views, members who
 /// signed up from the flyer, and how many of their cards are on an iPhone or saved to Google Wallet.
-async fn stats(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Json<Value>> {
-    let flyer = flyers::find(state.store.as_ref(), &code).await?;
+async fn stats(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Json<Value>> {
+    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
     let s = state.store.flyer_stats(&flyer.code).await?;
     Ok(Json(json!({
         "code": flyer.code,

@@ -12,8 +12,9 @@ use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams};
 use super::views::rfc3339;
+use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::shops::{flyers, qr};
@@ -59,16 +60,16 @@ struct CreateBody {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     JsonBody(b): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let flyer =
-        flyers::create(state.store.as_ref(), &state.templates, &b.store_id, b.label.as_deref(), &b.template).await?;
+    let (label, template) = (b.label.as_deref(), &b.template);
+    let flyer = flyers::create(state.store.as_ref(), &state.templates, &actor, &b.store_id, label, template).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &flyer))))
 }
 
-async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Json<Value>> {
-    let flyer = flyers::find(state.store.as_ref(), &code).await?;
+async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Json<Value>> {
+    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
     Ok(Json(view(&state, &flyer)))
 }
 
@@ -86,14 +87,14 @@ fn image(content_type: &'static str, filename: String, body: impl IntoResponse) 
         .into_response())
 }
 
-async fn qr_png(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Response> {
-    let flyer = flyers::find(state.store.as_ref(), &code).await?;
+async fn qr_png(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Response> {
+    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
     let png = qr::png(&flyers::join_url(&state.passes.public_url, &flyer.code))?;
     image("image/png", format!("flyer-{}.png", flyer.code), png)
 }
 
-async fn qr_svg(State(state): State<Arc<AppState>>, _key: AdminKey, Path(code): Path<String>) -> Result<Response> {
-    let flyer = flyers::find(state.store.as_ref(), &code).await?;
+async fn qr_svg(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Response> {
+    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
     let svg = qr::svg(&flyers::join_url(&state.passes.public_url, &flyer.code))?;
     image("image/svg+xml", format!("flyer-{}.svg", flyer.code), svg)
 }
@@ -114,7 +115,7 @@ struct PrintQuery {
 
 async fn print(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     Path(code): Path<String>,
     QueryParams(q): QueryParams<PrintQuery>,
 ) -> Result<Response> {
@@ -124,7 +125,7 @@ async fn print(
         "a4" => (("A4", "210mm", "297mm"), "110mm"),
         _ => return Err(Error::bad_request("paper must be a5 or a4", "paper")),
     };
-    let flyer = flyers::find(state.store.as_ref(), &code).await?;
+    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
     let store = state.store.shop(&flyer.store_id).await?.ok_or_else(|| anyhow::anyhow!("flyer store vanished"))?;
     let join_url = flyers::join_url(&state.passes.public_url, &flyer.code);
     let ctx = json!({

@@ -10,8 +10,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, QueryParams};
+use super::extract::QueryParams;
 use super::views::rfc3339;
+use crate::access::{Actor, Area};
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::store::{DeadJob, JobKind};
@@ -74,10 +75,11 @@ fn item(job: &DeadJob, alias: Option<JobKind>) -> Value {
 
 async fn dead(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     QueryParams(page): QueryParams<Page>,
     alias: Option<JobKind>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Operations)?;
     let limit = page.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
@@ -91,10 +93,11 @@ async fn dead(
 
 async fn retry_all(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     QueryParams(page): QueryParams<Page>,
     alias: Option<JobKind>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Operations)?;
     let kind = kind_of(alias, page.kind.as_deref())?;
     let n = state.store.retry_dead_jobs(kind, None).await?;
     Ok(Json(json!({"retried": n})))
@@ -102,10 +105,11 @@ async fn retry_all(
 
 async fn retry_one(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     Path(id): Path<i64>,
     alias: Option<JobKind>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Operations)?;
     let n = state.store.retry_dead_jobs(alias, Some(id)).await?;
     if n == 0 {
         let what = alias.map_or("job".to_owned(), |k| format!("{} job", k.as_str()));

@@ -23,6 +23,7 @@ use super::join_form::{Errors, JoinForm, validate, words};
 use super::join_guard::{JoinGuard, Limited};
 use super::join_pages::{back_to_form, card_page, failure, form, message, sent_page};
 use super::pages;
+use crate::access::Actor;
 use crate::error::Error;
 use crate::http::AppState;
 use crate::loyalty::consent::CONSENT_VERSION;
@@ -118,7 +119,7 @@ async fn submit(
         if !errors.is_empty() {
             return form(&guard, &parts.headers, StatusCode::UNPROCESSABLE_ENTITY, &flyer, &store_name, &f, &errors);
         }
-        match members::create(&state.loyalty, new_member(lang, &flyer, &f)).await {
+        match members::create(&state.loyalty, &Actor::flow("join"), new_member(lang, &flyer, &f)).await {
             Ok((member, pass)) => {
                 // The e-mail counts as verified once its owner follows this link (receipts rely on it).
                 if member.email.is_some()

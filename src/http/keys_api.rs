@@ -9,11 +9,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, JsonBody};
+use super::extract::JsonBody;
 use super::views;
+use crate::access::{Actor, Area};
 use crate::error::{Error, Result};
 use crate::http::AppState;
-use crate::keys::{self, KeyScope};
+use crate::keys::{self, KeyGrant};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/keys", get(list).post(create)).route("/api/v1/keys/{id}", delete(revoke))
@@ -23,34 +24,34 @@ pub fn router() -> Router<Arc<AppState>> {
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     name: Option<String>,
-    /// `hq` (default) or `store:<id>`.
-    scope: Option<String>,
+    /// `hq_admin` (default), `hq_marketer`, `store` or `store_manager`.
+    role: Option<String>,
+    /// The store of a store role.
+    store_id: Option<String>,
 }
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let scope = match body.scope.as_deref() {
-        None => KeyScope::Hq,
-        Some(text) => KeyScope::parse(text)
-            .ok_or_else(|| Error::unprocessable("scope must be \"hq\" or \"store:<store id>\"", "scope"))?,
-    };
-    let name = body.name.unwrap_or_else(|| scope.to_string());
-    let (record, secret) = keys::create(state.store.as_ref(), &name, &scope).await?;
+    let grant = KeyGrant::parse(body.role.as_deref(), body.store_id.as_deref())?;
+    let name = body.name.unwrap_or_else(|| grant.default_name());
+    let (record, secret) = keys::create(state.store.as_ref(), Some(&actor), &name, &grant).await?;
     let mut out = views::api_key(&record);
     // The only time the key is shown.
     out["key"] = Value::String(secret.expose().to_owned());
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-async fn list(State(state): State<Arc<AppState>>, _key: AdminKey) -> Result<Json<Value>> {
+async fn list(State(state): State<Arc<AppState>>, actor: Actor) -> Result<Json<Value>> {
+    actor.require(Area::Keys)?;
     let keys = state.store.list_api_keys().await?;
     Ok(Json(json!({"items": keys.iter().map(views::api_key).collect::<Vec<_>>()})))
 }
 
-async fn revoke(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id): Path<String>) -> Result<StatusCode> {
+async fn revoke(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<StatusCode> {
+    actor.require(Area::Keys)?;
     if state.store.revoke_api_key(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

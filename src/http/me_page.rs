@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::AdminKey;
 use super::{pages, views};
+use crate::access::{Actor, Area};
 use crate::error::Result;
 use crate::http::AppState;
 use crate::loyalty::me;
@@ -139,7 +139,7 @@ async fn me_page(
     };
     let card = card.map(|p| json!({"voided": p.voided, "buttons": buttons(&state, &p, &headers, &t)}));
     let mut receipts = Vec::new();
-    for r in state.store.member_receipts(&member.id, MAX_RECEIPTS).await? {
+    for r in state.store.member_receipts(&member.id, None, MAX_RECEIPTS).await? {
         let currency = currency(&r);
         receipts.push(json!({
             "href": format!("/me/{token}/receipts/{}", r.id),
@@ -207,7 +207,8 @@ async fn receipt_page(
 }
 
 /// Revokes the member's "My receipts" links and puts a new one on the pass → 200 `{"me_url"}`.
-async fn revoke(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id): Path<String>) -> Result<Json<Value>> {
+async fn revoke(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
+    actor.require(Area::Members)?;
     let url = me::revoke(&state.loyalty, &id).await?;
     Ok(Json(json!({"member_id": id, "me_url": url})))
 }

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::extract::ApiCaller;
 use super::pages;
+use crate::access::Actor;
 use crate::error::Result;
 use crate::http::AppState;
 use crate::loyalty::members;
@@ -154,10 +154,10 @@ async fn withdraw(
 /// Mails the member a one-time link that verifies their e-mail address → 202 `{"sent_to"}`.
 async fn send_verification(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let member = members::get(&state.loyalty, &id).await?;
+    let member = members::get_as(&state.loyalty, &actor, &id).await?;
     verification::send_verification(&state.loyalty, &member).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"member_id": member.id, "sent_to": member.email}))))
 }

@@ -10,8 +10,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{ApiCaller, JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams};
 use super::views::{self, rfc3339};
+use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::loyalty::members::{self, MemberPatch, NewMember};
@@ -82,15 +83,15 @@ fn ledger_json(e: &LedgerRecord) -> Value {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     JsonBody(body): JsonBody<NewMember>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let (member, pass) = members::create(&state.loyalty, body).await?;
+    let (member, pass) = members::create(&state.loyalty, &actor, body).await?;
     Ok((StatusCode::CREATED, Json(member_json(&state, &member, Some(&pass)))))
 }
 
-async fn show(State(state): State<Arc<AppState>>, _key: ApiCaller, Path(id): Path<String>) -> Result<Json<Value>> {
-    let member = members::get(&state.loyalty, &id).await?;
+async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
+    let member = members::get_as(&state.loyalty, &actor, &id).await?;
     Ok(Json(member_view(&state, &member).await?))
 }
 
@@ -104,10 +105,10 @@ struct FindQuery {
 
 async fn find(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     QueryParams(q): QueryParams<FindQuery>,
 ) -> Result<Json<Value>> {
-    let found = members::find(&state.loyalty, q.email, q.phone, q.card_number).await?;
+    let found = members::find(&state.loyalty, &actor, q.email, q.phone, q.card_number).await?;
     let mut items = Vec::with_capacity(found.len());
     for m in &found {
         items.push(member_view(&state, m).await?);
@@ -117,11 +118,11 @@ async fn find(
 
 async fn change(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<MemberPatch>,
 ) -> Result<Json<Value>> {
-    let member = members::change(&state.loyalty, &id, patch).await?;
+    let member = members::change(&state.loyalty, &actor, &id, patch).await?;
     Ok(Json(member_view(&state, &member).await?))
 }
 
@@ -136,7 +137,7 @@ struct PointsBody {
 
 async fn add_points(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PointsBody>,
 ) -> Result<Json<Value>> {
@@ -144,7 +145,7 @@ async fn add_points(
         body.delta.ok_or_else(|| Error::unprocessable("delta (a whole number of points) is required", "delta"))?;
     let entry =
         PointsEntry { delta, reason: body.reason, store_id: body.store_id, idempotency_key: body.idempotency_key };
-    let outcome = members::add_points(&state.loyalty, &id, entry).await?;
+    let outcome = members::add_points(&state.loyalty, &actor, &id, entry).await?;
     Ok(Json(json!({
         "member_id": id,
         "points": outcome.entry.balance_after,
@@ -162,7 +163,7 @@ struct HistoryQuery {
 
 async fn history(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     Path(id): Path<String>,
     QueryParams(q): QueryParams<HistoryQuery>,
 ) -> Result<Json<Value>> {
@@ -177,7 +178,7 @@ async fn history(
                 .map_err(|_| Error::bad_request("cursor must be a next_cursor this API returned", "cursor"))?,
         ),
     };
-    members::get(&state.loyalty, &id).await?;
+    members::get_as(&state.loyalty, &actor, &id).await?;
     let page = state.store.points_history(&id, before_id, limit).await?;
     let next_cursor = (page.len() as i64 == limit).then(|| page.last().map(|e| e.id.to_string())).flatten();
     let items: Vec<Value> = page.iter().map(ledger_json).collect();

@@ -1,5 +1,6 @@
 //! HTTP routing: every area's routes merged into one axum router.
 
+mod audit_api;
 mod campaigns_api;
 pub mod client_ip;
 mod demo;
@@ -61,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(google_api::router())
         .merge(downloads::router())
         .merge(campaigns_api::router())
+        .merge(audit_api::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -10,8 +10,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{ApiCaller, JsonBody};
+use super::extract::JsonBody;
 use super::views::{self, rfc3339};
+use crate::access::Actor;
 use crate::error::Result;
 use crate::http::AppState;
 use crate::orders::{self, NewOrder};
@@ -50,15 +51,15 @@ async fn order_view(state: &AppState, o: &OrderRecord) -> Result<Value> {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     JsonBody(body): JsonBody<NewOrder>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let (order, pass) = orders::create(&state.passes, body).await?;
+    let (order, pass) = orders::create(&state.passes, &actor, body).await?;
     Ok((StatusCode::CREATED, Json(order_json(&state, &order, Some(&pass)))))
 }
 
-async fn show(State(state): State<Arc<AppState>>, _key: ApiCaller, Path(number): Path<String>) -> Result<Json<Value>> {
-    let order = orders::get(&state.passes, &number).await?;
+async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(number): Path<String>) -> Result<Json<Value>> {
+    let order = orders::get(&state.passes, &actor, &number).await?;
     Ok(Json(order_view(&state, &order).await?))
 }
 
@@ -70,10 +71,10 @@ struct StatusBody {
 
 async fn set_status(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     Path(number): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Value>> {
-    let (order, _) = orders::set_status(&state.passes, &number, body.status).await?;
+    let (order, _) = orders::set_status(&state.passes, &actor, &number, body.status).await?;
     Ok(Json(order_view(&state, &order).await?))
 }

@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::extract::{AdminKey, JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams};
 use super::views;
+use crate::access::{Actor, Area};
 use crate::campaigns::requests::check_message_text;
 use crate::error::{Error, Result};
 use crate::http::AppState;
@@ -38,14 +39,16 @@ struct CreateBody {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
+    actor.require(Area::Operations)?;
     let pass = state.passes.create(&body.template, body.data, body.serial_number).await?;
     Ok((StatusCode::CREATED, Json(views::pass(&state, &pass))))
 }
 
-async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(serial): Path<String>) -> Result<Json<Value>> {
+async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(serial): Path<String>) -> Result<Json<Value>> {
+    actor.require(Area::Operations)?;
     let pass = state.store.pass(&serial).await?.ok_or_else(|| passes::not_found(&serial))?;
     Ok(Json(views::pass(&state, &pass)))
 }
@@ -60,9 +63,10 @@ struct ListQuery {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Operations)?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
@@ -101,10 +105,11 @@ struct ChangeBody {
 
 async fn change(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     Path(serial): Path<String>,
     JsonBody(body): JsonBody<ChangeBody>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Operations)?;
     if body.data.is_none() && body.message.is_none() {
         return Err(Error::bad_request("send data and/or message", "data"));
     }
@@ -115,7 +120,8 @@ async fn change(
     Ok(Json(views::pass(&state, &pass)))
 }
 
-async fn void(State(state): State<Arc<AppState>>, _key: AdminKey, Path(serial): Path<String>) -> Result<Json<Value>> {
+async fn void(State(state): State<Arc<AppState>>, actor: Actor, Path(serial): Path<String>) -> Result<Json<Value>> {
+    actor.require(Area::Operations)?;
     let pass = state.passes.void(&serial).await?;
     Ok(Json(views::pass(&state, &pass)))
 }

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::extract::AdminKey;
+use crate::access::{Actor, Area};
 use crate::error::{Error, Result};
 use crate::http::AppState;
 
@@ -25,10 +25,11 @@ struct PublishBody {
 
 async fn publish(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Templates)?;
     let template = state.templates.get(&id).ok_or_else(|| Error::NotFound(format!("no template {id:?}")))?;
     // The body is optional: `{"force": true}` publishes an unchanged design anyway.
     let body: PublishBody = if body.iter().all(u8::is_ascii_whitespace) {

@@ -11,8 +11,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{ApiCaller, JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams};
 use super::views::{self, rfc3339};
+use crate::access::Actor;
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::loyalty::members;
@@ -35,6 +36,7 @@ async fn receipt_view(state: &AppState, r: &ReceiptRecord) -> Result<Value> {
     Ok(json!({
         "id": r.id,
         "receipt_number": r.receipt_number,
+        "barcode": state.receipts.barcode(&r.store_id, &r.receipt_number)?,
         "store_id": r.store_id,
         "issued_at": r.body.get("issued_at").cloned().unwrap_or_else(|| Value::from(rfc3339(r.issued_at))),
         "member_id": r.member_id,
@@ -49,10 +51,10 @@ async fn receipt_view(state: &AppState, r: &ReceiptRecord) -> Result<Value> {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     JsonBody(body): JsonBody<NewReceipt>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let posted = receipts::post(&state.receipts, body).await?;
+    let posted = receipts::post(&state.receipts, &actor, body).await?;
     let status = if posted.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(receipt_view(&state, &posted.receipt).await?)))
 }
@@ -65,22 +67,12 @@ struct LookupQuery {
 
 async fn lookup(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     Path(number): Path<String>,
     QueryParams(q): QueryParams<LookupQuery>,
 ) -> Result<Json<Value>> {
-    let mut found = state.store.receipts_by_number(&number).await?;
-    if let Some(store) = &q.store_id {
-        found.retain(|r| &r.store_id == store);
-    }
-    match found.as_slice() {
-        [] => Err(Error::NotFound(format!("no receipt numbered {number:?}"))),
-        [one] => Ok(Json(receipt_view(&state, one).await?)),
-        _ => Err(Error::conflict(
-            format!("several stores issued a receipt numbered {number:?}: add ?store_id="),
-            "store_id",
-        )),
-    }
+    let receipt = receipts::by_barcode_or_number(&state.receipts, &actor, &number, q.store_id.as_deref()).await?;
+    Ok(Json(receipt_view(&state, &receipt).await?))
 }
 
 #[derive(Deserialize)]
@@ -91,7 +83,7 @@ struct ListQuery {
 
 async fn member_receipts(
     State(state): State<Arc<AppState>>,
-    _key: ApiCaller,
+    actor: Actor,
     Path(id): Path<String>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<Value>> {
@@ -99,8 +91,8 @@ async fn member_receipts(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
     }
-    members::get(&state.loyalty, &id).await?;
-    let page = state.store.member_receipts(&id, limit).await?;
+    members::get_as(&state.loyalty, &actor, &id).await?;
+    let page = receipts::of_member(&state.receipts, &actor, &id, limit).await?;
     let mut items = Vec::with_capacity(page.len());
     for r in &page {
         items.push(receipt_view(&state, r).await?);

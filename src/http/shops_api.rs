@@ -9,8 +9,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams};
 use super::views::rfc3339;
+use crate::access::{Actor, Area};
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::shops;
@@ -50,9 +51,10 @@ struct CreateBody {
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     JsonBody(b): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
+    actor.require(Area::Shops)?;
     let new = NewShop {
         id: b.id,
         name: b.name,
@@ -65,7 +67,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&store))))
 }
 
-async fn show(State(state): State<Arc<AppState>>, _key: AdminKey, Path(id): Path<String>) -> Result<Json<Value>> {
+async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
+    actor.require(Area::Shops)?;
     let store = if shops::valid_id(&id) { state.store.shop(&id).await? } else { None };
     Ok(Json(view(&store.ok_or_else(|| shops::not_found(&id))?)))
 }
@@ -78,9 +81,10 @@ struct ListQuery {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Shops)?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Error::bad_request(format!("limit must be between 1 and {MAX_PAGE}"), "limit"));
@@ -118,10 +122,11 @@ struct ChangeBody {
 
 async fn change(
     State(state): State<Arc<AppState>>,
-    _key: AdminKey,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ChangeBody>,
 ) -> Result<Json<Value>> {
+    actor.require(Area::Shops)?;
     let change = ShopChange {
         name: b.name,
         address: b.address,

@@ -84,6 +84,8 @@ pub struct MemberPatch {
     pub consent: Option<ConsentPatch>,
     /// Merged into the stored attributes (`null` removes a key).
     pub attributes: Option<Map<String, Value>>,
+    /// Why (kept in the audit log with a head-office override: verification, tier, home store).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -11,6 +11,8 @@ pub use super::input::{Consent, ConsentPatch, MemberPatch, NewMember, Source};
 use super::input::{attributes, birthday, email, language, manual_tier, phone, text};
 use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update};
 use super::verification::{self, CONSENT_URL_FIELD};
+use crate::access::audit::{self, Audited};
+use crate::access::{Actor, Area, MemberField};
 use crate::error::{Error, Result, phrase_conflict};
 use crate::store::{
     MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, StoreError, TokenPurpose, now_ms,
@@ -41,8 +43,21 @@ fn refused(e: StoreError) -> Error {
 }
 
 /// Signs a member up and creates their loyalty pass. An e-mail or phone another member has is
-/// `Error::Duplicate` naming that member (nothing is created).
-pub async fn create(loyalty: &Loyalty, input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+/// `Error::Duplicate` naming that member (nothing is created). A store signs members up for
+/// itself (its own home store); verified contacts come from the verification flows or an hq_admin.
+pub async fn create(loyalty: &Loyalty, actor: &Actor, input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+    actor.require(Area::Members)?;
+    if input.email_verified {
+        actor.may_change(MemberField::Verification, "email_verified")?;
+    }
+    if input.phone_verified {
+        actor.may_change(MemberField::Verification, "phone_verified")?;
+    }
+    let home_store_id = text(input.home_store_id, "home_store_id")?;
+    let home_store_id = actor.store_for_write(Area::Members, home_store_id.as_deref(), "home_store_id")?;
+    if let Some(id) = &home_store_id {
+        crate::shops::require_known(loyalty.passes.store.as_ref(), id, "home_store_id").await?;
+    }
     let first_name = text(input.first_name, "first_name")?
         .ok_or_else(|| Error::unprocessable("first_name is required", "first_name"))?;
     let email = email(input.email)?;
@@ -63,7 +78,7 @@ pub async fn create(loyalty: &Loyalty, input: NewMember) -> Result<(MemberRecord
         phone,
         birthday: birthday(input.birthday)?,
         language: language(input.language)?,
-        home_store_id: text(input.home_store_id, "home_store_id")?,
+        home_store_id,
         consent_at: (consent.terms || consent.marketing || consent.version.is_some()).then_some(now),
         consent_terms: consent.terms,
         consent_marketing: consent.marketing,
@@ -136,6 +151,18 @@ pub async fn create(loyalty: &Loyalty, input: NewMember) -> Result<(MemberRecord
     let (stored, pass) = loyalty.passes.store.insert_member(&member, new_pass, &tokens).await.map_err(refused)?;
     loyalty.passes.created(&pass).await?;
     crate::receipts::link_pending_logged(&loyalty.receipts, &stored).await;
+    if !actor.is_flow() && (stored.email_verified || stored.phone_verified) {
+        let detail =
+            serde_json::json!({"email_verified": stored.email_verified, "phone_verified": stored.phone_verified});
+        let what = Audited {
+            action: "member.verification_set",
+            object_kind: "member",
+            object_id: &stored.id,
+            store_id: stored.home_store_id.as_deref(),
+            detail,
+        };
+        audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
+    }
     Ok((stored, pass))
 }
 
@@ -148,13 +175,21 @@ pub async fn get(loyalty: &Loyalty, id: &str) -> Result<MemberRecord> {
     loyalty.passes.store.member(id).await?.ok_or_else(|| not_found(id))
 }
 
+/// The member, for an actor who may look members up (any till: a member shops anywhere).
+pub async fn get_as(loyalty: &Loyalty, actor: &Actor, id: &str) -> Result<MemberRecord> {
+    actor.require(Area::Members)?;
+    get(loyalty, id).await
+}
+
 /// The members with this e-mail, phone and/or card number (normalised first).
 pub async fn find(
     loyalty: &Loyalty,
+    actor: &Actor,
     email_given: Option<String>,
     phone_given: Option<String>,
     card_number: Option<String>,
 ) -> Result<Vec<MemberRecord>> {
+    actor.require(Area::Members)?;
     let lookup = MemberLookup {
         email: email(email_given)?,
         phone: phone(loyalty.default_country, phone_given)?,
@@ -167,7 +202,32 @@ pub async fn find(
 }
 
 /// Applies a change; name and tier changes reach the loyalty pass in the same transaction.
-pub async fn change(loyalty: &Loyalty, id: &str, patch: MemberPatch) -> Result<MemberRecord> {
+/// Contact data, home store and tier are head office's; verification flags the verification
+/// flows' or an hq_admin's (an override, audited with its optional `reason`).
+pub async fn change(loyalty: &Loyalty, actor: &Actor, id: &str, patch: MemberPatch) -> Result<MemberRecord> {
+    actor.require(Area::Members)?;
+    let guarded = [
+        (patch.email.is_some(), MemberField::Contact, "email"),
+        (patch.phone.is_some(), MemberField::Contact, "phone"),
+        (patch.email_verified.is_some(), MemberField::Verification, "email_verified"),
+        (patch.phone_verified.is_some(), MemberField::Verification, "phone_verified"),
+        (patch.home_store_id.is_some(), MemberField::HomeStore, "home_store_id"),
+        (patch.tier.is_some(), MemberField::Tier, "tier"),
+    ];
+    for (given, what, field) in guarded {
+        if given {
+            actor.may_change(what, field)?;
+        }
+    }
+    let overrides: Vec<&str> = guarded
+        .iter()
+        .filter(|(given, what, _)| *given && *what != MemberField::Contact)
+        .map(|(_, _, field)| *field)
+        .collect();
+    let reason = text(patch.reason, "reason")?;
+    if let Some(Some(store_id)) = &patch.home_store_id {
+        crate::shops::require_known(loyalty.passes.store.as_ref(), store_id.trim(), "home_store_id").await?;
+    }
     let rules = loyalty.tiers.clone();
     // Everything that can be checked alone is checked before the transaction.
     let first_name = match patch.first_name {
@@ -254,16 +314,37 @@ pub async fn change(loyalty: &Loyalty, id: &str, patch: MemberPatch) -> Result<M
     let changed = loyalty.passes.store.update_member(id, update, pass_update(loyalty)).await.map_err(refused)?;
     let (member, _) = changed.ok_or_else(|| not_found(id))?;
     crate::receipts::link_pending_logged(&loyalty.receipts, &member).await;
+    if !overrides.is_empty() && !actor.is_flow() {
+        let detail = serde_json::json!({
+            "fields": overrides, "reason": reason, "email_verified": member.email_verified,
+            "phone_verified": member.phone_verified, "home_store_id": member.home_store_id,
+            "tier": member.tier_manual,
+        });
+        let what = Audited {
+            action: "member.override",
+            object_kind: "member",
+            object_id: &member.id,
+            store_id: member.home_store_id.as_deref(),
+            detail,
+        };
+        audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
+    }
     Ok(member)
 }
 
 /// Adds `entry.delta` points (atomic, idempotent on the key, never below zero unless
-/// `PASSERELLE_POINTS_ALLOW_NEGATIVE`); the pass shows the new balance and tier.
-pub async fn add_points(loyalty: &Loyalty, id: &str, entry: PointsEntry) -> Result<PointsOutcome> {
+/// `PASSERELLE_POINTS_ALLOW_NEGATIVE`); the pass shows the new balance and tier. Any till
+/// credits any member, in its own store's name; for a member of another home store, audited.
+pub async fn add_points(loyalty: &Loyalty, actor: &Actor, id: &str, entry: PointsEntry) -> Result<PointsOutcome> {
+    let store_id = text(entry.store_id, "store_id")?;
+    let store_id = actor.store_for_write(Area::Points, store_id.as_deref(), "store_id")?;
+    if let Some(store_id) = &store_id {
+        crate::shops::require_known(loyalty.passes.store.as_ref(), store_id, "store_id").await?;
+    }
     let entry = PointsEntry {
         delta: entry.delta,
         reason: text(entry.reason, "reason")?,
-        store_id: text(entry.store_id, "store_id")?,
+        store_id,
         idempotency_key: text(entry.idempotency_key, "idempotency_key")?,
     };
     let (rules, allow_negative, delta) = (loyalty.tiers.clone(), loyalty.points_allow_negative, entry.delta);
@@ -291,6 +372,22 @@ pub async fn add_points(loyalty: &Loyalty, id: &str, entry: PointsEntry) -> Resu
             format!("idempotency_key was already used for a change of {} points", outcome.entry.delta),
             "idempotency_key",
         ));
+    }
+    if let Some(own) = actor.own_store()
+        && !outcome.replayed
+    {
+        let member = get(loyalty, id).await?;
+        if member.home_store_id.as_deref().is_some_and(|home| home != own) {
+            let what = Audited {
+                action: "points.other_store_member",
+                object_kind: "member",
+                object_id: id,
+                store_id: Some(own),
+                detail: serde_json::json!({"delta": delta, "home_store_id": member.home_store_id,
+                    "ledger_id": outcome.entry.id}),
+            };
+            audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
+        }
     }
     Ok(outcome)
 }

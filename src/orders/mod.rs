@@ -4,6 +4,7 @@
 //! their pickup window expire (a background sweep). "ready" changes the pass's status field
 //! (the phone shows it); collected, cancelled and expired orders void their pass.
 
+use crate::access::{Actor, Area};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -134,8 +135,13 @@ fn time_of(value: Option<String>, field: &str) -> Result<(i64, String)> {
 }
 
 /// Places an order and creates its reservation pass. A taken number is `Error::Conflict`
-/// (field `order_number`); an unknown store is unprocessable (field `store_id`).
-pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, PassRecord)> {
+/// (field `order_number`); an unknown store is unprocessable (field `store_id`). A store places
+/// orders for itself (`store_id` absent means its own).
+pub async fn create(passes: &Passes, actor: &Actor, input: NewOrder) -> Result<(OrderRecord, PassRecord)> {
+    let asked = text(input.store_id, "store_id", false)?;
+    let store_id = actor
+        .store_for_write(Area::Orders, asked.as_deref(), "store_id")?
+        .ok_or_else(|| Error::unprocessable("store_id is required", "store_id"))?;
     let number = text(input.order_number, "order_number", true)?.unwrap_or_default();
     if number.len() > MAX_NUMBER_LEN || !passes::valid_serial(&number) {
         return Err(Error::unprocessable(
@@ -143,7 +149,6 @@ pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, Pa
             "order_number",
         ));
     }
-    let store_id = text(input.store_id, "store_id", true)?.unwrap_or_default();
     let customer = input.customer.ok_or_else(|| Error::unprocessable("customer is required", "customer"))?;
     let customer_name = text(customer.name, "customer.name", true)?.unwrap_or_default();
     let email = text(customer.email, "customer.email", false)?;
@@ -220,8 +225,11 @@ pub async fn create(passes: &Passes, input: NewOrder) -> Result<(OrderRecord, Pa
     Ok((stored, pass))
 }
 
-pub async fn get(passes: &Passes, number: &str) -> Result<OrderRecord> {
-    passes.store.order(number).await?.ok_or_else(|| not_found(number))
+/// The order, if `actor` may see it (a store: its own store's; another's is 404).
+pub async fn get(passes: &Passes, actor: &Actor, number: &str) -> Result<OrderRecord> {
+    actor.require(Area::Orders)?;
+    let order = passes.store.order(number).await?.filter(|o| actor.may_read(Area::Orders, &o.store_id));
+    order.ok_or_else(|| not_found(number))
 }
 
 /// Brings the order's pass up to date with its status, inside the store's transaction: the
@@ -253,9 +261,11 @@ fn pass_update(templates: Arc<TemplateSet>) -> OrderPassUpdate {
 /// `Error::Conflict` naming the current status. The pass changes in the same transaction.
 pub async fn set_status(
     passes: &Passes,
+    actor: &Actor,
     number: &str,
     status: Option<String>,
 ) -> Result<(OrderRecord, Option<PassRecord>)> {
+    actor.require(Area::Orders)?;
     let wanted = status.as_deref().map(str::trim).unwrap_or_default();
     // A known status that is not a move from the current one is a conflict (409), below.
     let next = match Status::parse(wanted) {
@@ -267,7 +277,12 @@ pub async fn set_status(
             ));
         }
     };
+    let (reader, asked) = (actor.clone(), number.to_owned());
     let update: OrderUpdate = Box::new(move |current: &OrderRecord| {
+        // Checked on the locked row: another store's order is not there for this actor.
+        if !reader.may_read(Area::Orders, &current.store_id) {
+            return Err(not_found(&asked));
+        }
         let from = Status::parse(&current.status).unwrap_or(Status::Expired);
         if !from.may_become(next) {
             return Err(Error::conflict(

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::access::{Actor, Area};
 use crate::error::{Error, Result, phrase_conflict};
 use crate::loyalty::Country;
 use crate::loyalty::contact::{normalise_email, normalise_phone};
@@ -20,12 +21,15 @@ use crate::templates::datetime::parse_w3c;
 use crate::tokens;
 
 mod amounts;
+pub mod barcode;
 mod input;
+mod lookup;
 
 use amounts::major;
 pub use amounts::{currency_exponent, format_amount};
 pub use input::{Customer, NewLine, NewPayment, NewReceipt, NewTotals};
 use input::{MAX_LINES, integer, text, unprocessable};
+pub use lookup::{by_barcode_or_number, of_member};
 
 /// The pass template of receipts.
 pub const RECEIPT_TEMPLATE: &str = "receipt";
@@ -63,17 +67,27 @@ impl Receipts {
         };
         Self { passes, default_country, hmac_key }
     }
+
+    /// The barcode a receipt's pass carries (see `barcode`).
+    pub fn barcode(&self, store_id: &str, number: &str) -> Result<String> {
+        barcode::value(&self.hmac_key, store_id, number)
+    }
+}
+
+/// HMAC-SHA256 of `text` under `key`.
+fn keyed_hmac(key: &[u8], text: &str) -> Result<Vec<u8>> {
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::sign::Signer;
+    let key = PKey::hmac(key).map_err(anyhow::Error::from)?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(anyhow::Error::from)?;
+    signer.update(text.as_bytes()).map_err(anyhow::Error::from)?;
+    Ok(signer.sign_to_vec().map_err(anyhow::Error::from)?)
 }
 
 /// Hex HMAC-SHA256 of a normalised contact (`kind` is `email` or `phone`).
 pub fn contact_hmac(receipts: &Receipts, kind: &str, normalised: &str) -> Result<String> {
-    use openssl::hash::MessageDigest;
-    use openssl::pkey::PKey;
-    use openssl::sign::Signer;
-    let key = PKey::hmac(&receipts.hmac_key).map_err(anyhow::Error::from)?;
-    let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(anyhow::Error::from)?;
-    signer.update(format!("receipt-{kind}:{normalised}").as_bytes()).map_err(anyhow::Error::from)?;
-    Ok(hex::encode(signer.sign_to_vec().map_err(anyhow::Error::from)?))
+    Ok(hex::encode(keyed_hmac(&receipts.hmac_key, &format!("receipt-{kind}:{normalised}"))?))
 }
 
 fn member_name(m: &MemberRecord) -> String {
@@ -85,10 +99,10 @@ fn member_name(m: &MemberRecord) -> String {
 
 /// The receipt an idempotency key made, when `input` is that receipt again; a different receipt
 /// under a used key is 409 naming the key (as the points API does), never the first one back.
-fn replay(existing: ReceiptRecord, input: &NewReceipt, key: &str) -> Result<Posted> {
+fn replay(existing: ReceiptRecord, input: &NewReceipt, store_id: &str, key: &str) -> Result<Posted> {
     let given = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let total = input.totals.as_ref().and_then(|t| t.total.clone());
-    let same = given(&input.store_id) == existing.store_id
+    let same = store_id == existing.store_id
         && given(&input.receipt_number) == existing.receipt_number
         && existing.body["issued_at"].as_str() == Some(given(&input.issued_at).as_str())
         && total.as_ref() == Some(&existing.body["totals"]["total"]);
@@ -103,15 +117,20 @@ fn replay(existing: ReceiptRecord, input: &NewReceipt, key: &str) -> Result<Post
 
 /// Validates a receipt, links it if its customer can be trusted, makes its pass and stores it.
 /// The same idempotency key with the same receipt returns the receipt it made (nothing new is
-/// stored); with another receipt it is 409.
-pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
+/// stored); with another receipt it is 409. A store posts its own receipts (`store_id` absent
+/// means its own); the store must exist.
+pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Result<Posted> {
+    let asked = text(input.store_id.clone(), "store_id", false)?;
+    let store_id = actor
+        .store_for_write(Area::Receipts, asked.as_deref(), "store_id")?
+        .ok_or_else(|| unprocessable("store_id", "is required"))?;
     let idempotency_key = text(input.idempotency_key.clone(), "idempotency_key", false)?;
     if let Some(key) = &idempotency_key
         && let Some(existing) = receipts.passes.store.receipt_by_idempotency_key(key).await?
     {
-        return replay(existing, &input, key);
+        return replay(existing, &input, &store_id, key);
     }
-    let store_id = text(input.store_id, "store_id", true)?.unwrap_or_default();
+    crate::shops::require_known(receipts.passes.store.as_ref(), &store_id, "store_id").await?;
     let receipt_number = text(input.receipt_number, "receipt_number", true)?.unwrap_or_default();
     if !passes::valid_serial(&receipt_number) {
         return Err(unprocessable("receipt_number", "must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
@@ -276,6 +295,10 @@ pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
     }
     if let Some(m) = &member {
         data.insert("member_name".into(), json!(member_name(m)));
+    }
+    // A retailer's own receipt template may predate the keyed barcode.
+    if receipts.passes.templates.get(RECEIPT_TEMPLATE).is_some_and(|t| t.definition.fields.contains_key("barcode")) {
+        data.insert("barcode".into(), json!(receipts.barcode(&store_id, &receipt_number)?));
     }
     let new_pass = receipts.passes.new_pass(RECEIPT_TEMPLATE, Value::Object(data), None)?;
 

@@ -1,6 +1,7 @@
 //! Flyers: short unguessable codes printed as QR codes that lead to the enrollment page
 //! `/join/{code}`, each tied to a store and a loyalty template for attribution.
 
+use crate::access::{Actor, Area};
 use crate::error::{Error, Result, phrase_conflict};
 use crate::store::{FlyerRecord, NewFlyer};
 use crate::store::{Store, StoreError};
@@ -49,18 +50,29 @@ pub async fn find(store: &dyn Store, code: &str) -> Result<FlyerRecord> {
     flyer.ok_or_else(|| not_found(code))
 }
 
-/// Checks the store and the template (it must be a loyalty template) and stores a new flyer.
+/// The flyer with this code if `actor` may see it (a store manager: its own store's), or 404.
+pub async fn find_for(store: &dyn Store, actor: &Actor, code: &str) -> Result<FlyerRecord> {
+    actor.require(Area::Flyers)?;
+    let flyer = find(store, code).await?;
+    if !actor.may_read(Area::Flyers, &flyer.store_id) {
+        return Err(not_found(code));
+    }
+    Ok(flyer)
+}
+
+/// Checks the store (a store manager's own) and the template (a loyalty template) and stores a
+/// new flyer.
 pub async fn create(
     store: &dyn Store,
     templates: &TemplateSet,
+    actor: &Actor,
     store_id: &str,
     label: Option<&str>,
     template: &str,
 ) -> Result<FlyerRecord> {
-    let known_store = super::valid_id(store_id) && store.shop(store_id).await?.is_some();
-    if !known_store {
-        return Err(Error::unprocessable(format!("no store has the id {store_id:?}"), "store_id"));
-    }
+    let store_id = actor.store_for_write(Area::Flyers, Some(store_id), "store_id")?.unwrap_or_default();
+    let store_id = store_id.as_str();
+    super::require_known(store, store_id, "store_id").await?;
     match templates.get(template) {
         Some(t) if t.definition.kind == Kind::Loyalty => {}
         Some(_) => {

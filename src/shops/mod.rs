@@ -109,6 +109,15 @@ pub fn not_found(id: &str) -> Error {
     Error::NotFound(format!("no store has the id {id:?}"))
 }
 
+/// Refuses (422 naming `field`) an id no store has: members, receipts, points and flyers name
+/// real stores only (a typo would otherwise make a store nobody can find or target).
+pub async fn require_known(store: &dyn Store, id: &str, field: &str) -> Result<()> {
+    if valid_id(id) && store.shop(id).await?.is_some() {
+        return Ok(());
+    }
+    Err(Error::unprocessable(format!("no store has the id {id:?}"), field))
+}
+
 /// Validates and stores a new store; 409 if the id exists.
 pub async fn create(store: &dyn Store, s: NewShop) -> Result<ShopRecord> {
     store.insert_shop(check_new(s)?).await.map_err(|e| {

@@ -51,15 +51,6 @@ pub struct NewCampaign {
     pub created_by: String,
 }
 
-/// One line of a campaign's history.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CampaignEvent {
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub detail: Value,
-}
-
 /// A status change asked of `transition_campaign`.
 #[derive(Debug, Clone)]
 pub struct Transition<'a> {
@@ -103,7 +94,6 @@ pub trait CampaignsStore: Send + Sync {
     /// Moves a campaign between statuses and records it; `Conflict` on `status` (the current
     /// one) when it is not one of `from`; `None` when there is no such campaign.
     async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> StoreResult<Option<CampaignRecord>>;
-    async fn campaign_history(&self, id: &str) -> Result<Vec<CampaignEvent>>;
     async fn campaign_stats(&self, id: &str) -> Result<CampaignStats>;
     /// Approved campaigns whose Google class message is still to send.
     async fn class_messages_due(&self) -> Result<Vec<CampaignRecord>>;

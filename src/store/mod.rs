@@ -5,6 +5,7 @@
 //! become visible in the order they were given and a device polling with
 //! `passesUpdatedSince` never skips a change.
 
+pub mod audit;
 mod campaigns;
 pub mod designs;
 pub(crate) mod error;
@@ -30,9 +31,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::Error;
-pub use campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
-};
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, AuditStore};
+pub use campaigns::{CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition};
 pub use designs::DesignsStore;
 pub use error::{StoreError, StoreResult};
 pub use fanout::{FanoutPlan, FanoutStore, HolderSeed, SegmentCounts};
@@ -126,8 +126,10 @@ pub struct ApiKeyRecord {
     pub name: String,
     /// The first characters of the key, to recognise it in lists.
     pub prefix: String,
-    /// `hq`, or `store:<id>` for a key limited to one store (see `keys::KeyScope`).
-    pub scope: String,
+    /// `hq_admin`, `hq_marketer`, `store` or `store_manager` (see `access::Role`).
+    pub role: String,
+    /// The store of a store role.
+    pub store_id: Option<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -140,7 +142,8 @@ pub struct NewApiKey {
     pub name: String,
     pub prefix: String,
     pub key_hash: String,
-    pub scope: String,
+    pub role: String,
+    pub store_id: Option<String>,
 }
 
 #[async_trait]
@@ -157,6 +160,7 @@ pub trait Store:
     + WebhooksStore
     + CampaignsStore
     + FanoutStore
+    + AuditStore
     + Send
     + Sync
     + 'static

@@ -39,8 +39,8 @@ pub trait ReceiptsStore: Send + Sync {
     async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>>;
     /// Every receipt with this number (one per store at most), oldest first.
     async fn receipts_by_number(&self, number: &str) -> Result<Vec<ReceiptRecord>>;
-    /// The member's receipts, newest first (by `issued_at`), at most `limit`.
-    async fn member_receipts(&self, member_id: &str, limit: i64) -> Result<Vec<ReceiptRecord>>;
+    /// The member's receipts (of one store, if given), newest first (by `issued_at`), at most `limit`.
+    async fn member_receipts(&self, member_id: &str, store_id: Option<&str>, limit: i64) -> Result<Vec<ReceiptRecord>>;
     /// Links to `member_id` every unlinked receipt waiting for one of these keys, clearing its
     /// keys; returns the receipts it linked.
     async fn link_receipts(

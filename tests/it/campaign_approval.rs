@@ -29,16 +29,18 @@ async fn store_keys_need_hq_approval_and_stay_in_their_store(backend: Backend) {
     on_iphone(&app, store.as_ref(), &paris_serial, "device-paris", &token(1)).await;
     on_iphone(&app, store.as_ref(), &lyon_serial, "device-lyon", &token(2)).await;
 
-    // HQ makes a key for the Paris store; the secret is shown once, with its scope.
-    let (paris, created) = new_key(&app, json!({"scope": "store:paris-01"})).await;
-    assert_eq!(created["scope"], "store:paris-01");
-    let status = new_key_status(&app, json!({"scope": "store:nowhere"})).await;
+    // HQ makes a key for the Paris store's manager; the secret is shown once, with its role.
+    let (paris, created) = new_key(&app, json!({"role": "store_manager", "store_id": "paris-01"})).await;
+    assert_eq!((created["role"].as_str(), created["store_id"].as_str()), (Some("store_manager"), Some("paris-01")));
+    let status = new_key_status(&app, json!({"role": "store_manager", "store_id": "nowhere"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a key for an unknown store");
+    let status = new_key_status(&app, json!({"role": "store_manager"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a store role without its store");
     let resp = app
         .client
         .post(app.url("/api/v1/keys"))
         .bearer_auth(&paris)
-        .json(&json!({"scope": "hq"}))
+        .json(&json!({"role": "hq_admin"}))
         .send()
         .await
         .unwrap();
@@ -148,14 +150,15 @@ async fn store_keys_need_hq_approval_and_stay_in_their_store(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(get(&app, &paris, &format!("/api/v1/campaigns/{national}")).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(get(&app, &paris, &format!("/api/v1/campaigns/{national}/stats")).await.status(), StatusCode::FORBIDDEN);
+    // Another store's (or HQ's) campaign is not there for a store: 404, nothing revealed.
+    assert_eq!(get(&app, &paris, &format!("/api/v1/campaigns/{national}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &paris, &format!("/api/v1/campaigns/{national}/stats")).await.status(), StatusCode::NOT_FOUND);
     let cancel = |key: String| {
         let url = app.url(&format!("/api/v1/campaigns/{national}/cancel"));
         let client = app.client.clone();
         async move { client.post(url).bearer_auth(key).send().await.unwrap() }
     };
-    assert_eq!(cancel(paris.clone()).await.status(), StatusCode::FORBIDDEN, "not the store's campaign");
+    assert_eq!(cancel(paris.clone()).await.status(), StatusCode::NOT_FOUND, "not the store's campaign");
     assert_eq!(ok_json(cancel(crate::helpers::ADMIN.into()).await, StatusCode::OK).await["status"], "cancelled");
     assert_eq!(cancel(crate::helpers::ADMIN.into()).await.status(), StatusCode::CONFLICT);
     let listed = ok_json(get(&app, &paris, "/api/v1/campaigns").await, StatusCode::OK).await;
@@ -163,11 +166,19 @@ async fn store_keys_need_hq_approval_and_stay_in_their_store(backend: Backend) {
     assert_eq!(ids, [second.as_str(), id.as_str()], "a store lists its own campaigns, newest first");
     let _ = paris_member;
 
-    // The CLI makes store keys too.
+    // The CLI makes store keys too: a till's by default, a manager's when asked.
     let (ok, out) = run(std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
         .args(["keys", "create", "--store", "lyon-02"])
         .env("PASSERELLE_DATABASE_URL", &app.database_url));
-    assert!(ok && out.contains("scope: store:lyon-02"), "{out}");
+    assert!(ok && out.contains("role: store\nstore: lyon-02"), "{out}");
+    let (ok, out) = run(std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["keys", "create", "--role", "store_manager", "--store", "lyon-02"])
+        .env("PASSERELLE_DATABASE_URL", &app.database_url));
+    assert!(ok && out.contains("role: store_manager\nstore: lyon-02"), "{out}");
+    let (ok, out) = run(std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["keys", "create", "--role", "store_manager"])
+        .env("PASSERELLE_DATABASE_URL", &app.database_url));
+    assert!(!ok && out.contains("store_id"), "{out}");
 }
 
 async fn new_key_status(app: &TestApp, body: Value) -> StatusCode {

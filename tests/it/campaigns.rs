@@ -31,10 +31,7 @@ pub async fn ok_json(resp: reqwest::Response, expected: StatusCode) -> Value {
     body
 }
 
-pub async fn add_store(app: &TestApp, id: &str, timezone: &str) {
-    let body = json!({"id": id, "name": id, "latitude": 48.85, "longitude": 2.35, "timezone": timezone});
-    ok_json(app.api(Method::POST, "/api/v1/stores").json(&body).send().await.unwrap(), StatusCode::CREATED).await;
-}
+pub use crate::helpers::add_store;
 
 /// A member of `store` with `points`; returns (member id, pass serial).
 pub async fn member(

@@ -321,7 +321,7 @@ fn receipt_mapping() {
     assert_eq!(object["header"]["defaultValue"]["value"], "€52.40");
     assert_eq!(object["subheader"]["defaultValue"]["value"], "Total");
     assert_eq!(object["barcode"]["type"], "CODE_128");
-    assert_eq!(object["barcode"]["value"], "R-PAR01-20261122-0042");
+    assert_eq!(object["barcode"]["value"], "R-PAR01-20261122-0042-7K3QXA9B");
     assert_eq!(object["hexBackgroundColor"], "#faf6ee");
     assert!(object.get("validTimeInterval").is_none() && object.get("merchantLocations").is_none());
     assert!(module(&object, "lines")["body"].as_str().unwrap().contains("Linen lampshade"));

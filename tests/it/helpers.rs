@@ -293,3 +293,10 @@ pub fn assert_pass_json_complete(pass: &Value) {
     let styles = ["boardingPass", "coupon", "eventTicket", "generic", "storeCard"];
     assert_eq!(styles.iter().filter(|s| pass.get(**s).is_some()).count(), 1, "exactly one style");
 }
+
+/// Adds a store (with the HQ key): members, receipts, orders and points name existing stores.
+pub async fn add_store(app: &TestApp, id: &str, timezone: &str) {
+    let body = serde_json::json!({"id": id, "name": id, "latitude": 48.85, "longitude": 2.35, "timezone": timezone});
+    let resp = app.api(reqwest::Method::POST, "/api/v1/stores").json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::CREATED, "{}", resp.text().await.unwrap_or_default());
+}

@@ -23,6 +23,7 @@ mod me_page;
 mod member_links;
 mod members;
 mod orders;
+mod permissions;
 mod pkpass;
 mod push;
 mod push_recovery;

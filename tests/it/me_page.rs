@@ -175,6 +175,7 @@ async fn me_page_lists_receipts_newest_first(backend: Backend) {
 /// API once the member's e-mail is verified, never before.
 async fn earlier_receipts_appear_after_sign_up(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let body = json!({
         "store_id": "paris-01",
         "issued_at": "2026-11-02T11:00:00+01:00",

@@ -59,6 +59,7 @@ fn field(pass: &Value, key: &str) -> Value {
 
 async fn sign_up_creates_a_card_that_verifies(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let member = sign_up(
         &app,
         json!({
@@ -108,6 +109,7 @@ async fn sign_up_creates_a_card_that_verifies(backend: Backend) {
 
 async fn bad_sign_ups_name_the_field(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let ok = json!({"first_name": "Marie", "email": "marie@example.fr"});
     let with = |k: &str, v: Value| {
         let mut b = ok.clone();
@@ -139,6 +141,7 @@ async fn bad_sign_ups_name_the_field(backend: Backend) {
 
 async fn duplicates_name_the_existing_member(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let first =
         sign_up(&app, json!({"first_name": "Marie", "email": "marie@example.fr", "phone": "+33 6 12 34 56 78"})).await;
     let id = first["id"].as_str().unwrap();
@@ -181,6 +184,7 @@ async fn find(app: &TestApp, query: &[(&str, &str)]) -> Vec<String> {
 
 async fn lookups_are_exact_and_normalised(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let m = sign_up(&app, json!({"first_name": "Marie", "email": "marie@example.fr", "phone": "0612345678"})).await;
     sign_up(&app, json!({"first_name": "Paul", "email": "paul@example.fr"})).await;
     let id = m["id"].as_str().unwrap().to_owned();
@@ -223,6 +227,7 @@ async fn changed_since(app: &TestApp, held: &Held, tag: Option<&str>) -> Option<
 
 async fn points_are_idempotent_and_reach_the_phone(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let (member, held) = member_on_a_phone(&app).await;
     let id = member["id"].as_str().unwrap();
     let (_, tag) = changed_since(&app, &held, None).await.unwrap();
@@ -292,6 +297,7 @@ async fn negative_balances_when_allowed(backend: Backend) {
 
 async fn parallel_points_lose_nothing(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let m = sign_up(&app, json!({"first_name": "Marie", "email": "marie@example.fr"})).await;
     let id = m["id"].as_str().unwrap().to_owned();
     let requests = (0..50).map(|i| {
@@ -349,6 +355,7 @@ async fn parallel_points_lose_nothing(backend: Backend) {
 
 async fn tiers_follow_points_until_set_by_hand(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let m = sign_up(&app, json!({"first_name": "Marie", "last_name": "Dupont", "email": "marie@example.fr"})).await;
     let id = m["id"].as_str().unwrap();
     let body: Value = points(&app, id, json!({"delta": 299})).await.json().await.unwrap();

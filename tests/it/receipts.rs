@@ -59,6 +59,7 @@ async fn error_field(app: &TestApp, body: &Value) -> String {
 
 async fn email_receipt_links_once_the_member_verifies(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     // Bought before the loyalty card existed.
     let (status, first) =
         post_receipt(&app, &with(receipt("R-1"), "customer", json!({"email": " Camille@Example.COM "}))).await;
@@ -126,6 +127,7 @@ async fn email_receipt_links_once_the_member_verifies(backend: Backend) {
 
 async fn verification_link_and_phone_link_waiting_receipts(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     post_receipt(&app, &with(receipt("R-10"), "customer", json!({"email": "lea@example.com"}))).await;
     post_receipt(&app, &with(receipt("R-11"), "customer", json!({"phone": "06 12 34 56 78"}))).await;
     let member = sign_up(&app, json!({"first_name": "Léa", "email": "lea@example.com", "phone": "+33612345678"})).await;
@@ -157,6 +159,7 @@ async fn verification_link_and_phone_link_waiting_receipts(backend: Backend) {
 
 async fn card_number_links_at_once(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let member = sign_up(&app, json!({"first_name": "Hugo", "email": "hugo@example.com"})).await;
     let id = member["id"].as_str().unwrap();
     let card = member["card_number"].as_str().unwrap();
@@ -170,6 +173,7 @@ async fn card_number_links_at_once(backend: Backend) {
 
 async fn amounts_that_do_not_add_up_are_refused(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let mut bad_line = receipt("R-30");
     bad_line["lines"]
         .as_array_mut()
@@ -217,6 +221,8 @@ async fn amounts_that_do_not_add_up_are_refused(backend: Backend) {
 
 async fn same_idempotency_key_makes_one_receipt(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
+    crate::helpers::add_store(&app, "lyon-01", "Europe/Paris").await;
     let body = with(receipt("R-40"), "idempotency_key", json!("till-7-000123"));
     let (status, first) = post_receipt(&app, &body).await;
     assert_eq!(status, 201, "{first}");
@@ -258,6 +264,7 @@ fn back_field(pass: &Value, key: &str) -> Value {
 
 async fn receipt_pass_verifies_and_lists_the_lines(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let (status, body) = post_receipt(&app, &receipt("R-50")).await;
     assert_eq!(status, 201, "{body}");
     let resp = app.client.get(body["pass"]["apple_pass_url"].as_str().unwrap()).send().await.unwrap();
@@ -268,7 +275,11 @@ async fn receipt_pass_verifies_and_lists_the_lines(backend: Backend) {
     assert_eq!(back_field(&pass, "tax").as_f64(), Some(6.2));
     let total = &pass["generic"]["primaryFields"][0];
     assert_eq!((total["value"].as_f64(), total["currencyCode"].as_str()), (Some(37.18), Some("EUR")));
-    assert_eq!(pass["barcodes"][0]["message"], "R-50");
+    // The barcode is the number and its keyed check, as the API gives it.
+    let code = pass["barcodes"][0]["message"].as_str().unwrap();
+    assert!(code.starts_with("R-50-") && code.len() == "R-50-".len() + 8, "{code}");
+    assert_eq!(body["barcode"], code);
+    assert_eq!(pass["barcodes"][0]["altText"], code);
 }
 
 /// A receipt and its pass are stored in one transaction: a receipt refused for a taken

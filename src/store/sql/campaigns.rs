@@ -6,11 +6,10 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::rows::{campaign_columns, campaign_event_from_row, campaign_from_row, row_by};
+use super::rows::{campaign_columns, campaign_from_row, row_by};
 use super::{Conn, SqlStore};
 use crate::store::campaigns::{
-    CampaignEvent, CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition,
-    creation_events, stats_from,
+    CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition, creation_events, stats_from,
 };
 use crate::store::{StoreError, StoreResult, now_ms};
 
@@ -40,6 +39,7 @@ pub(crate) async fn add_counters(conn: &mut Conn, deltas: &[CounterDelta]) -> Re
     Ok(())
 }
 
+/// Records a campaign's transition in the audit log, in the caller's transaction.
 pub(crate) async fn add_event(
     conn: &mut Conn,
     campaign: &str,
@@ -47,15 +47,16 @@ pub(crate) async fn add_event(
     action: &str,
     detail: &Value,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO campaign_events (campaign_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(campaign)
-        .bind(now_ms())
-        .bind(actor)
-        .bind(action)
-        .bind(detail.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
+    let entry = crate::store::AuditEntry {
+        actor: actor.to_owned(),
+        role: None,
+        action: action.to_owned(),
+        object_kind: "campaign".into(),
+        object_id: campaign.to_owned(),
+        store_id: None,
+        detail: detail.clone(),
+    };
+    super::audit::add(conn, &entry).await
 }
 
 pub(crate) async fn fetch_campaign(conn: &mut Conn, id: &str) -> Result<Option<CampaignRecord>> {
@@ -137,15 +138,6 @@ impl CampaignsStore for SqlStore {
         let record = fetch_campaign(&mut tx, id).await?;
         tx.commit().await?;
         Ok(record)
-    }
-
-    async fn campaign_history(&self, id: &str) -> Result<Vec<CampaignEvent>> {
-        let rows =
-            sqlx::query("SELECT at, actor, action, detail FROM campaign_events WHERE campaign_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(campaign_event_from_row).collect()
     }
 
     async fn campaign_stats(&self, id: &str) -> Result<CampaignStats> {

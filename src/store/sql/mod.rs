@@ -25,6 +25,7 @@ use rows::{key_from_row, pass_from_row, row_by};
 /// A connection of this backend (what `&mut *tx` gives).
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 
+mod audit;
 pub(super) mod campaigns;
 mod designs;
 mod fanout;
@@ -349,14 +350,16 @@ impl Store for SqlStore {
 
     async fn insert_api_key(&self, key: NewApiKey) -> Result<ApiKeyRecord> {
         let row = sqlx::query(
-            "INSERT INTO api_keys (id, name, prefix, key_hash, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING id, name, prefix, scope, created_at, last_used_at, revoked_at",
+            "INSERT INTO api_keys (id, name, prefix, key_hash, role, store_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, name, prefix, role, store_id, created_at, last_used_at, \
+             revoked_at",
         )
         .bind(&key.id)
         .bind(&key.name)
         .bind(&key.prefix)
         .bind(&key.key_hash)
-        .bind(&key.scope)
+        .bind(&key.role)
+        .bind(&key.store_id)
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await?;
@@ -365,7 +368,8 @@ impl Store for SqlStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys ORDER BY created_at, id",
+            "SELECT id, name, prefix, role, store_id, created_at, last_used_at, revoked_at FROM api_keys \
+             ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -378,7 +382,7 @@ impl Store for SqlStore {
     }
 
     async fn use_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let sql = "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
+        let sql = "SELECT id, name, prefix, role, store_id, created_at, last_used_at, revoked_at FROM api_keys \
                    WHERE key_hash = $1 AND revoked_at IS NULL";
         let Some(key) = row_by(&self.pool, sql, key_hash, key_from_row).await? else { return Ok(None) };
         let now = now_ms();

@@ -73,13 +73,15 @@ impl ReceiptsStore for SqlStore {
         rows.iter().map(receipt_from_row).collect()
     }
 
-    async fn member_receipts(&self, member_id: &str, limit: i64) -> Result<Vec<ReceiptRecord>> {
+    async fn member_receipts(&self, member_id: &str, store_id: Option<&str>, limit: i64) -> Result<Vec<ReceiptRecord>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             receipt_columns!(),
-            " FROM receipts WHERE member_id = $1 ORDER BY issued_at DESC, created_at DESC, id DESC LIMIT $2"
+            " FROM receipts WHERE member_id = $1 AND (CAST($2 AS TEXT) IS NULL OR store_id = $2) \
+             ORDER BY issued_at DESC, created_at DESC, id DESC LIMIT $3"
         ))
         .bind(member_id)
+        .bind(store_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

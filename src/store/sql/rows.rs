@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::DbRow;
 use crate::campaigns::plan::{ClassCoverage, DueRecipient, PreparedBatch, ZoneCounts};
-use crate::store::{ApiKeyRecord, CampaignEvent, CampaignRecord, PassRecord};
+use crate::store::{ApiKeyRecord, CampaignRecord, PassRecord};
 
 /// A record from a row (in a function returning `anyhow::Result`): each field before the `;`
 /// read from the column of its name, each after it given as `field: expression`.
@@ -41,7 +41,7 @@ pub(crate) fn pass_from_row(row: &DbRow) -> Result<PassRecord> {
 }
 
 pub(crate) fn key_from_row(row: &DbRow) -> Result<ApiKeyRecord> {
-    Ok(from_row!(row, ApiKeyRecord { id, name, prefix, scope, created_at, last_used_at, revoked_at }))
+    Ok(from_row!(row, ApiKeyRecord { id, name, prefix, role, store_id, created_at, last_used_at, revoked_at }))
 }
 
 /// The columns `campaign_from_row` reads (a macro, so queries stay `concat!`ed literals).
@@ -57,10 +57,6 @@ pub(crate) fn campaign_from_row(row: &DbRow) -> Result<CampaignRecord> {
     Ok(from_row!(row, CampaignRecord { id, name, segment, scope, priority, status, send_at, reject_reason,
         google_class, google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at;
         messages: json(row, "messages")? }))
-}
-
-pub(crate) fn campaign_event_from_row(row: &DbRow) -> Result<CampaignEvent> {
-    Ok(from_row!(row, CampaignEvent { at, actor, action; detail: json(row, "detail")? }))
 }
 
 /// Reads a batch's due rows (`campaign_id, member_id, serial_number, language, timezone,
