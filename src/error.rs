@@ -11,7 +11,7 @@ pub enum Error {
     /// 401: missing or wrong credentials (API key or ApplePass token).
     #[error("{0}")]
     Unauthorized(String),
-    /// 403: a store's key outside its store, or an HQ-only action.
+    /// 403: a role outside its rights (another store's write, an HQ-only area); the message names the rule.
     #[error("{0}")]
     Forbidden(String),
     #[error("{message}")]

@@ -78,8 +78,8 @@ pub fn may_read(actor: &Actor, scope: &str) -> bool {
     }
 }
 
-/// Checks a request and makes the campaign to store: approved at once for an HQ key,
-/// waiting for HQ's approval for a store's key.
+/// Checks a request and makes the campaign to store: approved at once for an HQ role,
+/// waiting for HQ's approval for a store manager's.
 pub fn new_campaign(
     req: CampaignRequest,
     actor: &Actor,

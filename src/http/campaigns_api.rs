@@ -39,7 +39,7 @@ pub fn router() -> Router<Arc<AppState>> {
 #[serde(deny_unknown_fields)]
 struct PreviewBody {
     segment: String,
-    /// Counts one store's members only (a store's key always counts its own).
+    /// Counts one store's members only (a store manager always counts its own).
     scope: Option<String>,
 }
 

@@ -131,13 +131,13 @@ pub(super) fn stats_from(
 }
 
 /// The first history lines of a new campaign: `created` (what was asked), and `approved` when
-/// an HQ key made it.
+/// an HQ role made it.
 pub(super) fn creation_events(c: &NewCampaign) -> Vec<(&'static str, Value)> {
     let created = serde_json::json!({"name": c.name, "segment": c.segment, "scope": c.scope,
         "priority": c.priority, "send_at": c.send_at, "messages": c.messages});
     let mut events = vec![("created", created)];
     if c.status == "approved" {
-        events.push(("approved", serde_json::json!({"automatic": "created with an HQ key"})));
+        events.push(("approved", serde_json::json!({"automatic": "created by head office"})));
     }
     events
 }

@@ -14,7 +14,7 @@ mod flyer_stats;
 pub mod google;
 pub mod jobs;
 mod members;
-mod migrations;
+pub mod migrations;
 mod orders;
 pub mod postgres;
 mod receipts;

@@ -111,3 +111,57 @@ async fn device_logs_are_stored_and_bounded() {
     );
     assert_eq!(last.chars().count(), 1024, "long lines are cut");
 }
+
+/// An upgrade keeps what existing keys could do: HQ keys become `hq_admin`, store keys a
+/// till (`store`) of their store; campaign history moves to the audit log.
+async fn keys_made_before_roles_keep_what_they_could_do(backend: crate::helpers::Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("db")).unwrap();
+    let url = backend.database_url(dir.path()).await;
+    let before_roles = 13;
+    let old_rows = [
+        "INSERT INTO api_keys (id, name, prefix, key_hash, scope, created_at) VALUES \
+         ('key_hq', 'hq', 'psr_a', 'h1', 'hq', 1), ('key_till', 'till', 'psr_b', 'h2', 'store:paris-01', 2)",
+        "INSERT INTO campaigns (id, name, segment, scope, messages, status, created_by, created_at, updated_at) \
+         VALUES ('cmp_old', 'Old', 'points >= 0', 'hq', '{}', 'sent', 'key_hq', 1, 1)",
+        "INSERT INTO campaign_events (campaign_id, at, actor, action) VALUES ('cmp_old', 5, 'key_hq (hq)', 'created')",
+    ];
+    match &backend {
+        crate::helpers::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc")).await.unwrap();
+            passerelle::store::migrations::sqlite().run_to(before_roles, &pool).await.unwrap();
+            for sql in old_rows {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        crate::helpers::Backend::Postgres(_) => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            passerelle::store::migrations::postgres().run_to(before_roles, &pool).await.unwrap();
+            for sql in old_rows {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+    let (ok, out) = run(passerelle(&url).arg("migrate"));
+    assert!(ok, "{out}");
+    let (ok, out) = run(passerelle(&url).args(["keys", "list"]));
+    assert!(ok, "{out}");
+    assert!(out.contains("key_hq\tactive\tpsr_a…\thq_admin\t-\thq"), "{out}");
+    assert!(out.contains("key_till\tactive\tpsr_b…\tstore\tparis-01\ttill"), "{out}");
+    let store = passerelle::app::open_store(&test_config_for(&url)).await.unwrap();
+    let query = passerelle::store::AuditQuery { object_id: Some("cmp_old".into()), limit: 10, ..Default::default() };
+    let history = store.audit_log(&query).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].at, history[0].entry.action.as_str()), (5, "created"));
+    assert_eq!(history[0].entry.object_kind, "campaign");
+}
+
+fn test_config_for(url: &str) -> passerelle::config::Config {
+    let mut config = test_config();
+    config.database.url = passerelle::secret::Secret::new(url.to_owned());
+    config
+}
+
+on_both_backends!(keys_made_before_roles_keep_what_they_could_do);

@@ -293,3 +293,39 @@ async fn loyalty_passes_carry_store_locations(backend: Backend) {
 }
 
 on_both_backends!(stores_crud, bad_stores_are_named, flyers, bad_flyers, loyalty_passes_carry_store_locations);
+
+/// Members, receipts and points name real stores: an unknown id is 422 naming the field, so a
+/// typo never makes a store nobody can find, target or report on.
+async fn unknown_store_ids_are_refused(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
+    let field = |resp: reqwest::Response| async move {
+        assert_eq!(resp.status(), 422);
+        let body: Value = resp.json().await.unwrap();
+        body["error"]["field"].as_str().unwrap().to_owned()
+    };
+    let member = json!({"first_name": "Zoé", "email": "zoe@example.com", "home_store_id": "pari-01"});
+    let resp = app.api(Method::POST, "/api/v1/members").json(&member).send().await.unwrap();
+    assert_eq!(field(resp).await, "home_store_id");
+    let member = json!({"first_name": "Zoé", "email": "zoe@example.com", "home_store_id": "paris-01"});
+    let made: Value =
+        app.api(Method::POST, "/api/v1/members").json(&member).send().await.unwrap().json().await.unwrap();
+    let id = made["id"].as_str().unwrap();
+    let path = format!("/api/v1/members/{id}");
+    let resp = app.api(Method::PATCH, &path).json(&json!({"home_store_id": "nowhere"})).send().await.unwrap();
+    assert_eq!(field(resp).await, "home_store_id");
+    let points = json!({"delta": 5, "store_id": "nowhere"});
+    let resp = app.api(Method::POST, &format!("{path}/points")).json(&points).send().await.unwrap();
+    assert_eq!(field(resp).await, "store_id");
+    let receipt = json!({
+        "store_id": "nowhere", "issued_at": "2026-11-22T15:42:00+01:00", "receipt_number": "R-1",
+        "lines": [{"label": "Candle", "quantity": 1, "unit_price": 500, "total": 500}],
+        "totals": {"subtotal": 500, "tax": 0, "total": 500, "currency": "EUR"},
+    });
+    let resp = app.api(Method::POST, "/api/v1/receipts").json(&receipt).send().await.unwrap();
+    assert_eq!(field(resp).await, "store_id");
+    let unchanged: Value = app.api(Method::GET, &path).send().await.unwrap().json().await.unwrap();
+    assert_eq!((unchanged["home_store_id"].as_str(), unchanged["points"].as_i64()), (Some("paris-01"), Some(0)));
+}
+
+on_both_backends!(unknown_store_ids_are_refused);
