@@ -1,4 +1,4 @@
-//! Command dispatch: `serve`, `migrate`, `worker`, `keys`, `templates`, `pass build`, and `bench` (feature `testkit`).
+//! Command dispatch: `serve`, `migrate`, `worker`, `keys`, `users`, `templates`, `pass build`, and `bench` (feature `testkit`).
 
 use std::process::ExitCode;
 
@@ -8,7 +8,7 @@ use crate::app::{self, App};
 use crate::apple::{AppleCertPaths, PassKeys, SigningIdentity};
 #[cfg(feature = "testkit")]
 use crate::config::BenchCommand;
-use crate::config::{Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand};
+use crate::config::{Cli, Command, Config, KeysCommand, PassCommand, TemplatesCommand, UsersCommand};
 use crate::keys::KeyGrant;
 use crate::templates::TemplateSet;
 use crate::tokens;
@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Keys { command } => block_on(keys(cli.config, command)),
+        Command::Users { command } => block_on(users(cli.config, command)),
         Command::Templates { command: TemplatesCommand::Check } => templates_check(&cli.config),
         Command::Templates { command: TemplatesCommand::Publish { id, force } } => {
             block_on(templates_publish(cli.config, id, force))
@@ -96,6 +97,41 @@ async fn keys(config: Config, command: KeysCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             println!("revoked {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn users(config: Config, command: UsersCommand) -> Result<ExitCode> {
+    let store = app::open_store(&config).await?;
+    match command {
+        UsersCommand::Create { email, role, store: store_id, password } => {
+            let password = match password {
+                Some(p) => p,
+                None => rpassword::prompt_password("Password (12 characters or more): ")
+                    .context("reading the password (or set PASSERELLE_USER_PASSWORD)")?,
+            };
+            let input = crate::users::NewUserInput {
+                email: &email,
+                role: &role,
+                store_id: store_id.as_deref(),
+                password: &password,
+                language: None,
+            };
+            let user = crate::users::create(store.as_ref(), None, input).await?;
+            let store_line = user.store_id.as_deref().map(|s| format!("store: {s}\n")).unwrap_or_default();
+            println!("id:    {}\nemail: {}\nrole:  {}\n{store_line}", user.id, user.email, user.role);
+        }
+        UsersCommand::List => {
+            for u in store.list_users().await? {
+                let state = if u.disabled_at.is_some() { "disabled" } else { "active" };
+                let store = u.store_id.as_deref().unwrap_or("-");
+                println!("{}\t{}\t{}\t{}\t{}", u.id, state, u.role, store, u.email);
+            }
+        }
+        UsersCommand::Disable { email } => {
+            let user = crate::users::disable(store.as_ref(), None, &email).await?;
+            println!("disabled {} (their sessions are ended)", user.email);
         }
     }
     Ok(ExitCode::SUCCESS)

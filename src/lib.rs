@@ -29,4 +29,5 @@ pub mod templates;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tokens;
+pub mod users;
 pub mod webhooks;

@@ -1,4 +1,4 @@
-//! The command line: the `Cli` root and its subcommands (`serve`, `migrate`, `worker`, `keys`, `templates`, `pass`,
+//! The command line: the `Cli` root and its subcommands (`serve`, `migrate`, `worker`, `keys`, `users`, `templates`, `pass`,
 //! `bench`, which exists only with the `testkit` feature); the shared settings are [`Config`].
 
 use std::path::PathBuf;
@@ -28,6 +28,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Manage console users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
     },
     /// Work with pass templates.
     Templates {
@@ -65,6 +70,29 @@ pub enum KeysCommand {
     List,
     /// Revoke a key by id.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a console user; the password is read from PASSERELLE_USER_PASSWORD, or asked on the terminal.
+    Create {
+        /// The user's e-mail address (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// hq_admin, hq_marketer or store_manager.
+        #[arg(long)]
+        role: String,
+        /// The store of a store_manager.
+        #[arg(long)]
+        store: Option<String>,
+        /// The new user's password (better in the environment than on the command line).
+        #[arg(long, env = "PASSERELLE_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List console users (never their passwords).
+    List,
+    /// Disable a user by e-mail and end their open sessions.
+    Disable { email: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@
 mod apple;
 mod campaigns;
 mod commands;
+mod console;
 mod database;
 mod google;
 mod http;
@@ -30,7 +31,8 @@ pub use self::apple::{Apns, Apple};
 pub use self::campaigns::{Campaigns, QuietHours};
 #[cfg(feature = "testkit")]
 pub use self::commands::BenchCommand;
-pub use self::commands::{Cli, Command, KeysCommand, PassCommand, TemplatesCommand};
+pub use self::commands::{Cli, Command, KeysCommand, PassCommand, TemplatesCommand, UsersCommand};
+pub use self::console::Console;
 pub use self::database::Database;
 pub use self::google::Google;
 pub use self::http::{Http, TrustedProxies};
@@ -66,6 +68,8 @@ pub struct Config {
     pub loyalty: Loyalty,
     #[command(flatten)]
     pub mail: Mail,
+    #[command(flatten)]
+    pub console: Console,
     #[command(flatten)]
     pub telemetry: Telemetry,
 }

@@ -3,6 +3,8 @@
 mod audit_api;
 mod campaigns_api;
 pub mod client_ip;
+mod console;
+pub mod cookies;
 mod demo;
 mod downloads;
 mod error;
@@ -63,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(downloads::router())
         .merge(campaigns_api::router())
         .merge(audit_api::router())
+        .merge(console::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

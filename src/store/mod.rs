@@ -18,9 +18,11 @@ pub mod migrations;
 mod orders;
 pub mod postgres;
 mod receipts;
+pub mod reports;
 mod shops;
 pub mod sqlite;
 mod tokens;
+pub mod users;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -44,8 +46,10 @@ pub use members::{
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
+pub use reports::{OverviewCounts, ReportsStore};
 pub use shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
+pub use users::{NewUser, SessionRecord, UserRecord, UsersStore};
 pub use webhooks::{WebhookEvent, WebhooksStore};
 
 /// One stored pass.
@@ -161,6 +165,8 @@ pub trait Store:
     + CampaignsStore
     + FanoutStore
     + AuditStore
+    + UsersStore
+    + ReportsStore
     + Send
     + Sync
     + 'static

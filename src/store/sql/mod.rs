@@ -35,11 +35,13 @@ pub(crate) mod jobs;
 mod members;
 mod orders;
 mod receipts;
+mod reports;
 pub(crate) mod rows;
 pub mod segment;
 mod shops;
 mod tokens;
 mod tx;
+mod users;
 pub(crate) mod webhooks;
 
 pub(crate) use tx::WriteTx;

@@ -1,0 +1,31 @@
+-- Console users and their sessions. Times are unix milliseconds.
+
+-- role: hq_admin | hq_marketer | store_manager (store_id set for it); the password is an
+-- Argon2id PHC string; failed_sign_ins counts failures since the last success, and
+-- locked_until holds further attempts back after too many.
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY,
+    email           TEXT NOT NULL UNIQUE,
+    password_hash   TEXT NOT NULL,
+    role            TEXT NOT NULL,
+    store_id        TEXT REFERENCES stores (id),
+    language        TEXT,
+    failed_sign_ins BIGINT NOT NULL DEFAULT 0,
+    locked_until    BIGINT,
+    disabled_at     BIGINT,
+    last_sign_in_at BIGINT,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+
+-- A session: the cookie carries a random token, stored here only as its SHA-256. The CSRF
+-- token is the session's own (every form and state-changing request carries it).
+CREATE TABLE user_sessions (
+    token_hash   TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users (id),
+    csrf_token   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    ended_at     BIGINT
+);
+CREATE INDEX user_sessions_user ON user_sessions (user_id);

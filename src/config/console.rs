@@ -1,0 +1,22 @@
+//! Console settings: how long a signed-in session lasts, and how sign-in guesses are held back.
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct Console {
+    /// A console session left unused this long ends (minutes).
+    #[arg(long, env = "PASSERELLE_SESSION_IDLE_MINUTES", default_value_t = 60, global = true)]
+    pub session_idle_minutes: u64,
+
+    /// A console session ends this long after sign-in, used or not (hours).
+    #[arg(long, env = "PASSERELLE_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    pub session_max_hours: u64,
+
+    /// Wrong passwords in a row that lock a console account for PASSERELLE_SIGN_IN_LOCK_MINUTES.
+    #[arg(long, env = "PASSERELLE_SIGN_IN_MAX_FAILURES", default_value_t = 5, global = true)]
+    pub sign_in_max_failures: u32,
+
+    /// How long a console account stays locked after too many wrong passwords (minutes).
+    #[arg(long, env = "PASSERELLE_SIGN_IN_LOCK_MINUTES", default_value_t = 15, global = true)]
+    pub sign_in_lock_minutes: u64,
+}

@@ -1,0 +1,144 @@
+//! Signing in and out: `GET/POST /console/login` (fields `email`, `password`), `POST
+//! /console/logout`. The sign-in form carries its own CSRF token (a random value in a strict
+//! cookie and in the form, which must match: no session exists yet to hold one).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::i18n;
+use super::pages;
+use super::session::{self, Form, LANG_COOKIE, SESSION_COOKIE};
+use crate::http::{AppState, cookies};
+use crate::tokens;
+use crate::users::sessions::{self as user_sessions, Refused, SessionRules};
+
+const LOGIN_COOKIE: &str = "passerelle_login";
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+    lang: Option<String>,
+}
+
+/// Only a console path may follow sign-in (never another site).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/console".to_owned(),
+    }
+}
+
+fn secure(state: &AppState) -> bool {
+    state.passes.public_url.starts_with("https://")
+}
+
+/// The sign-in page with a fresh form token (in its cookie too), and an error if any.
+fn login_page(state: &AppState, lang: &str, next: &str, email: &str, error: Option<String>) -> Response {
+    let nonce = tokens::random_hex(16);
+    let mut resp =
+        pages::render_public(lang, "login.html", json!({"csrf": nonce, "next": next, "email": email, "error": error}));
+    let cookie = cookies::set(LOGIN_COOKIE, &nonce, "/console/login", Some(3600), "Strict", secure(state));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if error.is_some() {
+        *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+    }
+    resp
+}
+
+/// Sets the language switch's cookie when `?lang=` asks for one.
+pub fn remember_language(resp: &mut Response, asked: Option<&str>, secure: bool) {
+    if let Some(lang @ ("en" | "fr")) = asked
+        && let Ok(v) =
+            HeaderValue::from_str(&cookies::set(LANG_COOKIE, lang, "/console", Some(31_536_000), "Lax", secure))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+pub async fn show(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+    let lang = match q.lang.as_deref() {
+        Some("fr") => "fr",
+        Some("en") => "en",
+        _ => session::language(&headers, None),
+    };
+    let mut resp = login_page(&state, lang, &safe_next(q.next.as_deref()), "", None);
+    remember_language(&mut resp, q.lang.as_deref(), secure(&state));
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    csrf: Option<String>,
+    next: Option<String>,
+}
+
+pub async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<LoginForm>,
+) -> Response {
+    let lang = session::language(&headers, None);
+    let next = safe_next(form.next.as_deref());
+    let cookie = cookies::get(&headers, LOGIN_COOKIE);
+    let token_ok =
+        matches!((cookie, form.csrf.as_deref()), (Some(c), Some(f)) if crate::http::extract::secrets_equal(c, f));
+    if !token_ok {
+        return session::csrf_refused(lang);
+    }
+    let rules = SessionRules::from(&state.config.console);
+    match user_sessions::sign_in(state.store.as_ref(), rules, &form.email, &form.password).await {
+        Ok(signed) => {
+            tracing::info!(user = %signed.user.id, "console sign-in");
+            let mut resp = Redirect::to(&next).into_response();
+            let cookie = cookies::set(SESSION_COOKIE, signed.token.expose(), "/console", None, "Lax", secure(&state));
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Err(Refused::WrongCredentials) => {
+            login_page(&state, lang, &next, &form.email, Some(i18n::text(lang, "wrong_credentials")))
+        }
+        Err(Refused::Locked(until)) => {
+            let until = jiff::Timestamp::from_millisecond(until)
+                .map(|t| t.strftime("%H:%M UTC").to_string())
+                .unwrap_or_default();
+            let message = i18n::text(lang, "locked").replace("{until}", &until);
+            let mut resp = login_page(&state, lang, &next, &form.email, Some(message));
+            *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+            resp
+        }
+        Err(Refused::Failed(e)) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {}
+
+pub async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap, form: Form<LogoutForm>) -> Response {
+    // The sign-out form has no field but its CSRF token.
+    let Form { signed, fields: LogoutForm {} } = form;
+    if let Some(token) = cookies::get(&headers, SESSION_COOKIE)
+        && let Err(e) = user_sessions::sign_out(state.store.as_ref(), token).await
+    {
+        return e.into_response();
+    }
+    tracing::info!(user = %signed.user.id, "console sign-out");
+    let mut resp = Redirect::to("/console/login").into_response();
+    let cookie = cookies::set(SESSION_COOKIE, "", "/console", Some(0), "Lax", secure(&state));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}

@@ -1,0 +1,107 @@
+//! The console's words in English and French, by key (templates read `t.<key>`).
+
+use serde_json::{Map, Value};
+
+/// (key, English, French).
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("console", "Console", "Console"),
+    ("overview", "Overview", "Vue d'ensemble"),
+    ("campaigns", "Campaigns", "Campagnes"),
+    ("approvals", "Approvals", "Validations"),
+    ("members", "Members", "Membres"),
+    ("stores", "Stores", "Magasins"),
+    ("flyers", "Flyers", "Flyers"),
+    ("templates", "Templates", "Modèles"),
+    ("operations", "Operations", "Exploitation"),
+    ("sign_in", "Sign in", "Se connecter"),
+    ("sign_out", "Sign out", "Se déconnecter"),
+    ("email", "E-mail address", "Adresse e-mail"),
+    ("password", "Password", "Mot de passe"),
+    ("sign_in_title", "Sign in to the console", "Connexion à la console"),
+    (
+        "sign_in_intro",
+        "Passerelle's console, for head office and store managers.",
+        "La console Passerelle, pour le siège et les responsables de magasin.",
+    ),
+    ("wrong_credentials", "Wrong e-mail address or password.", "Adresse e-mail ou mot de passe incorrect."),
+    (
+        "locked",
+        "Too many wrong passwords: this account is locked until {until}. Try again then.",
+        "Trop de mots de passe erronés : ce compte est bloqué jusqu'à {until}. Réessayez ensuite.",
+    ),
+    (
+        "too_many",
+        "Too many sign-in attempts from your network. Wait a minute and try again.",
+        "Trop de tentatives de connexion depuis votre réseau. Patientez une minute et réessayez.",
+    ),
+    ("language", "Language", "Langue"),
+    ("signed_in_as", "Signed in as", "Connecté en tant que"),
+    ("role_hq_admin", "Head office administrator", "Administrateur siège"),
+    ("role_hq_marketer", "Head office marketer", "Marketing siège"),
+    ("role_store_manager", "Store manager", "Responsable de magasin"),
+    ("members_total", "Members", "Membres"),
+    ("members_total_help", "Loyalty members, all time", "Membres du programme, depuis le début"),
+    ("signups_7d", "New sign-ups", "Nouvelles inscriptions"),
+    ("signups_7d_help", "Members who joined in the last 7 days", "Membres inscrits ces 7 derniers jours"),
+    ("apple_cards", "On iPhones", "Sur iPhone"),
+    (
+        "apple_cards_help",
+        "Loyalty cards registered by at least one iPhone",
+        "Cartes enregistrées par au moins un iPhone",
+    ),
+    ("google_cards", "In Google Wallet", "Dans Google Wallet"),
+    ("google_cards_help", "Loyalty cards saved to Google Wallet", "Cartes enregistrées dans Google Wallet"),
+    ("waiting_approval", "Waiting for approval", "En attente de validation"),
+    (
+        "waiting_approval_help",
+        "Store campaigns head office has not decided on",
+        "Campagnes de magasin que le siège n'a pas encore validées",
+    ),
+    ("scope_all", "All stores", "Tous les magasins"),
+    ("scope_store", "Store {store}", "Magasin {store}"),
+    ("error_title", "Something is wrong", "Un problème est survenu"),
+    (
+        "error_csrf",
+        "This form has expired or did not come from the console. Go back, reload the page and try again.",
+        "Ce formulaire a expiré ou ne vient pas de la console. Revenez en arrière, rechargez la page et réessayez.",
+    ),
+    (
+        "error_not_found",
+        "There is no such page, or it is not yours to see.",
+        "Cette page n'existe pas, ou elle ne vous est pas accessible.",
+    ),
+    ("error_forbidden", "Your role does not allow this.", "Votre rôle ne le permet pas."),
+    ("error_too_large", "What was sent is too large.", "L'envoi est trop volumineux."),
+    (
+        "error_bad_form",
+        "The form could not be read. Reload the page and try again.",
+        "Le formulaire est illisible. Rechargez la page et réessayez.",
+    ),
+    ("back_to_console", "Back to the console", "Retour à la console"),
+    ("skip", "Skip to the content", "Aller au contenu"),
+];
+
+/// Every text in `lang` (`en` or `fr`), as the templates' `t`.
+pub fn texts(lang: &str) -> Value {
+    let french = lang == "fr";
+    let map: Map<String, Value> =
+        TEXTS.iter().map(|(k, en, fr)| ((*k).to_owned(), Value::from(if french { *fr } else { *en }))).collect();
+    Value::Object(map)
+}
+
+/// One text in `lang`.
+pub fn text(lang: &str, key: &str) -> String {
+    texts(lang)[key].as_str().unwrap_or(key).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        let mut keys = std::collections::HashSet::new();
+        for (key, en, fr) in super::TEXTS {
+            assert!(keys.insert(key), "{key} twice");
+            assert!(!en.is_empty() && !fr.is_empty(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The web console at `/console`, for head office and store managers: server-rendered pages
+//! (minijinja, embedded), sessions in the database, a CSRF token on every form, and the same
+//! domain functions as the API, so a rule holds in one place for both.
+
+mod auth;
+mod i18n;
+mod overview;
+mod pages;
+mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::http::AppState;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/console", get(overview::show))
+        .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
+        .route("/console/login", get(auth::show).post(auth::sign_in))
+        .route("/console/logout", post(auth::sign_out))
+        .route("/console/assets/console.css", get(pages::stylesheet))
+        .route("/console/{*rest}", get(unknown))
+}
+
+/// A console URL with no page: the sign-in page for a visitor, "no such page" for a user.
+async fn unknown(signed: session::Signed) -> Response {
+    pages::error(signed.lang, axum::http::StatusCode::NOT_FOUND, "not_found").into_response()
+}

@@ -1,0 +1,129 @@
+//! Rendering console pages: one template set embedded in the binary, the layout's context (the
+//! user, the navigation their role may use, the CSRF token, the language) and the headers every
+//! console page carries (a strict CSP: no inline script or style, no framing, no caching).
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::Environment;
+use serde_json::{Value, json};
+
+use super::i18n;
+use super::session::Signed;
+use crate::access::{Area, Reach};
+
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("../pages/console/base.html")),
+            ("login.html", include_str!("../pages/console/login.html")),
+            ("overview.html", include_str!("../pages/console/overview.html")),
+            ("error.html", include_str!("../pages/console/error.html")),
+        ] {
+            env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
+        }
+        env
+    })
+}
+
+/// The navigation: the pages this actor's role reaches, in order.
+fn navigation(signed: &Signed) -> Vec<Value> {
+    let actor = &signed.actor;
+    let links = [
+        ("overview", "/console", None),
+        ("campaigns", "/console/campaigns", Some(Area::Campaigns)),
+        ("approvals", "/console/approvals", Some(Area::Approvals)),
+        ("members", "/console/members", Some(Area::Members)),
+        ("stores", "/console/stores", Some(Area::Shops)),
+        ("flyers", "/console/flyers", Some(Area::Flyers)),
+        ("templates", "/console/templates", Some(Area::Templates)),
+        ("operations", "/console/operations", Some(Area::Operations)),
+    ];
+    links
+        .into_iter()
+        .filter(|(_, _, area)| area.is_none_or(|a| actor.reach(a) != Reach::None))
+        .map(|(key, href, _)| json!({"key": key, "href": href}))
+        .collect()
+}
+
+/// Adds the console's headers to a page.
+fn with_headers(status: StatusCode, html: String) -> Response {
+    let mut resp = (status, Html(html)).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn render_raw(name: &str, ctx: Value) -> Response {
+    match env().get_template(name).and_then(|t| t.render(minijinja::value::Serde(&ctx))) {
+        Ok(html) => with_headers(StatusCode::OK, html),
+        Err(e) => crate::error::Error::Internal(anyhow::anyhow!("console template {name}: {e}")).into_response(),
+    }
+}
+
+/// A page of a signed-in user: `ctx` plus the layout's context.
+pub fn render(signed: &Signed, name: &str, page: &str, mut ctx: Value) -> Response {
+    let role_key = format!("role_{}", signed.actor.role);
+    ctx["lang"] = json!(signed.lang);
+    ctx["t"] = i18n::texts(signed.lang);
+    ctx["page"] = json!(page);
+    ctx["csrf"] = json!(signed.csrf);
+    ctx["nav"] = json!(navigation(signed));
+    ctx["user"] = json!({"email": signed.user.email, "role": i18n::text(signed.lang, &role_key),
+        "store": signed.user.store_id});
+    render_raw(name, ctx)
+}
+
+/// A page for someone not signed in (the sign-in page).
+pub fn render_public(lang: &str, name: &str, mut ctx: Value) -> Response {
+    ctx["lang"] = json!(lang);
+    ctx["t"] = i18n::texts(lang);
+    render_raw(name, ctx)
+}
+
+/// An error page: `kind` names its text (`error_<kind>`).
+pub fn error(lang: &str, status: StatusCode, kind: &str) -> Response {
+    let mut resp = render_public(lang, "error.html", json!({"message_key": format!("error_{kind}")}));
+    *resp.status_mut() = status;
+    resp
+}
+
+/// The stylesheet, served from the binary (no CDN) and cached by browsers for a day.
+pub async fn stylesheet() -> Response {
+    let mut resp = include_str!("../pages/console/console.css").into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_renders_in_both_languages() {
+        for lang in ["en", "fr"] {
+            let ctx = json!({
+                "lang": lang, "t": i18n::texts(lang), "page": "overview", "csrf": "c", "nav": [],
+                "user": {"email": "a@example.com", "role": "r", "store": null},
+                "figures": [{"key": "members_total", "value": 3}], "scope": "All stores",
+                "next": "/console", "email": "", "error": null, "message_key": "error_csrf",
+            });
+            for name in ["overview.html", "login.html", "error.html"] {
+                let html = env().get_template(name).and_then(|t| t.render(minijinja::value::Serde(&ctx)));
+                assert!(html.is_ok(), "{name} in {lang}: {html:?}");
+            }
+        }
+    }
+}

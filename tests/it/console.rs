@@ -1,0 +1,174 @@
+//! The console's accounts and sessions, over real HTTP on SQLite and PostgreSQL: users made by
+//! the command line, sign-in with its CSRF token, the session cookie's flags, signed-out
+//! visitors sent to the sign-in page, wrong passwords locking the account, sign-out and a
+//! disabled user losing their session, and the overview's figures against a count.
+
+use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::{Client, StatusCode, redirect};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, add_store, run, spawn_app_on, test_config};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser-like client that keeps cookies but shows redirects.
+fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(redirect::Policy::none()).build().unwrap()
+}
+
+fn passerelle(app: &TestApp) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"));
+    c.env("PASSERELLE_DATABASE_URL", &app.database_url).env("PASSERELLE_USER_PASSWORD", PASSWORD);
+    c
+}
+
+/// Creates a user with the command line.
+pub fn create_user(app: &TestApp, email: &str, role: &str, store: Option<&str>) {
+    let mut cmd = passerelle(app);
+    cmd.args(["users", "create", "--email", email, "--role", role]);
+    if let Some(store) = store {
+        cmd.args(["--store", store]);
+    }
+    let (ok, out) = run(&mut cmd);
+    assert!(ok, "{out}");
+}
+
+/// The value of `name="..." value="..."` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// Signs in and returns the response to the form's POST.
+pub async fn sign_in(app: &TestApp, client: &Client, email: &str, password: &str) -> reqwest::Response {
+    let page = client.get(app.url("/console/login")).send().await.unwrap().text().await.unwrap();
+    let form = [("email", email), ("password", password), ("csrf", &hidden(&page, "csrf")), ("next", "/console")];
+    client.post(app.url("/console/login")).form(&form).send().await.unwrap()
+}
+
+/// The session's CSRF token, read from a console page.
+async fn csrf(app: &TestApp, client: &Client) -> String {
+    hidden(&client.get(app.url("/console")).send().await.unwrap().text().await.unwrap(), "csrf")
+}
+
+async fn sign_in_out_and_sessions(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    create_user(&app, "Claire@Example.com", "hq_marketer", None);
+    let (ok, out) = run(passerelle(&app).args(["users", "create", "--email", "x@example.com", "--role", "store"]));
+    assert!(!ok && out.contains("role"), "a till is a key, not a console user: {out}");
+    let (ok, out) = run(passerelle(&app).args(["users", "list"]));
+    assert!(ok && out.contains("active\thq_marketer\t-\tclaire@example.com") && !out.contains(PASSWORD), "{out}");
+
+    // Signed out, every console URL leads to the sign-in page, coming back afterwards.
+    let client = browser();
+    for path in ["/console", "/console/campaigns", "/console/members/mem_1?tab=ledger"] {
+        let resp = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        let location = resp.headers()[LOCATION].to_str().unwrap();
+        assert!(location.starts_with("/console/login?next=%2Fconsole"), "{path} → {location}");
+    }
+
+    // A sign-in form posted without its token is refused.
+    let form = [("email", "claire@example.com"), ("password", PASSWORD)];
+    let resp = client.post(app.url("/console/login")).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    // Signing in sets an HttpOnly, SameSite=Lax session cookie for /console (not Secure on http).
+    let resp = sign_in(&app, &client, "claire@example.com", PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/console");
+    let cookie = resp
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("passerelle_session="));
+    let cookie = cookie.expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/console"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let page = client.get(app.url("/console")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("claire@example.com") && html.contains("Head office marketer"), "{html}");
+    assert!(html.contains(">Approvals</a>"), "{html}");
+    assert!(!html.contains(">Operations</a>"), "a marketer is not shown operations");
+
+    // Sign-out needs the session's token; then the session is over.
+    let resp = client.post(app.url("/console/logout")).form(&[("csrf", "forged")]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let token = csrf(&app, &client).await;
+    let resp = client.post(app.url("/console/logout")).form(&[("csrf", token.as_str())]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(client.get(app.url("/console")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+
+    // Disabling a user ends their open sessions at once.
+    let other = browser();
+    assert_eq!(sign_in(&app, &other, "claire@example.com", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(other.get(app.url("/console")).send().await.unwrap().status(), StatusCode::OK);
+    let (ok, out) = run(passerelle(&app).args(["users", "disable", "claire@example.com"]));
+    assert!(ok, "{out}");
+    assert_eq!(other.get(app.url("/console")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    let resp = sign_in(&app, &browser(), "claire@example.com", PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "a disabled user cannot sign in");
+}
+
+async fn wrong_passwords_lock_the_account(backend: Backend) {
+    let mut config = test_config();
+    config.console.sign_in_max_failures = 3;
+    let app = spawn_app_on(backend, config).await;
+    create_user(&app, "ops@example.com", "hq_admin", None);
+    for attempt in 1..=3 {
+        let resp = sign_in(&app, &browser(), "ops@example.com", "not the password").await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("Wrong e-mail address or password."), "{html}");
+    }
+    // An unknown address reads exactly like a wrong password.
+    let resp = sign_in(&app, &browser(), "nobody@example.com", "not the password").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // Locked now, even with the right password.
+    let resp = sign_in(&app, &browser(), "ops@example.com", PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.text().await.unwrap().contains("locked until"));
+}
+
+/// The overview's figures are counts of what is stored: everyone's for head office, the
+/// store's own for its manager.
+async fn the_overview_counts_members_and_cards(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    add_store(&app, "paris-01", "Europe/Paris").await;
+    add_store(&app, "lyon-02", "Europe/Paris").await;
+    for (i, store) in ["paris-01", "paris-01", "lyon-02"].iter().enumerate() {
+        let body = json!({"first_name": "Zoé", "email": format!("z{i}@example.com"), "home_store_id": store});
+        let resp = app.api(reqwest::Method::POST, "/api/v1/members").json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    create_user(&app, "hq@example.com", "hq_admin", None);
+    create_user(&app, "paris@example.com", "store_manager", Some("paris-01"));
+    let figures = |html: String| -> Vec<String> {
+        html.split("<span class=\"value\">").skip(1).map(|s| s[..s.find('<').unwrap()].to_owned()).collect()
+    };
+    let hq = browser();
+    sign_in(&app, &hq, "hq@example.com", PASSWORD).await;
+    let html = hq.get(app.url("/console")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(figures(html.clone()), ["3", "3", "0", "0", "0"], "{html}");
+    assert!(html.contains(">Operations</a>"), "{html}");
+    let paris = browser();
+    sign_in(&app, &paris, "paris@example.com", PASSWORD).await;
+    let html = paris.get(app.url("/console?lang=fr")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(figures(html.clone()), ["2", "2", "0", "0", "0"], "{html}");
+    assert!(html.contains("Magasin paris-01") && html.contains("lang=\"fr\""), "{html}");
+    assert!(html.contains(">Membres</a>"), "{html}");
+    assert!(!html.contains(">Validations</a>") && !html.contains(">Exploitation</a>"), "{html}");
+}
+
+on_both_backends!(sign_in_out_and_sessions);
+on_both_backends!(wrong_passwords_lock_the_account);
+on_both_backends!(the_overview_counts_members_and_cards);
