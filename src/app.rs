@@ -17,6 +17,7 @@ use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
 use crate::google::sync::GoogleService;
 use crate::http::AppState;
+use crate::http::server::{ServerSettings, serve};
 use crate::jobs::QueueSettings;
 use crate::jobs::background::{push_loops, runner_loop};
 use crate::jobs::google::GoogleHandler;
@@ -157,9 +158,7 @@ impl App {
             Vec::new()
         };
         let router = crate::http::router(Arc::new(services.http_state()));
-        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve(self.listener, router, ServerSettings::from(&services.config.http), shutdown).await;
         // Workers finish the batch in hand; unfinished jobs are found again when their lease ends.
         let _ = stop.send(true);
         for w in workers {

@@ -13,6 +13,7 @@ mod campaign_wallets;
 mod campaigns;
 mod certificates;
 mod cli;
+mod connections;
 mod docs;
 mod enrollment;
 mod google;
