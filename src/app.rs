@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::apple::{AppleCertPaths, PassBuilder, SigningIdentity};
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
+use crate::dependencies::{Dependencies, DependencyHealth};
 use crate::google::sync::GoogleService;
 use crate::http::AppState;
 use crate::http::server::{ServerSettings, serve};
@@ -42,6 +43,8 @@ pub struct Services {
     pub push: PushParts,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
+    /// How APNs, Google and SMTP have been answering.
+    pub dependencies: Dependencies,
 }
 
 impl Services {
@@ -55,8 +58,15 @@ impl Services {
         let store = open_store(&config).await?;
         crate::publish::record_baselines(store.as_ref(), templates.iter()).await?;
         let push = PushParts::new(&config.apns, &builder)?;
-        let google = crate::google::service(&config.google, &store, &public_url).await?;
-        let mailer = crate::mail::from_config(&config.mail)?;
+        let health =
+            |on: bool, name| Arc::new(if on { DependencyHealth::new(name) } else { DependencyHealth::off(name) });
+        let dependencies = Dependencies {
+            apns: push.health.apns.clone(),
+            google: health(config.google.sa_key.is_some() && config.google.issuer_id.is_some(), "google"),
+            smtp: health(config.mail.smtp_url.is_some(), "smtp"),
+        };
+        let google = crate::google::service(&config.google, &store, &public_url, &dependencies.google).await?;
+        let mailer = crate::mail::from_config(&config.mail, dependencies.smtp.clone())?;
         let passes = Arc::new(Passes {
             store: store.clone(),
             templates: templates.clone(),
@@ -75,7 +85,7 @@ impl Services {
             tiers: config.loyalty.tiers.clone(),
             points_allow_negative: config.loyalty.points_allow_negative,
         });
-        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google })
+        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google, dependencies })
     }
 
     /// What the HTTP handlers share.
@@ -89,6 +99,7 @@ impl Services {
             receipts: self.receipts.clone(),
             push_health: self.push.health.clone(),
             google: self.google.clone(),
+            dependencies: self.dependencies.clone(),
         }
     }
 }

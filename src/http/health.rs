@@ -1,4 +1,5 @@
-//! Operators' endpoints: `GET /healthz` (alive), `GET /readyz` (can do its work), `GET /metrics`.
+//! Operators' endpoints: `GET /healthz` (alive), `GET /readyz` (can serve: its database
+//! answers; APNs, Google and SMTP are reported, never counted), `GET /metrics`.
 
 use std::sync::Arc;
 
@@ -7,10 +8,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::error::Result;
 use crate::http::AppState;
+use crate::http::views::rfc3339;
 use crate::store::now_ms;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -22,7 +24,8 @@ async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the database answers and APNs accepts our certificate.
+/// Ready when the database answers: that is all this process needs to serve. APNs, Google and
+/// SMTP outages are reported (the job queues keep the work) but leave it in the load balancer.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let database = match state.store.ping().await {
         Ok(()) => "ok".to_owned(),
@@ -32,10 +35,24 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         None => "ok".to_owned(),
         Some(reason) => format!("paused: {reason}"),
     };
-    let ready = database == "ok" && push == "ok";
+    let mut dependencies = Map::new();
+    for (name, s) in state.dependencies.all() {
+        let report = json!({
+            "state": s.state,
+            "last_success": s.last_success_ms.map(rfc3339),
+            "last_error": s.last_error.as_ref().map(|(_, e)| e),
+            "last_error_at": s.last_error.as_ref().map(|(t, _)| rfc3339(*t)),
+            "consecutive_failures": s.consecutive_failures,
+        });
+        dependencies.insert(name.to_owned(), report);
+    }
+    let ready = database == "ok";
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body =
-        json!({"status": if ready { "ready" } else { "unavailable" }, "checks": {"database": database, "push": push}});
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "checks": {"database": database, "push": push},
+        "dependencies": dependencies,
+    });
     (status, Json(body)).into_response()
 }
 

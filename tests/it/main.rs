@@ -23,6 +23,7 @@ mod helpers;
 mod me_page;
 mod member_links;
 mod members;
+mod operators;
 mod orders;
 mod pkpass;
 mod push;
