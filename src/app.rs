@@ -107,6 +107,8 @@ impl Services {
 /// A bound, ready-to-run server.
 pub struct App {
     listener: TcpListener,
+    /// PASSERELLE_METRICS_LISTEN, when set: `/metrics` alone, apart from the public address.
+    metrics_listener: Option<TcpListener>,
     services: Arc<Services>,
 }
 
@@ -139,6 +141,16 @@ impl App {
         }
         let listener =
             TcpListener::bind(config.http.listen).await.with_context(|| format!("binding {}", config.http.listen))?;
+        let metrics_listener = match config.http.metrics_listen {
+            Some(addr) => {
+                let bound = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding PASSERELLE_METRICS_LISTEN {addr}"))?;
+                tracing::info!(addr = %bound.local_addr()?, "GET /metrics is served on PASSERELLE_METRICS_LISTEN only");
+                Some(bound)
+            }
+            None => None,
+        };
         let public_url = config.http.public_url_or(listener.local_addr()?);
         if !public_url.starts_with("https://") {
             tracing::warn!(
@@ -146,11 +158,16 @@ impl App {
             );
         }
         let services = Arc::new(Services::build(config, public_url).await?);
-        Ok(Self { listener, services })
+        Ok(Self { listener, metrics_listener, services })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served apart (PASSERELLE_METRICS_LISTEN), if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn public_url(&self) -> &str {
@@ -168,8 +185,26 @@ impl App {
             tracing::info!("PASSERELLE_BACKGROUND=off: this process serves HTTP only");
             Vec::new()
         };
-        let router = crate::http::router(Arc::new(services.http_state()));
-        let served = serve(self.listener, router, ServerSettings::from(&services.config.http), shutdown).await;
+        let state = Arc::new(services.http_state());
+        let settings = ServerSettings::from(&services.config.http);
+        // Both listeners stop on the one signal.
+        let (stop_http, http_stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_http.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = crate::http::metrics_router(state.clone());
+            tokio::spawn(serve(listener, router, settings, stopped(http_stopped.clone())))
+        });
+        let router = crate::http::router(state);
+        let served = serve(self.listener, router, settings, stopped(http_stopped)).await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         // Workers finish the batch in hand; unfinished jobs are found again when their lease ends.
         let _ = stop.send(true);
         for w in workers {

@@ -1,6 +1,6 @@
 //! HTTP server settings: where it listens and how it is reached, admin access, request limits and
-//! connection timeouts, device logs, the sign-up forms' secret and rate, and the reverse proxies
-//! it believes.
+//! connection timeouts, device logs, the sign-up forms' secret and rate, the reverse proxies it
+//! believes, and who may read `/metrics`.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -47,6 +47,16 @@ pub struct Http {
     /// process's open-file limit (less a margin) when that is smaller.
     #[arg(long, env = "PASSERELLE_MAX_CONNECTIONS", default_value_t = 8192, global = true)]
     pub max_connections: usize,
+
+    /// A separate address (e.g. 10.0.0.5:9090) serving GET /metrics alone; the main address then
+    /// answers 404 there. Unset: the main address serves it (see PASSERELLE_METRICS_TOKEN).
+    #[arg(long, env = "PASSERELLE_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Token that GET /metrics asks for (Authorization: Bearer <token>). Unset, and without
+    /// PASSERELLE_METRICS_LISTEN: only clients on this machine (loopback, not proxied) may read it.
+    #[arg(long, env = "PASSERELLE_METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<Secret>,
 
     /// Device log lines (POST /v1/log) kept in the database; older ones are deleted.
     #[arg(long, env = "PASSERELLE_DEVICE_LOG_KEEP", default_value_t = 10_000, global = true)]

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
+pub use self::health::metrics_router;
 pub use self::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
