@@ -198,10 +198,12 @@ impl App {
         };
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::http::metrics_router(state.clone());
+            // A scraper or two: a few slots, not a second share of the open-file limit.
+            let settings = ServerSettings { max_connections: settings.max_connections.min(16), ..settings };
             tokio::spawn(serve(listener, router, settings, stopped(http_stopped.clone())))
         });
         let router = crate::http::router(state);
-        let served = serve(self.listener, router, settings, stopped(http_stopped)).await;
+        serve(self.listener, router, settings, stopped(http_stopped)).await;
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }
@@ -210,7 +212,7 @@ impl App {
         for w in workers {
             let _ = w.await;
         }
-        Ok(served?)
+        Ok(())
     }
 }
 

@@ -141,13 +141,19 @@ async fn busy_connection(addr: &str) -> TcpStream {
     s
 }
 
-async_test!(beyond_the_connection_cap_clients_wait_for_a_slot);
-async fn beyond_the_connection_cap_clients_wait_for_a_slot() {
+/// A server with room for two connections, and its address.
+async fn two_slots() -> (TestApp, String) {
     let mut config = test_config();
     config.http.max_connections = 2;
     config.http.header_read_timeout_secs = 30;
     let app = spawn_app(config).await;
     let addr = addr(&app);
+    (app, addr)
+}
+
+async_test!(beyond_the_connection_cap_clients_wait_for_a_slot);
+async fn beyond_the_connection_cap_clients_wait_for_a_slot() {
+    let (app, addr) = two_slots().await;
     let first = busy_connection(&addr).await;
     let _second = busy_connection(&addr).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -164,11 +170,7 @@ async fn beyond_the_connection_cap_clients_wait_for_a_slot() {
 
 async_test!(at_the_connection_cap_the_longest_idle_connection_makes_room);
 async fn at_the_connection_cap_the_longest_idle_connection_makes_room() {
-    let mut config = test_config();
-    config.http.max_connections = 2;
-    config.http.header_read_timeout_secs = 30;
-    let app = spawn_app(config).await;
-    let addr = addr(&app);
+    let (app, addr) = two_slots().await;
     let mut oldest = TcpStream::connect(&addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut newer = TcpStream::connect(&addr).await.unwrap();

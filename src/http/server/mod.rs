@@ -62,7 +62,7 @@ pub async fn serve(
     router: Router,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()> + Send,
-) -> std::io::Result<()> {
+) {
     let cap = fd_limit::fit(settings.max_connections);
     let slots = Slots::new(cap);
     let graceful = GracefulShutdown::new();
@@ -119,7 +119,6 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
-    Ok(())
 }
 
 /// The router, with the peer's address in each request (`ConnectInfo`, as axum's
