@@ -15,8 +15,10 @@ use tokio::task::JoinHandle;
 use crate::apple::{AppleCertPaths, PassBuilder, SigningIdentity};
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
+use crate::dependencies::{Dependencies, DependencyHealth};
 use crate::google::sync::GoogleService;
 use crate::http::AppState;
+use crate::http::server::{ServerSettings, serve};
 use crate::jobs::QueueSettings;
 use crate::jobs::background::{push_loops, runner_loop};
 use crate::jobs::google::GoogleHandler;
@@ -41,6 +43,8 @@ pub struct Services {
     pub push: PushParts,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
+    /// How APNs, Google and SMTP have been answering.
+    pub dependencies: Dependencies,
 }
 
 impl Services {
@@ -54,8 +58,15 @@ impl Services {
         let store = open_store(&config).await?;
         crate::publish::record_baselines(store.as_ref(), templates.iter()).await?;
         let push = PushParts::new(&config.apns, &builder)?;
-        let google = crate::google::service(&config.google, &store, &public_url).await?;
-        let mailer = crate::mail::from_config(&config.mail)?;
+        let health =
+            |on: bool, name| Arc::new(if on { DependencyHealth::new(name) } else { DependencyHealth::off(name) });
+        let dependencies = Dependencies {
+            apns: push.health.apns.clone(),
+            google: health(config.google.sa_key.is_some() && config.google.issuer_id.is_some(), "google"),
+            smtp: health(config.mail.smtp_url.is_some(), "smtp"),
+        };
+        let google = crate::google::service(&config.google, &store, &public_url, &dependencies.google).await?;
+        let mailer = crate::mail::from_config(&config.mail, dependencies.smtp.clone())?;
         let passes = Arc::new(Passes {
             store: store.clone(),
             templates: templates.clone(),
@@ -74,7 +85,7 @@ impl Services {
             tiers: config.loyalty.tiers.clone(),
             points_allow_negative: config.loyalty.points_allow_negative,
         });
-        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google })
+        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google, dependencies })
     }
 
     /// What the HTTP handlers share.
@@ -88,6 +99,7 @@ impl Services {
             receipts: self.receipts.clone(),
             push_health: self.push.health.clone(),
             google: self.google.clone(),
+            dependencies: self.dependencies.clone(),
         }
     }
 }
@@ -95,6 +107,8 @@ impl Services {
 /// A bound, ready-to-run server.
 pub struct App {
     listener: TcpListener,
+    /// PASSERELLE_METRICS_LISTEN, when set: `/metrics` alone, apart from the public address.
+    metrics_listener: Option<TcpListener>,
     services: Arc<Services>,
 }
 
@@ -127,6 +141,16 @@ impl App {
         }
         let listener =
             TcpListener::bind(config.http.listen).await.with_context(|| format!("binding {}", config.http.listen))?;
+        let metrics_listener = match config.http.metrics_listen {
+            Some(addr) => {
+                let bound = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding PASSERELLE_METRICS_LISTEN {addr}"))?;
+                tracing::info!(addr = %bound.local_addr()?, "GET /metrics is served on PASSERELLE_METRICS_LISTEN only");
+                Some(bound)
+            }
+            None => None,
+        };
         let public_url = config.http.public_url_or(listener.local_addr()?);
         if !public_url.starts_with("https://") {
             tracing::warn!(
@@ -134,11 +158,16 @@ impl App {
             );
         }
         let services = Arc::new(Services::build(config, public_url).await?);
-        Ok(Self { listener, services })
+        Ok(Self { listener, metrics_listener, services })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served apart (PASSERELLE_METRICS_LISTEN), if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn public_url(&self) -> &str {
@@ -156,16 +185,34 @@ impl App {
             tracing::info!("PASSERELLE_BACKGROUND=off: this process serves HTTP only");
             Vec::new()
         };
-        let router = crate::http::router(Arc::new(services.http_state()));
-        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let state = Arc::new(services.http_state());
+        let settings = ServerSettings::from(&services.config.http);
+        // Both listeners stop on the one signal.
+        let (stop_http, http_stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_http.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = crate::http::metrics_router(state.clone());
+            // A scraper or two: a few slots, not a second share of the open-file limit.
+            let settings = ServerSettings { max_connections: settings.max_connections.min(16), ..settings };
+            tokio::spawn(serve(listener, router, settings, stopped(http_stopped.clone())))
+        });
+        let router = crate::http::router(state);
+        serve(self.listener, router, settings, stopped(http_stopped)).await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         // Workers finish the batch in hand; unfinished jobs are found again when their lease ends.
         let _ = stop.send(true);
         for w in workers {
             let _ = w.await;
         }
-        Ok(served?)
+        Ok(())
     }
 }
 

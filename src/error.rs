@@ -26,6 +26,9 @@ pub enum Error {
     /// 413: the body exceeds PASSERELLE_MAX_BODY_BYTES.
     #[error("the request body is too large (PASSERELLE_MAX_BODY_BYTES)")]
     TooLarge,
+    /// 408: the body did not arrive within PASSERELLE_BODY_READ_TIMEOUT_SECS.
+    #[error("the request body did not arrive in time (PASSERELLE_BODY_READ_TIMEOUT_SECS)")]
+    BodyTimeout,
     /// Logged in full, answered with a generic message: internals never reach the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

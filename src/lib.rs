@@ -8,6 +8,7 @@ pub mod bench;
 pub mod campaigns;
 pub mod cli;
 pub mod config;
+pub mod dependencies;
 pub mod error;
 pub mod google;
 pub mod http;

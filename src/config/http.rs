@@ -1,5 +1,6 @@
-//! HTTP server settings: where it listens and how it is reached, admin access, request limits,
-//! device logs, the sign-up forms' secret and rate, and the reverse proxies it believes.
+//! HTTP server settings: where it listens and how it is reached, admin access, request limits and
+//! connection timeouts, device logs, the sign-up forms' secret and rate, the reverse proxies it
+//! believes, and who may read `/metrics`.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +29,35 @@ pub struct Http {
     #[arg(long, env = "PASSERELLE_MAX_BODY_BYTES", default_value_t = 262_144, global = true)]
     pub max_body_bytes: usize,
 
+    /// Seconds a new connection has to send a request's headers (and a kept-alive one, the rest of
+    /// them once it has sent a first byte); then it is closed.
+    #[arg(long, env = "PASSERELLE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request's whole body has to arrive in; then the answer is 408.
+    #[arg(long, env = "PASSERELLE_BODY_READ_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub body_read_timeout_secs: u64,
+
+    /// Seconds a kept-alive connection may stay silent between requests before it is closed.
+    #[arg(long, env = "PASSERELLE_IDLE_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub idle_timeout_secs: u64,
+
+    /// Most client connections open at once; past it, the connection idle the longest is closed
+    /// for a newcomer, or (none idle) newcomers wait in the kernel's queue. Lowered to fit the
+    /// process's open-file limit (less a margin) when that is smaller.
+    #[arg(long, env = "PASSERELLE_MAX_CONNECTIONS", default_value_t = 8192, global = true)]
+    pub max_connections: usize,
+
+    /// A separate address (e.g. 10.0.0.5:9090) serving GET /metrics alone; the main address then
+    /// answers 404 there. Unset: the main address serves it (see PASSERELLE_METRICS_TOKEN).
+    #[arg(long, env = "PASSERELLE_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Token that GET /metrics asks for (Authorization: Bearer <token>). Unset, and without
+    /// PASSERELLE_METRICS_LISTEN: only clients on this machine (loopback, not proxied) may read it.
+    #[arg(long, env = "PASSERELLE_METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<Secret>,
+
     /// Device log lines (POST /v1/log) kept in the database; older ones are deleted.
     #[arg(long, env = "PASSERELLE_DEVICE_LOG_KEEP", default_value_t = 10_000, global = true)]
     pub device_log_keep: i64,
@@ -51,6 +81,19 @@ pub struct Http {
 }
 
 impl Http {
+    /// Every timeout at zero would close every connection at once: refuse it at start.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for (name, value) in [
+            ("PASSERELLE_HEADER_READ_TIMEOUT_SECS", self.header_read_timeout_secs),
+            ("PASSERELLE_BODY_READ_TIMEOUT_SECS", self.body_read_timeout_secs),
+            ("PASSERELLE_IDLE_TIMEOUT_SECS", self.idle_timeout_secs),
+        ] {
+            anyhow::ensure!(value > 0, "{name} must be at least 1 second");
+        }
+        anyhow::ensure!(self.max_connections > 0, "PASSERELLE_MAX_CONNECTIONS must be at least 1");
+        Ok(())
+    }
+
     /// The public base URL without a trailing slash; `bound` is used when none is configured.
     pub fn public_url_or(&self, bound: SocketAddr) -> String {
         match &self.public_url {

@@ -120,6 +120,8 @@ impl Config {
     /// every error names its `PASSERELLE_*` variable. `serve`, `worker` and the benchmarks call it
     /// before starting any work, so a bad setting stops the process instead of a background loop.
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.http.validate()?;
+        self.mail.validate()?;
         self.google.validate()?;
         self.webhooks.validate()?;
         self.campaigns.validate()?;
@@ -162,5 +164,9 @@ mod tests {
             c.google.issuer_id = Some("issuer".into());
         });
         assert!(e.contains("PASSERELLE_GOOGLE_ISSUER_ID"), "{e}");
+        let e = error_of(|c| c.http.header_read_timeout_secs = 0);
+        assert!(e.contains("PASSERELLE_HEADER_READ_TIMEOUT_SECS"), "{e}");
+        let e = error_of(|c| c.mail.smtp_url = Some(crate::secret::Secret::new("smtp://u:pw@mail.example.com")));
+        assert!(e.contains("PASSERELLE_SMTP_URL"), "{e}");
     }
 }

@@ -19,6 +19,7 @@ pub async fn service(
     config: &crate::config::Google,
     store: &Arc<dyn Store>,
     public_url: &str,
+    health: &Arc<crate::dependencies::DependencyHealth>,
 ) -> Result<Option<Arc<sync::GoogleService>>> {
     let (Some(key), Some(issuer)) = (&config.sa_key, &config.issuer_id) else {
         tracing::info!(
@@ -31,6 +32,7 @@ pub async fn service(
         interval: Duration::from_secs(1) / config.rate_per_sec.max(1),
     });
     let api = client::GoogleClient::new(key, config.into(), limiter).await.context("Google Wallet client")?;
+    let api = api.with_health(health.clone());
     // The save button may only be shown on our own site.
     let uri: hyper::Uri = public_url.parse().context("PASSERELLE_PUBLIC_URL is not a URL")?;
     let origin = format!("{}://{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()));

@@ -17,6 +17,7 @@ fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
         Error::Duplicate { .. } => (StatusCode::CONFLICT, "conflict"),
         Error::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        Error::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
         Error::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
         Error::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_data"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

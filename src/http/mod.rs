@@ -19,6 +19,7 @@ mod join_form;
 mod join_guard;
 mod join_pages;
 mod keys_api;
+mod limits;
 mod me_page;
 mod member_links;
 mod members_api;
@@ -27,6 +28,7 @@ mod pages;
 mod passes_api;
 mod publish_api;
 mod receipts_api;
+pub mod server;
 mod shops_api;
 mod state;
 pub(crate) mod views;
@@ -37,6 +39,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
+pub use self::health::metrics_router;
 pub use self::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -68,5 +71,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(console::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(limits::BodyLimits::from(&state.config.http), limits::enforce))
         .with_state(state)
 }

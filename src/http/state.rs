@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::dependencies::Dependencies;
 use crate::google::sync::GoogleService;
 use crate::jobs::push::PushHealth;
 use crate::loyalty::Loyalty;
@@ -19,8 +20,10 @@ pub struct AppState {
     pub passes: Arc<Passes>,
     pub loyalty: Arc<Loyalty>,
     pub receipts: Arc<Receipts>,
-    /// Whether pushing works; `/readyz` reports a pause.
+    /// Whether pushing is paused; `/readyz` reports it.
     pub push_health: Arc<PushHealth>,
+    /// How APNs, Google and SMTP have been answering; `/readyz` and `/metrics` report it.
+    pub dependencies: Dependencies,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
 }

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use super::label;
 use super::queue::{Effect, Job, JobKind};
 use super::runner::{Attempt, Handler};
+use crate::dependencies::DependencyHealth;
 use crate::push::apns::{ApnsClient, PushResult, PushSender};
 
 /// What pushing shares with the rest of the process.
@@ -25,10 +26,17 @@ impl PushParts {
     }
 }
 
-/// Whether pushing works; `/readyz` reports a pause.
-#[derive(Debug, Default)]
+/// Whether pushing works: a pause, and how APNs answered lately (both reported by `/readyz`).
+#[derive(Debug)]
 pub struct PushHealth {
     paused: std::sync::Mutex<Option<String>>,
+    pub apns: Arc<DependencyHealth>,
+}
+
+impl Default for PushHealth {
+    fn default() -> Self {
+        Self { paused: std::sync::Mutex::default(), apns: Arc::new(DependencyHealth::new("apns")) }
+    }
 }
 
 impl PushHealth {
@@ -64,7 +72,13 @@ impl Handler for PushHandler {
 
     async fn attempt(&self, job: &Job) -> Attempt {
         let token = job.payload.as_deref().unwrap_or_default();
-        match self.sender.push(token).await {
+        let result = self.sender.push(token).await;
+        match &result {
+            // APNs answered about the device: APNs works.
+            PushResult::Delivered | PushResult::DeviceGone(_) => self.health.apns.success(),
+            PushResult::Retry(reason) | PushResult::CertificateRefused(reason) => self.health.apns.failure(reason),
+        }
+        match result {
             PushResult::Delivered => {
                 metrics::counter!("passerelle_push_sent_total").increment(1);
                 if self.health.set(None) {

@@ -46,10 +46,14 @@ impl Mailer for FolderMailer {
 
 pub use smtp::SmtpMailer;
 
-/// The configured mailer: SMTP when `PASSERELLE_SMTP_URL` is set, else the outbox folder.
-pub fn from_config(mail: &crate::config::Mail) -> Result<std::sync::Arc<dyn Mailer>> {
+/// The configured mailer: SMTP when `PASSERELLE_SMTP_URL` is set (recording into `health`),
+/// else the outbox folder.
+pub fn from_config(
+    mail: &crate::config::Mail,
+    health: std::sync::Arc<crate::dependencies::DependencyHealth>,
+) -> Result<std::sync::Arc<dyn Mailer>> {
     match &mail.smtp_url {
-        Some(url) => Ok(std::sync::Arc::new(SmtpMailer::new(url, &mail.from)?)),
+        Some(url) => Ok(std::sync::Arc::new(SmtpMailer::new(url, &mail.from)?.with_health(health))),
         None => {
             tracing::info!(dir = %mail.dir.display(), "PASSERELLE_SMTP_URL is unset: e-mails go to the outbox folder");
             Ok(std::sync::Arc::new(FolderMailer { dir: mail.dir.clone(), from: mail.from.clone() }))

@@ -1,6 +1,7 @@
 //! Sending through an SMTP server (`PASSERELLE_SMTP_URL`), with lettre over rustls (ring).
 //! The URL holds the server's password: it is never logged, nor put in error messages.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -10,6 +11,7 @@ use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{Mail, Mailer};
+use crate::dependencies::DependencyHealth;
 use crate::secret::Secret;
 
 /// How long one SMTP exchange may take before the send fails.
@@ -18,6 +20,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    health: Arc<DependencyHealth>,
 }
 
 impl SmtpMailer {
@@ -31,7 +34,12 @@ impl SmtpMailer {
             .build();
         let from =
             from.parse::<Mailbox>().with_context(|| format!("PASSERELLE_MAIL_FROM {from:?} is not an address"))?;
-        Ok(Self { transport, from })
+        Ok(Self { transport, from, health: Arc::new(DependencyHealth::new("smtp")) })
+    }
+
+    /// Records each send's outcome in `health` (the process's, reported by `/readyz`).
+    pub fn with_health(self, health: Arc<DependencyHealth>) -> Self {
+        Self { health, ..self }
     }
 }
 
@@ -46,7 +54,12 @@ impl Mailer for SmtpMailer {
             .header(ContentType::TEXT_PLAIN)
             .body(mail.text)
             .context("building the e-mail")?;
-        self.transport.send(message).await.context("sending the e-mail through SMTP")?;
+        if let Err(e) = self.transport.send(message).await {
+            // lettre's errors name the server and the failure, never the URL's password.
+            self.health.failure(&format!("{e}"));
+            return Err(e).context("sending the e-mail through SMTP");
+        }
+        self.health.success();
         tracing::info!(to = %mail.to, "e-mail sent through SMTP");
         Ok(())
     }

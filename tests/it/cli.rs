@@ -98,3 +98,32 @@ fn help_documents_every_variable() {
         assert!(readme.contains(&var) && env.contains(&var), "{var} undocumented in README.md or .env.example");
     }
 }
+
+sync_test!(serve_refuses_an_smtp_password_in_clear_text);
+fn serve_refuses_an_smtp_password_in_clear_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = passerelle()
+        .arg("serve")
+        .env("PASSERELLE_LISTEN", "127.0.0.1:0")
+        .env("PASSERELLE_DATABASE_URL", format!("sqlite://{}", dir.path().join("db.sqlite").display()))
+        .env("PASSERELLE_MAIL_DIR", dir.path().join("mail"))
+        .env("PASSERELLE_BACKGROUND", "off")
+        .env("PASSERELLE_SMTP_URL", "smtp://shop:s3cret-pw@smtp.example.com:587")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the server started with an SMTP password sent in clear text");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("PASSERELLE_SMTP_URL") && text.contains("tls=required"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "the password is never printed: {text}");
+}

@@ -72,6 +72,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Where this server writes e-mails (no SMTP in tests).
     pub mail_dir: PathBuf,
+    /// `http://…` of PASSERELLE_METRICS_LISTEN, when the test set it.
+    pub metrics_url: Option<String>,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -182,11 +184,13 @@ async fn start(mut config: Config, dir: tempfile::TempDir) -> TestApp {
     let app = App::build(config).await.expect("app builds");
     let base_url = format!("http://{}", app.local_addr());
     let public_url = app.public_url().to_owned();
+    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}"));
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    TestApp { base_url, public_url, client: reqwest::Client::new(), database_url, mail_dir, _stop: tx, _dir: dir }
+    let client = reqwest::Client::new();
+    TestApp { base_url, public_url, client, database_url, mail_dir, metrics_url, _stop: tx, _dir: dir }
 }
 
 /// A .pkpass unpacked into a temporary folder.

@@ -101,10 +101,15 @@ async fn refused_certificate_pauses_the_worker(backend: Backend) {
         .unwrap();
 
     let readyz = async || app.client.get(app.url("/readyz")).send().await.unwrap();
-    eventually("/readyz reports the paused worker", async || readyz().await.status() == 503).await;
-    let body: Value = readyz().await.json().await.unwrap();
+    let paused = async || readyz().await.json::<Value>().await.unwrap()["checks"]["push"].as_str().unwrap() != "ok";
+    eventually("/readyz reports the paused worker", paused).await;
+    let resp = readyz().await;
+    assert_eq!(resp.status(), 200, "an APNs refusal leaves the web process in the load balancer");
+    let body: Value = resp.json().await.unwrap();
     assert!(body["checks"]["push"].as_str().unwrap().starts_with("paused: "), "{body}");
     assert_eq!(body["checks"]["database"], "ok");
+    assert_eq!(body["dependencies"]["apns"]["state"], "failing", "{body}");
+    assert!(body["dependencies"]["apns"]["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200, "liveness unaffected");
     assert!(apns.rejected_handshakes() >= 1, "the mock refused the certificate");
     assert_eq!(apns.received_count(), 0);
@@ -116,7 +121,8 @@ async fn refused_certificate_pauses_the_worker(backend: Backend) {
     );
 }
 
-/// A 403 pauses pushing (readyz 503, jobs kept); once APNs accepts again, pushing resumes.
+/// A 403 pauses pushing (reported by /readyz, which stays 200; jobs kept); once APNs accepts
+/// again, pushing resumes.
 async fn forbidden_pauses_then_resumes(backend: Backend) {
     let apns = mock().await;
     let app = spawn_app_on(backend, push_config(&apns)).await;
@@ -128,11 +134,19 @@ async fn forbidden_pauses_then_resumes(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let readyz = async || app.client.get(app.url("/readyz")).send().await.unwrap().status();
-    eventually("the 403 pauses the worker", async || readyz().await == 503).await;
+    let readyz = async || {
+        let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "APNs's answers never make this process unready");
+        resp.json::<Value>().await.unwrap()
+    };
+    eventually("the 403 pauses the worker", async || readyz().await["checks"]["push"] != "ok").await;
+    assert_eq!(readyz().await["dependencies"]["apns"]["state"], "failing");
     // PASSERELLE_PUSH_PAUSE_SECS later the worker tries again; the mock now answers 200.
     eventually("the job is delivered after the pause", async || apns.received_count() == 1).await;
-    eventually("/readyz recovers", async || readyz().await == 200).await;
+    eventually("/readyz recovers", async || readyz().await["checks"]["push"] == "ok").await;
+    let apns_state = readyz().await["dependencies"]["apns"].clone();
+    assert_eq!(apns_state["state"], "ok", "{apns_state}");
+    assert!(apns_state["last_success"].is_string() && apns_state["last_error_at"].is_string(), "{apns_state}");
     let dead: Value = app.api(Method::GET, "/api/v1/push/dead").send().await.unwrap().json().await.unwrap();
     assert_eq!(dead["items"], json!([]), "the paused job kept its attempts");
 }

@@ -26,6 +26,8 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use yup_oauth2::authenticator::Authenticator;
 
+use crate::dependencies::DependencyHealth;
+
 /// The only OAuth scope of the Google Wallet API.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/wallet_object.issuer";
 
@@ -149,6 +151,7 @@ pub struct GoogleClient {
     client_email: String,
     settings: GoogleSettings,
     limiter: Arc<dyn RateLimiter>,
+    health: Arc<DependencyHealth>,
 }
 
 impl fmt::Debug for GoogleClient {
@@ -191,7 +194,24 @@ impl GoogleClient {
             .enable_http2()
             .build();
         let http = Client::builder(TokioExecutor::new()).build(https);
-        Ok(GoogleClient { http, auth, client_email, settings, limiter })
+        let health = Arc::new(DependencyHealth::new("google"));
+        Ok(GoogleClient { http, auth, client_email, settings, limiter, health })
+    }
+
+    /// Records each call's outcome in `health` (the process's, reported by `/readyz`).
+    pub fn with_health(self, health: Arc<DependencyHealth>) -> Self {
+        Self { health, ..self }
+    }
+
+    /// Google answered as a working service does (even "not found"), or not: unreachable,
+    /// overloaded, or refusing our account.
+    fn record<T>(&self, result: &Result<T, GoogleError>) {
+        match result {
+            Err(e @ (GoogleError::Transport(_) | GoogleError::Token(_))) => self.health.failure(&e.to_string()),
+            Err(e @ GoogleError::Api { status: 401 | 403 | 429 | 500.., .. }) => self.health.failure(&e.to_string()),
+            Err(GoogleError::InvalidId(_)) => {}
+            Ok(_) | Err(GoogleError::Api { .. }) => self.health.success(),
+        }
     }
 
     /// The service account's e-mail (`client_email` of the key); it signs save links as `iss`.
@@ -225,7 +245,10 @@ impl GoogleClient {
                     tracing::warn!(%method, path, retry = retries, ?delay, error = %e, "Google Wallet call failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
-                other => return other,
+                other => {
+                    self.record(&other);
+                    return other;
+                }
             }
         }
     }
