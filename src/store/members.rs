@@ -97,6 +97,18 @@ pub type MemberUpdate = Box<dyn FnOnce(&MemberRecord) -> Result<MemberRecord, Er
 /// transaction; `None` leaves the pass as it is.
 pub type MemberPassUpdate = Box<dyn FnOnce(&MemberRecord, &PassRecord) -> Result<Option<PassChange>, Error> + Send>;
 
+/// What `search_members` looks for (values normalised by the caller).
+#[derive(Debug, Clone, Default)]
+pub struct MemberSearch {
+    pub card_number: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Lowercase text the first and last name contain.
+    pub name: Option<String>,
+    pub home_store_id: Option<String>,
+    pub limit: i64,
+}
+
 #[async_trait]
 pub trait MembersStore: Send + Sync {
     /// Stores a new member with their loyalty pass (which `member.pass_serial` names, queued for
@@ -130,6 +142,9 @@ pub trait MembersStore: Send + Sync {
         apply: MemberUpdate,
         pass: MemberPassUpdate,
     ) -> StoreResult<Option<PointsOutcome>>;
+    /// Members newest first: those whose card number, e-mail or phone is one given, or whose
+    /// name contains `search.name`; every member when nothing is given; one home store's if asked.
+    async fn search_members(&self, search: &MemberSearch) -> Result<Vec<MemberRecord>>;
     /// The member's ledger, newest first, entries with an id below `before_id` (all without it).
     async fn points_history(&self, member_id: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<LedgerRecord>>;
 }

@@ -42,11 +42,12 @@ pub use flyer_stats::{FlyerStats, FlyerStatsStore};
 pub use google::{GoogleObjectRecord, GoogleStore};
 pub use jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, QueueStats};
 pub use members::{
-    LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
+    LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberSearch, MemberUpdate, MembersStore, PointsEntry,
+    PointsOutcome,
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
-pub use reports::{OverviewCounts, ReportsStore};
+pub use reports::{OverviewCounts, PassDevice, ReportsStore};
 pub use shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
 pub use users::{NewUser, SessionRecord, UserRecord, UsersStore};

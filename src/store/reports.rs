@@ -17,7 +17,15 @@ pub struct OverviewCounts {
     pub pending_approvals: i64,
 }
 
+/// An iPhone holding a pass: when it registered (its ids are not shown: they are secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassDevice {
+    pub registered_at: i64,
+}
+
 #[async_trait]
 pub trait ReportsStore {
     async fn overview_counts(&self, store_id: Option<&str>, since_ms: i64) -> Result<OverviewCounts>;
+    /// The iPhones registered for a pass, newest first.
+    async fn pass_devices(&self, serial: &str) -> Result<Vec<PassDevice>>;
 }

@@ -169,6 +169,95 @@ async fn the_overview_counts_members_and_cards(backend: Backend) {
     assert!(!html.contains(">Validations</a>") && !html.contains(">Exploitation</a>"), "{html}");
 }
 
+/// Members in the console: head office finds anyone by name, card, e-mail or phone; a store
+/// manager only its own store's members, and another store's member page is not there (404);
+/// a points adjustment needs a whole number and a reason, and lands in the ledger.
+async fn members_are_searched_and_adjusted_within_the_role(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    add_store(&app, "paris-01", "Europe/Paris").await;
+    add_store(&app, "lyon-02", "Europe/Paris").await;
+    let mut ids = Vec::new();
+    for (first, last, store, phone) in [
+        ("Zoé", "Martin", "paris-01", "+33612345601"),
+        ("Léa", "Zola", "lyon-02", "+33612345602"),
+        ("Hugo", "Petit", "paris-01", "+33612345603"),
+    ] {
+        let body = json!({"first_name": first, "last_name": last, "phone": phone, "home_store_id": store});
+        let resp = app.api(reqwest::Method::POST, "/api/v1/members").json(&body).send().await.unwrap();
+        let member: serde_json::Value = resp.json().await.unwrap();
+        ids.push((member["id"].as_str().unwrap().to_owned(), member["card_number"].as_str().unwrap().to_owned()));
+    }
+    create_user(&app, "hq@example.com", "hq_marketer", None);
+    create_user(&app, "paris@example.com", "store_manager", Some("paris-01"));
+    let hq = browser();
+    sign_in(&app, &hq, "hq@example.com", PASSWORD).await;
+    let page = |client: &Client, path: &str| {
+        let (client, url) = (client.clone(), app.url(path));
+        async move {
+            let resp = client.get(url).send().await.unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let listed = |html: &str| -> Vec<String> {
+        html.split("href=\"/console/members/")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_owned())
+            .collect()
+    };
+    // "zo" is in Zoé Martin's first name and Léa Zola's last name.
+    let (status, html) = page(&hq, "/console/members?q=zo").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed(&html), [ids[1].0.clone(), ids[0].0.clone()], "newest first: {html}");
+    let (_, html) = page(&hq, &format!("/console/members?q={}", ids[2].1)).await;
+    assert_eq!(listed(&html), [ids[2].0.clone()], "by card number");
+    let (_, html) = page(&hq, "/console/members?q=06%2012%2034%2056%2002").await;
+    assert_eq!(listed(&html), [ids[1].0.clone()], "by phone, as typed");
+    let (_, html) = page(&hq, "/console/members?q=100%25").await;
+    assert!(listed(&html).is_empty(), "% is a character, not a wildcard");
+
+    // The Paris manager sees Paris's members only.
+    let paris = browser();
+    sign_in(&app, &paris, "paris@example.com", PASSWORD).await;
+    let (_, html) = page(&paris, "/console/members").await;
+    assert_eq!(listed(&html), [ids[2].0.clone(), ids[0].0.clone()]);
+    let (_, html) = page(&paris, "/console/members?q=zo").await;
+    assert_eq!(listed(&html), [ids[0].0.clone()]);
+    let (status, _) = page(&paris, &format!("/console/members/{}", ids[1].0)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another store's member");
+    let (status, html) = page(&paris, &format!("/console/members/{}", ids[0].0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Zoé Martin") && html.contains(&ids[0].1), "{html}");
+
+    // A points adjustment: a whole number and a reason, or the message beside the field.
+    let csrf = hidden(&html, "csrf");
+    let path = app.url(&format!("/console/members/{}/points", ids[0].0));
+    let resp =
+        paris.post(&path).form(&[("csrf", csrf.as_str()), ("delta", "ten"), ("reason", "x")]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("id=\"delta-error\"") && html.contains("whole number"), "{html}");
+    let resp = paris.post(&path).form(&[("delta", "25"), ("reason", "goodwill")]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let form = [("csrf", csrf.as_str()), ("delta", "25"), ("reason", "parcel lost")];
+    let resp = paris.post(&path).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let member: serde_json::Value = app
+        .api(reqwest::Method::GET, &format!("/api/v1/members/{}", ids[0].0))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(member["points"], 25);
+    let (_, html) = page(&paris, &format!("/console/members/{}", ids[0].0)).await;
+    assert!(html.contains("parcel lost") && html.contains("+25"), "{html}");
+    let other = app.url(&format!("/console/members/{}/points", ids[1].0));
+    let resp = paris.post(&other).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "nor adjusted");
+}
+
 on_both_backends!(sign_in_out_and_sessions);
+on_both_backends!(members_are_searched_and_adjusted_within_the_role);
 on_both_backends!(wrong_passwords_lock_the_account);
 on_both_backends!(the_overview_counts_members_and_cards);

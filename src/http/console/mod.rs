@@ -4,6 +4,7 @@
 
 mod auth;
 mod i18n;
+mod members;
 mod overview;
 mod pages;
 mod session;
@@ -21,6 +22,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console", get(overview::show))
         .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
         .route("/console/login", get(auth::show).post(auth::sign_in))
+        .route("/console/members", get(members::list))
+        .route("/console/members/{id}", get(members::show))
+        .route("/console/members/{id}/points", post(members::adjust))
         .route("/console/logout", post(auth::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/{*rest}", get(unknown))

@@ -25,6 +25,8 @@ fn env() -> &'static Environment<'static> {
             ("login.html", include_str!("../pages/console/login.html")),
             ("overview.html", include_str!("../pages/console/overview.html")),
             ("error.html", include_str!("../pages/console/error.html")),
+            ("members.html", include_str!("../pages/console/members.html")),
+            ("member.html", include_str!("../pages/console/member.html")),
         ] {
             env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
         }
@@ -98,6 +100,11 @@ pub fn error(lang: &str, status: StatusCode, kind: &str) -> Response {
     resp
 }
 
+/// A time as the console shows it: `2026-12-07 09:30 UTC`.
+pub fn when(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+}
+
 /// The stylesheet, served from the binary (no CDN) and cached by browsers for a day.
 pub async fn stylesheet() -> Response {
     let mut resp = include_str!("../pages/console/console.css").into_response();
@@ -119,8 +126,18 @@ mod tests {
                 "user": {"email": "a@example.com", "role": "r", "store": null},
                 "figures": [{"key": "members_total", "value": 3}], "scope": "All stores",
                 "next": "/console", "email": "", "error": null, "message_key": "error_csrf",
+                "q": "zo", "members": [{"id": "mem_1", "name": "Zoé", "card": "1", "email": null, "phone": "+33",
+                    "store": "paris-01", "points": 3, "tier": "member"}],
+                "m": {"id": "mem_1", "name": "Zoé", "card": "1", "email": "z@example.com", "email_verified": true,
+                    "phone": null, "phone_verified": false, "store": null, "points": 3, "tier": "member",
+                    "tier_manual": false, "language": "fr", "joined": "2026-12-07 09:30 UTC", "source_flyer": null,
+                    "source_channel": "api", "consent": {"terms": true, "marketing": false, "version": null, "at": null}},
+                "ledger": [{"at": "x", "delta": 5, "reason": "r", "store": null, "balance": 5, "tier": "member"}],
+                "receipts": [{"number": "R-1", "store": "paris-01", "at": "x", "total": "5.00 EUR"}],
+                "pass": {"serial": "s", "voided": false, "updated": "x"}, "devices": ["x"], "google_saved": false,
+                "points_error": "Give a whole number",
             });
-            for name in ["overview.html", "login.html", "error.html"] {
+            for name in ["overview.html", "login.html", "error.html", "members.html", "member.html"] {
                 let html = env().get_template(name).and_then(|t| t.render(minijinja::value::Serde(&ctx)));
                 assert!(html.is_ok(), "{name} in {lang}: {html:?}");
             }

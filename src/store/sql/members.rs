@@ -11,7 +11,8 @@ use super::rows::{from_row, json, row_by};
 use super::{Conn, Db, DbRow, SqlStore};
 use crate::store::error::is_unique;
 use crate::store::members::{
-    LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberUpdate, MembersStore, PointsEntry, PointsOutcome,
+    LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberSearch, MemberUpdate, MembersStore, PointsEntry,
+    PointsOutcome,
 };
 use crate::store::{MemberTokenRecord, NewPass, PassRecord, StoreError, StoreResult};
 
@@ -202,6 +203,32 @@ impl MembersStore for SqlStore {
         .bind(&q.email)
         .bind(&q.phone)
         .bind(&q.card_number)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
+    async fn search_members(&self, q: &MemberSearch) -> Result<Vec<MemberRecord>> {
+        let any = q.card_number.is_some() || q.email.is_some() || q.phone.is_some() || q.name.is_some();
+        let pattern = q.name.as_ref().map(|n| {
+            let escaped = n.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            member_columns!(),
+            " FROM members WHERE (CAST($6 AS TEXT) IS NULL OR home_store_id = $6) AND (NOT $7 \
+             OR card_number = $1 OR email = $2 OR phone = $3 \
+             OR LOWER(first_name || ' ' || COALESCE(last_name, '')) LIKE $4 ESCAPE '\\') \
+             ORDER BY created_at DESC, id DESC LIMIT $5"
+        ))
+        .bind(&q.card_number)
+        .bind(&q.email)
+        .bind(&q.phone)
+        .bind(&pattern)
+        .bind(q.limit)
+        .bind(&q.home_store_id)
+        .bind(any)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(member_from_row).collect()

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::SqlStore;
 use super::rows::from_row;
-use crate::store::reports::{OverviewCounts, ReportsStore};
+use crate::store::reports::{OverviewCounts, PassDevice, ReportsStore};
 
 #[async_trait]
 impl ReportsStore for SqlStore {
@@ -27,5 +27,15 @@ impl ReportsStore for SqlStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(from_row!(row, OverviewCounts { members, new_members, apple_cards, google_cards, pending_approvals }))
+    }
+
+    async fn pass_devices(&self, serial: &str) -> Result<Vec<PassDevice>> {
+        let rows = sqlx::query(
+            "SELECT created_at AS registered_at FROM registrations WHERE serial_number = $1 ORDER BY created_at DESC",
+        )
+        .bind(serial)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok(from_row!(row, PassDevice { registered_at }))).collect()
     }
 }
