@@ -199,10 +199,7 @@ async fn members_are_searched_and_adjusted_within_the_role(backend: Backend) {
         }
     };
     let listed = |html: &str| -> Vec<String> {
-        html.split("href=\"/console/members/")
-            .skip(1)
-            .map(|s| s[..s.find('"').unwrap()].to_owned())
-            .collect()
+        html.split("href=\"/console/members/").skip(1).map(|s| s[..s.find('"').unwrap()].to_owned()).collect()
     };
     // "zo" is in Zoé Martin's first name and Léa Zola's last name.
     let (status, html) = page(&hq, "/console/members?q=zo").await;
@@ -257,7 +254,57 @@ async fn members_are_searched_and_adjusted_within_the_role(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "nor adjusted");
 }
 
+/// Operations is the hq_admin's: keys made there work on the API (shown once), users made
+/// there sign in, a disabled one cannot; a marketer gets 403.
+async fn operations_manage_keys_and_users(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    add_store(&app, "paris-01", "Europe/Paris").await;
+    create_user(&app, "admin@example.com", "hq_admin", None);
+    create_user(&app, "mkt@example.com", "hq_marketer", None);
+    let marketer = browser();
+    sign_in(&app, &marketer, "mkt@example.com", PASSWORD).await;
+    assert_eq!(marketer.get(app.url("/console/operations")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let admin = browser();
+    sign_in(&app, &admin, "admin@example.com", PASSWORD).await;
+    let html = admin.get(app.url("/console/operations")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("APNS") && html.contains("mkt@example.com"), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        let (client, url) = (admin.clone(), app.url(path));
+        let form: Vec<(String, String)> = form.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        async move { client.post(url).form(&form).send().await.unwrap() }
+    };
+    // A key: its error beside the form, then made and shown once, and it works.
+    let resp = post("/console/operations/keys", vec![("csrf", &csrf), ("role", "store")]).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await.unwrap().contains("id=\"key-error\""));
+    let form = vec![("csrf", csrf.as_str()), ("name", "till 3"), ("role", "store"), ("store_id", "paris-01")];
+    let html = post("/console/operations/keys", form).await.text().await.unwrap();
+    let key =
+        html.split("class=\"mono secret\">").nth(1).map(|s| s[..s.find('<').unwrap()].to_owned()).expect("the key");
+    let resp = app.client.get(app.url("/api/v1/members?card_number=1")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "the new till key works");
+    let again = admin.get(app.url("/console/operations")).send().await.unwrap().text().await.unwrap();
+    assert!(!again.contains(&key) && again.contains("till 3"), "shown once");
+    // A user made here signs in; disabled, they cannot.
+    let form = vec![
+        ("csrf", csrf.as_str()),
+        ("email", "new@example.com"),
+        ("role", "store_manager"),
+        ("store_id", "paris-01"),
+        ("password", PASSWORD),
+    ];
+    assert_eq!(post("/console/operations/users", form).await.status(), StatusCode::OK);
+    assert_eq!(sign_in(&app, &browser(), "new@example.com", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let form = vec![("csrf", csrf.as_str()), ("email", "new@example.com")];
+    assert_eq!(post("/console/operations/users/disable", form).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(sign_in(&app, &browser(), "new@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    let form = vec![("email", "mkt@example.com")];
+    assert_eq!(post("/console/operations/users/disable", form).await.status(), StatusCode::FORBIDDEN, "no token");
+}
+
 on_both_backends!(sign_in_out_and_sessions);
+on_both_backends!(operations_manage_keys_and_users);
 on_both_backends!(members_are_searched_and_adjusted_within_the_role);
 on_both_backends!(wrong_passwords_lock_the_account);
 on_both_backends!(the_overview_counts_members_and_cards);

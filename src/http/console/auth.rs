@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::i18n;
 use super::pages;
-use super::session::{self, Form, LANG_COOKIE, SESSION_COOKIE};
+use super::session::{self, Form, LANG_COOKIE, NoFields, SESSION_COOKIE};
 use crate::http::{AppState, cookies};
 use crate::tokens;
 use crate::users::sessions::{self as user_sessions, Refused, SessionRules};
@@ -123,12 +123,9 @@ pub async fn sign_in(
     }
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {}
-
-pub async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap, form: Form<LogoutForm>) -> Response {
+pub async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap, form: Form<NoFields>) -> Response {
     // The sign-out form has no field but its CSRF token.
-    let Form { signed, fields: LogoutForm {} } = form;
+    let Form { signed, fields: NoFields {} } = form;
     if let Some(token) = cookies::get(&headers, SESSION_COOKIE)
         && let Err(e) = user_sessions::sign_out(state.store.as_ref(), token).await
     {

@@ -5,6 +5,7 @@
 mod auth;
 mod i18n;
 mod members;
+mod operations;
 mod overview;
 mod pages;
 mod session;
@@ -22,6 +23,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console", get(overview::show))
         .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
         .route("/console/login", get(auth::show).post(auth::sign_in))
+        .route("/console/operations", get(operations::show))
+        .route("/console/operations/retry", post(operations::retry))
+        .route("/console/operations/keys", post(operations::create_key))
+        .route("/console/operations/keys/{id}/revoke", post(operations::revoke_key))
+        .route("/console/operations/users", post(operations::create_user))
+        .route("/console/operations/users/disable", post(operations::disable_user))
         .route("/console/members", get(members::list))
         .route("/console/members/{id}", get(members::show))
         .route("/console/members/{id}/points", post(members::adjust))

@@ -27,6 +27,7 @@ fn env() -> &'static Environment<'static> {
             ("error.html", include_str!("../pages/console/error.html")),
             ("members.html", include_str!("../pages/console/members.html")),
             ("member.html", include_str!("../pages/console/member.html")),
+            ("operations.html", include_str!("../pages/console/operations.html")),
         ] {
             env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
         }
@@ -136,8 +137,17 @@ mod tests {
                 "receipts": [{"number": "R-1", "store": "paris-01", "at": "x", "total": "5.00 EUR"}],
                 "pass": {"serial": "s", "voided": false, "updated": "x"}, "devices": ["x"], "google_saved": false,
                 "points_error": "Give a whole number",
+                "queues": [{"kind": "push", "pending": 1, "leased": 0, "dead": 2, "oldest": "x"}],
+                "dead": [{"id": 1, "kind": "push", "key": "abc…", "attempts": 3, "error": "e", "failed": "x"}],
+                "services": [{"name": "apns", "state": "ok", "last_success": "x", "last_error": null}],
+                "keys": [{"id": "k", "name": "n", "prefix": "psr_", "role": "store", "store": "p", "last_used": null,
+                    "revoked": false}],
+                "users": [{"email": "b@example.com", "role": "hq_admin", "store": null, "disabled": false,
+                    "last_sign_in": null}],
+                "new_key": {"name": "n", "key": "psr_x"}, "key_error": "e", "user_error": "e", "user_created": "x",
             });
-            for name in ["overview.html", "login.html", "error.html", "members.html", "member.html"] {
+            for name in ["overview.html", "login.html", "error.html", "members.html", "member.html", "operations.html"]
+            {
                 let html = env().get_template(name).and_then(|t| t.render(minijinja::value::Serde(&ctx)));
                 assert!(html.is_ok(), "{name} in {lang}: {html:?}");
             }

@@ -96,6 +96,10 @@ pub struct Form<T> {
     pub fields: T,
 }
 
+/// The fields of a form that has none but its CSRF token (sign-out, revoke).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 #[derive(serde::Deserialize)]
 struct CsrfField {
     csrf: Option<String>,
