@@ -26,6 +26,12 @@ pub enum Error {
     /// 413: the body exceeds PASSERELLE_MAX_BODY_BYTES.
     #[error("the request body is too large (PASSERELLE_MAX_BODY_BYTES)")]
     TooLarge,
+    /// 429: too many requests from this client; retry after this many seconds.
+    #[error("too many requests from this address: retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// 503: a service this needs (e.g. the SMTP server) cannot be reached; try again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// Logged in full, answered with a generic message: internals never reach the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

@@ -116,6 +116,7 @@ impl Config {
     /// every error names its `PASSERELLE_*` variable. `serve`, `worker` and the benchmarks call it
     /// before starting any work, so a bad setting stops the process instead of a background loop.
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.http.validate()?;
         self.google.validate()?;
         self.webhooks.validate()?;
         self.campaigns.validate()?;
@@ -158,5 +159,7 @@ mod tests {
             c.google.issuer_id = Some("issuer".into());
         });
         assert!(e.contains("PASSERELLE_GOOGLE_ISSUER_ID"), "{e}");
+        let e = error_of(|c| c.http.public_url = Some("https://passes.example.com".into()));
+        assert!(e.contains("PASSERELLE_SECRET_KEY"), "{e}");
     }
 }

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{AdminKey, QueryParams};
+use super::extract::{AdminKey, PathParams, QueryParams};
 use super::views::rfc3339;
 use crate::error::{Error, Result};
 use crate::http::AppState;
@@ -103,7 +103,7 @@ async fn retry_all(
 async fn retry_one(
     State(state): State<Arc<AppState>>,
     _key: AdminKey,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     alias: Option<JobKind>,
 ) -> Result<Json<Value>> {
     let n = state.store.retry_dead_jobs(alias, Some(id)).await?;

@@ -16,6 +16,7 @@ mod join_form;
 mod join_guard;
 mod join_pages;
 mod keys_api;
+mod layers;
 mod me_page;
 mod member_links;
 mod members_api;
@@ -23,6 +24,7 @@ mod orders_api;
 mod pages;
 mod passes_api;
 mod publish_api;
+mod rate_limit;
 mod receipts_api;
 mod shops_api;
 mod state;
@@ -44,7 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         router = router.merge(demo::router());
     }
     router
-        .merge(web_service::router())
+        .merge(web_service::router(&state))
         .merge(passes_api::router())
         .merge(keys_api::router())
         .merge(members_api::router())
@@ -63,5 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(campaigns_api::router())
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response(layers::json_errors))
+        .layer(axum::middleware::map_response(layers::security_headers))
         .with_state(state)
 }

@@ -43,11 +43,21 @@ fn refused(e: StoreError) -> Error {
 /// Signs a member up and creates their loyalty pass. An e-mail or phone another member has is
 /// `Error::Duplicate` naming that member (nothing is created).
 pub async fn create(loyalty: &Loyalty, input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+    insert(loyalty, input, true).await
+}
+
+/// A card without a contact: the record behind a provisional card (`provisional::create`).
+pub(super) async fn create_contactless(loyalty: &Loyalty, mut input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+    (input.email, input.phone) = (None, None);
+    insert(loyalty, input, false).await
+}
+
+async fn insert(loyalty: &Loyalty, input: NewMember, needs_contact: bool) -> Result<(MemberRecord, PassRecord)> {
     let first_name = text(input.first_name, "first_name")?
         .ok_or_else(|| Error::unprocessable("first_name is required", "first_name"))?;
     let email = email(input.email)?;
     let phone = phone(loyalty.default_country, input.phone)?;
-    if email.is_none() && phone.is_none() {
+    if needs_contact && email.is_none() && phone.is_none() {
         return Err(Error::unprocessable("give an email or a phone (or both)", "email"));
     }
     let consent = input.consent;

@@ -15,6 +15,7 @@ use crate::error::{Error, Result, phrase_conflict};
 use crate::loyalty::Country;
 use crate::loyalty::contact::{normalise_email, normalise_phone};
 use crate::passes::{self, Passes};
+use crate::secret_keys::{Purpose, SecretKeys};
 use crate::store::{MemberLookup, MemberRecord, ReceiptRecord, now_ms};
 use crate::templates::datetime::parse_w3c;
 use crate::tokens;
@@ -43,34 +44,29 @@ pub struct Receipts {
     pub passes: Arc<Passes>,
     pub default_country: Country,
     hmac_key: Vec<u8>,
+    /// The raw PASSERELLE_SECRET_KEY that keyed the lookups before keys were derived per
+    /// purpose: receipts stored then still link.
+    legacy_key: Option<Vec<u8>>,
 }
 
 impl Receipts {
-    /// `secret` is `PASSERELLE_SECRET_KEY`; without it, a key drawn at random for this process
-    /// (so receipts waiting before a restart no longer link: set the secret).
-    pub fn new(passes: Arc<Passes>, default_country: Country, secret: Option<&str>) -> Self {
-        let hmac_key = match secret.filter(|s| !s.is_empty()) {
-            Some(s) => s.as_bytes().to_vec(),
-            None => {
-                tracing::warn!(
-                    "PASSERELLE_SECRET_KEY is unset: receipts waiting for a member to verify their contact are keyed \
-                     with a random key of this process and will not link after a restart; set it in production"
-                );
-                let mut key = vec![0u8; 32];
-                openssl::rand::rand_bytes(&mut key).expect("random bytes from OpenSSL");
-                key
-            }
-        };
-        Self { passes, default_country, hmac_key }
+    /// The contact lookups are keyed with the `ReceiptContact` key of PASSERELLE_SECRET_KEY.
+    pub fn new(passes: Arc<Passes>, default_country: Country, keys: &SecretKeys) -> Self {
+        let hmac_key = keys.derive(Purpose::ReceiptContact).to_vec();
+        Self { passes, default_country, hmac_key, legacy_key: keys.legacy().map(<[u8]>::to_vec) }
     }
 }
 
 /// Hex HMAC-SHA256 of a normalised contact (`kind` is `email` or `phone`).
 pub fn contact_hmac(receipts: &Receipts, kind: &str, normalised: &str) -> Result<String> {
+    keyed_hmac(&receipts.hmac_key, kind, normalised)
+}
+
+fn keyed_hmac(key: &[u8], kind: &str, normalised: &str) -> Result<String> {
     use openssl::hash::MessageDigest;
     use openssl::pkey::PKey;
     use openssl::sign::Signer;
-    let key = PKey::hmac(&receipts.hmac_key).map_err(anyhow::Error::from)?;
+    let key = PKey::hmac(key).map_err(anyhow::Error::from)?;
     let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(anyhow::Error::from)?;
     signer.update(format!("receipt-{kind}:{normalised}").as_bytes()).map_err(anyhow::Error::from)?;
     Ok(hex::encode(signer.sign_to_vec().map_err(anyhow::Error::from)?))
@@ -324,18 +320,10 @@ pub async fn post(receipts: &Receipts, input: NewReceipt) -> Result<Posted> {
 /// Links to the member every receipt waiting for one of their verified contacts, and puts
 /// their name on those receipts' passes. Returns how many it linked.
 pub async fn link_pending(receipts: &Receipts, member: &MemberRecord) -> Result<usize> {
-    let email_hmac = match (&member.email, member.email_verified) {
-        (Some(e), true) => Some(contact_hmac(receipts, "email", e)?),
-        _ => None,
-    };
-    let phone_hmac = match (&member.phone, member.phone_verified) {
-        (Some(p), true) => Some(contact_hmac(receipts, "phone", p)?),
-        _ => None,
-    };
-    if email_hmac.is_none() && phone_hmac.is_none() {
-        return Ok(0);
+    let mut linked = link_keyed(receipts, member, &receipts.hmac_key).await?;
+    if let Some(legacy) = &receipts.legacy_key {
+        linked.extend(link_keyed(receipts, member, legacy).await?);
     }
-    let linked = receipts.passes.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?;
     let name = member_name(member);
     for receipt in &linked {
         let mut patch = Map::new();
@@ -348,6 +336,22 @@ pub async fn link_pending(receipts: &Receipts, member: &MemberRecord) -> Result<
         tracing::info!(member = %member.id, count = linked.len(), "receipts linked to a verified contact");
     }
     Ok(linked.len())
+}
+
+/// Links the receipts waiting for the member's verified contacts, as keyed with `key`.
+async fn link_keyed(receipts: &Receipts, member: &MemberRecord, key: &[u8]) -> Result<Vec<ReceiptRecord>> {
+    let email_hmac = match (&member.email, member.email_verified) {
+        (Some(e), true) => Some(keyed_hmac(key, "email", e)?),
+        _ => None,
+    };
+    let phone_hmac = match (&member.phone, member.phone_verified) {
+        (Some(p), true) => Some(keyed_hmac(key, "phone", p)?),
+        _ => None,
+    };
+    if email_hmac.is_none() && phone_hmac.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(receipts.passes.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?)
 }
 
 /// `link_pending` for hooks that must not fail the change that verified a contact.

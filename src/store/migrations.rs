@@ -34,6 +34,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     11 "0011_webhooks" "webhooks",
     12 "0012_campaigns" "campaigns",
     13 "0013_jobs" "jobs",
+    14 "0014_signup" "signup",
 ];
 
 fn migrator(sql: fn(&Embedded) -> &'static str) -> Migrator {
