@@ -20,8 +20,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 
 use super::client_ip;
-use super::join_form::ticked;
-use super::join_form::{Errors, JoinForm, validate, words};
+use super::join_form::{Errors, JoinForm, ticked, validate, words};
 use super::join_guard::JoinGuard;
 use super::join_pages::{back_to_form, card_page, failure, form, message};
 use super::pages;
