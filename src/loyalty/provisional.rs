@@ -1,8 +1,8 @@
 //! Provisional cards: what a sign-up with a contact already on file gets, so the page says the
 //! same to everyone (nothing tells a stranger who is a member). The card is a contactless
 //! member record (a till credits it by card number like any card); the member on file is
-//! mailed, at most once an hour, a link that merges it into their account (points move over,
-//! the provisional pass is voided); unmerged, it is voided after PASSERELLE_PROVISIONAL_CARD_DAYS.
+//! mailed, at most once an hour, a link that merges it into their account (points and receipts
+//! move over, the provisional pass is voided); unmerged, it is voided after PASSERELLE_PROVISIONAL_CARD_DAYS.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,7 +112,7 @@ pub async fn merge_open(loyalty: &Loyalty, token: &str) -> Result<Option<bool>> 
 }
 
 /// Merges the link's card into its owner's account: its points move over (idempotent ledger
-/// entries on both), then its pass is voided (devices holding it are pushed).
+/// entries on both) and its receipts too, then its pass is voided (devices holding it are pushed).
 pub async fn merge(loyalty: &Loyalty, token: &str) -> Result<MergeOutcome> {
     let store = &loyalty.passes.store;
     let Some(card) = store.provisional_card_by_token(&token_hash(token)).await? else {
@@ -136,10 +136,12 @@ pub async fn merge(loyalty: &Loyalty, token: &str) -> Result<MergeOutcome> {
         members::add_points(loyalty, &provisional.id, entry(-points)).await?;
         owner.points = moved.entry.balance_after;
     }
+    // Receipts a till linked to the provisional card (by its number) follow it.
+    let receipts = crate::receipts::move_to(&loyalty.receipts, &provisional.id, &owner).await?;
     if let Some(serial) = &provisional.pass_serial {
         loyalty.passes.void(serial).await?;
     }
-    tracing::info!(member = %owner.id, card = %provisional.id, points, "provisional card merged");
+    tracing::info!(member = %owner.id, card = %provisional.id, points, receipts, "provisional card merged");
     Ok(MergeOutcome::Merged(Box::new(owner)))
 }
 

@@ -324,18 +324,31 @@ pub async fn link_pending(receipts: &Receipts, member: &MemberRecord) -> Result<
     if let Some(legacy) = &receipts.legacy_key {
         linked.extend(link_keyed(receipts, member, legacy).await?);
     }
+    name_passes(receipts, member, &linked).await;
+    if !linked.is_empty() {
+        tracing::info!(member = %member.id, count = linked.len(), "receipts linked to a verified contact");
+    }
+    Ok(linked.len())
+}
+
+/// Puts the member's name on the passes of their receipts (a failure is logged: the link stands).
+async fn name_passes(receipts: &Receipts, member: &MemberRecord, linked: &[ReceiptRecord]) {
     let name = member_name(member);
-    for receipt in &linked {
+    for receipt in linked {
         let mut patch = Map::new();
         patch.insert("member_name".into(), json!(name));
         if let Err(e) = receipts.passes.change(&receipt.pass_serial, Some(patch), None).await {
             tracing::warn!(receipt = %receipt.id, "putting the member's name on the receipt pass: {e}");
         }
     }
-    if !linked.is_empty() {
-        tracing::info!(member = %member.id, count = linked.len(), "receipts linked to a verified contact");
-    }
-    Ok(linked.len())
+}
+
+/// Moves the receipts of member `from_id` (a merged provisional card) to `member`, their name
+/// on the passes. Returns how many moved.
+pub async fn move_to(receipts: &Receipts, from_id: &str, member: &MemberRecord) -> Result<usize> {
+    let moved = receipts.passes.store.move_receipts(from_id, &member.id).await?;
+    name_passes(receipts, member, &moved).await;
+    Ok(moved.len())
 }
 
 /// Links the receipts waiting for the member's verified contacts, as keyed with `key`.

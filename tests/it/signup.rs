@@ -1,6 +1,6 @@
 //! Sign-up with a contact already on file: the same page as anyone's, a provisional card linked
-//! to no member, one merge e-mail an hour to the member on file, the merge itself (points move,
-//! the provisional pass is voided and its devices told), and the expiry sweep.
+//! to no member, one merge e-mail an hour to the member on file, the merge itself (points and
+//! receipts move, the provisional pass is voided and its devices told), and the expiry sweep.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -107,6 +107,14 @@ async fn same_page_then_merge(backend: Backend) {
     let till = json!({"delta": 40, "reason": "purchase", "idempotency_key": "till-1"});
     let credited = app.api(Method::POST, &format!("/api/v1/members/{}/points", holder["id"].as_str().unwrap()));
     assert_eq!(credited.json(&till).send().await.unwrap().status(), 200);
+    let receipt = json!({
+        "store_id": "paris-01", "issued_at": "2026-11-22T15:42:00+01:00", "receipt_number": "P-1",
+        "lines": [{"label": "Candle", "quantity": 1, "unit_price": 500, "total": 500}],
+        "totals": {"subtotal": 500, "total": 500, "currency": "EUR"}, "tax_included": true,
+        "customer": {"card_number": card_number},
+    });
+    let posted = app.api(Method::POST, "/api/v1/receipts").json(&receipt).send().await.unwrap();
+    assert_eq!(posted.status(), 201);
     let pass_json = &provisional["pass_json"];
     let held = Held {
         serial: serial.clone(),
@@ -135,6 +143,15 @@ async fn same_page_then_merge(backend: Backend) {
     let member_after = members_with_email(&app, "zed@example.fr").await.remove(0);
     assert_eq!(member_after["points"], 40, "the points moved over");
     assert_eq!(member_by_card(&app, &card_number).await[0]["points"], 0);
+    let receipts: Value = app
+        .api(Method::GET, &format!("/api/v1/members/{}/receipts", member["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(receipts["items"][0]["receipt_number"], "P-1", "the receipts moved over: {receipts}");
     assert_eq!(pass_of_page(&app, &second_page).await["voided"], true, "the provisional pass is voided");
     let changed = app.client.get(held.serials(device, Some(&tag))).send().await.unwrap();
     assert_eq!(changed.status(), 200, "the device holding it is told");
