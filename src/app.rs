@@ -20,6 +20,7 @@ use crate::http::AppState;
 use crate::jobs::QueueSettings;
 use crate::jobs::background::{push_loops, runner_loop};
 use crate::jobs::google::GoogleHandler;
+use crate::jobs::mail::MailHandler;
 pub use crate::jobs::push::PushParts;
 use crate::jobs::runner::Handler;
 use crate::jobs::webhook::WebhookHandler;
@@ -175,7 +176,7 @@ impl App {
 
 /// Starts every background loop of this process from the settings, for `serve` (unless
 /// `PASSERELLE_BACKGROUND=off`) and `passerelle worker` alike: the job loops (pushes, Google syncs
-/// when Google is on, webhooks when a URL is set), the campaign fan-out (with Google class
+/// when Google is on, webhooks when a URL is set, e-mails), the campaign fan-out (with Google class
 /// messages), the click-and-collect order expiry and the provisional cards' expiry. They stop when `shutdown` turns true.
 pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>> {
     let config = &services.config;
@@ -188,6 +189,8 @@ pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -
             GoogleHandler { service: google.clone(), store: store.clone(), templates: services.templates.clone() };
         spawn_runner(Arc::new(handler), QueueSettings::google(&config.jobs, &config.google));
     }
+    let mail = MailHandler { loyalty: services.loyalty.clone() };
+    spawn_runner(Arc::new(mail), QueueSettings::mail(&config.jobs));
     if let Some(handler) = WebhookHandler::new(&config.webhooks)? {
         spawn_runner(Arc::new(handler), QueueSettings::webhook(&config.jobs, &config.webhooks));
     }

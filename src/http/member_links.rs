@@ -3,7 +3,7 @@
 //! (withdraws marketing consent; GET never changes anything, so link previews are harmless),
 //! `GET /merge/{token}` and `POST /merge/{token}` (merges a provisional card into the account of
 //! the member it was mailed to; again GET only shows the button, since mail scanners follow
-//! links), and the admin `POST /api/v1/members/{id}/verify-email` that mails a verification link.
+//! links), and the admin `POST /api/v1/members/{id}/verify-email` that queues a verification e-mail.
 
 use std::sync::Arc;
 
@@ -216,14 +216,14 @@ async fn merge(State(state): State<Arc<AppState>>, Path(token): Path<String>, he
     }
 }
 
-/// Mails the member a one-time link that verifies their e-mail address → 202 `{"sent_to"}`;
-/// 503 when the mail server cannot be reached.
+/// Queues the e-mail with a one-time link that verifies the member's address → 202
+/// `{"sent_to"}`; the job queue sends it (and retries while the mail server is down).
 async fn send_verification(
     State(state): State<Arc<AppState>>,
     _key: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let member = members::get(&state.loyalty, &id).await?;
-    verification::send_verification(&state.loyalty, &member).await?;
+    verification::queue_verification(&state.loyalty, &member).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"member_id": member.id, "sent_to": member.email}))))
 }

@@ -51,6 +51,16 @@ pub(super) fn address(member: &MemberRecord) -> Result<String> {
         .ok_or_else(|| Error::unprocessable(format!("member {} has no e-mail address", member.id), "email"))
 }
 
+/// Queues the verification e-mail (the job queue sends it, and retries while the mail server
+/// is unreachable); 422 `email` when the member has no address.
+pub async fn queue_verification(loyalty: &Loyalty, member: &MemberRecord) -> Result<()> {
+    address(member)?;
+    let job = crate::jobs::mail::MailJob::VerifyEmail { member_id: member.id.clone() };
+    let payload = serde_json::to_string(&job).map_err(anyhow::Error::from)?;
+    loyalty.passes.store.queue_mail(&job.key(), &payload).await?;
+    Ok(())
+}
+
 /// Mails the member a one-time link that marks their current e-mail address as verified. The
 /// address is not verified yet: nothing a visitor typed (their name) goes into the mail.
 pub async fn send_verification(loyalty: &Loyalty, member: &MemberRecord) -> Result<()> {

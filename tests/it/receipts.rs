@@ -135,6 +135,7 @@ async fn verification_link_and_phone_link_waiting_receipts(backend: Backend) {
     // The mailed verification link.
     let resp = app.api(Method::POST, &format!("/api/v1/members/{id}/verify-email")).send().await.unwrap();
     assert_eq!(resp.status(), 202);
+    crate::helpers::wait_until_drained(&app, passerelle::store::JobKind::Mail).await;
     let mail = std::fs::read_dir(&app.mail_dir).unwrap().next().unwrap().unwrap().path();
     let text = std::fs::read_to_string(mail).unwrap();
     let start = text.find(&format!("{}/verify/", app.public_url)).unwrap();

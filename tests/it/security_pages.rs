@@ -118,8 +118,9 @@ async fn refused_paths_queries_and_bodies_answer_json() {
     assert_json_error(resp.await.unwrap(), 400, "a body that is not JSON").await;
 }
 
-async_test!(verify_email_with_the_mail_server_down_is_503);
-async fn verify_email_with_the_mail_server_down_is_503() {
+async_test!(verify_email_with_the_mail_server_down_is_queued_and_retried);
+async fn verify_email_with_the_mail_server_down_is_queued_and_retried() {
+    use sqlx::Connection;
     // A port nothing listens on: connections are refused at once.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut config = test_config();
@@ -129,8 +130,17 @@ async fn verify_email_with_the_mail_server_down_is_503() {
     let member: Value = created.send().await.unwrap().json().await.unwrap();
     let path = format!("/api/v1/members/{}/verify-email", member["id"].as_str().unwrap());
     let resp = app.api(Method::POST, &path).send().await.unwrap();
-    assert_eq!(resp.status(), 503);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "unavailable");
-    assert!(body["error"]["message"].as_str().unwrap().contains("mail server"), "{body}");
+    assert_eq!(resp.status(), 202);
+    assert_eq!(resp.json::<Value>().await.unwrap()["sent_to"], "m@example.fr");
+    // The mail waits in the queue, its failures recorded, to be retried (never a link in it).
+    let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+    let sql = "SELECT attempts, last_error, payload FROM jobs WHERE kind = 'mail' AND state = 'pending'";
+    crate::push::eventually("a failed attempt is recorded", async || {
+        let row: Option<(i64, Option<String>, String)> = sqlx::query_as(sql).fetch_optional(&mut conn).await.unwrap();
+        row.is_some_and(|(attempts, error, payload)| {
+            assert!(!payload.contains("/verify/"), "{payload}");
+            attempts >= 1 && error.is_some_and(|e| e.contains("mail server"))
+        })
+    })
+    .await;
 }
