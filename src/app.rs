@@ -22,12 +22,14 @@ use crate::http::server::{ServerSettings, serve};
 use crate::jobs::QueueSettings;
 use crate::jobs::background::{push_loops, runner_loop};
 use crate::jobs::google::GoogleHandler;
+use crate::jobs::mail::MailHandler;
 pub use crate::jobs::push::PushParts;
 use crate::jobs::runner::Handler;
 use crate::jobs::webhook::WebhookHandler;
 use crate::loyalty::Loyalty;
 use crate::passes::Passes;
 use crate::receipts::Receipts;
+use crate::secret_keys::SecretKeys;
 use crate::store::{self, Store};
 use crate::templates::TemplateSet;
 
@@ -45,6 +47,8 @@ pub struct Services {
     pub google: Option<Arc<GoogleService>>,
     /// How APNs, Google and SMTP have been answering.
     pub dependencies: Dependencies,
+    /// The key of each purpose, derived from PASSERELLE_SECRET_KEY.
+    pub secret_keys: Arc<SecretKeys>,
 }
 
 impl Services {
@@ -75,8 +79,8 @@ impl Services {
             google: google.clone(),
             google_wait: Duration::from_millis(config.google.timeout_ms),
         });
-        let secret = config.http.secret_key.as_ref().map(|s| s.expose());
-        let receipts = Arc::new(Receipts::new(passes.clone(), config.loyalty.default_country, secret));
+        let secret_keys = Arc::new(SecretKeys::from_config(config.http.secret_key.as_ref())?);
+        let receipts = Arc::new(Receipts::new(passes.clone(), config.loyalty.default_country, &secret_keys));
         let loyalty = Arc::new(Loyalty {
             passes: passes.clone(),
             receipts: receipts.clone(),
@@ -85,7 +89,7 @@ impl Services {
             tiers: config.loyalty.tiers.clone(),
             points_allow_negative: config.loyalty.points_allow_negative,
         });
-        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google, dependencies })
+        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google, dependencies, secret_keys })
     }
 
     /// What the HTTP handlers share.
@@ -100,6 +104,7 @@ impl Services {
             push_health: self.push.health.clone(),
             google: self.google.clone(),
             dependencies: self.dependencies.clone(),
+            secret_keys: self.secret_keys.clone(),
         }
     }
 }
@@ -218,8 +223,8 @@ impl App {
 
 /// Starts every background loop of this process from the settings, for `serve` (unless
 /// `PASSERELLE_BACKGROUND=off`) and `passerelle worker` alike: the job loops (pushes, Google syncs
-/// when Google is on, webhooks when a URL is set), the campaign fan-out (with Google class
-/// messages) and the click-and-collect order expiry. They stop when `shutdown` turns true.
+/// when Google is on, webhooks when a URL is set, e-mails), the campaign fan-out (with Google class
+/// messages), the click-and-collect order expiry and the provisional cards' expiry. They stop when `shutdown` turns true.
 pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>> {
     let config = &services.config;
     let store = &services.store;
@@ -231,6 +236,8 @@ pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -
             GoogleHandler { service: google.clone(), store: store.clone(), templates: services.templates.clone() };
         spawn_runner(Arc::new(handler), QueueSettings::google(&config.jobs, &config.google));
     }
+    let mail = MailHandler { loyalty: services.loyalty.clone() };
+    spawn_runner(Arc::new(mail), QueueSettings::mail(&config.jobs));
     if let Some(handler) = WebhookHandler::new(&config.webhooks)? {
         spawn_runner(Arc::new(handler), QueueSettings::webhook(&config.jobs, &config.webhooks));
     }
@@ -238,6 +245,8 @@ pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -
     loops.push(tokio::spawn(campaigns.run(shutdown.clone())));
     let expiry = std::time::Duration::from_secs(config.orders.expiry_interval_secs);
     loops.push(tokio::spawn(crate::orders::run_expiry(services.passes.clone(), expiry, shutdown.clone())));
+    let days = config.loyalty.provisional_card_days;
+    loops.push(tokio::spawn(crate::loyalty::provisional::run_sweep(services.loyalty.clone(), days, shutdown.clone())));
     tracing::info!(
         push_loops = config.jobs.push_workers,
         google = services.google.is_some(),

@@ -29,6 +29,12 @@ pub enum Error {
     /// 408: the body did not arrive within PASSERELLE_BODY_READ_TIMEOUT_SECS.
     #[error("the request body did not arrive in time (PASSERELLE_BODY_READ_TIMEOUT_SECS)")]
     BodyTimeout,
+    /// 429: too many requests from this client; retry after this many seconds.
+    #[error("too many requests from this address: retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// 503: a service this needs (e.g. the SMTP server) cannot be reached; try again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// Logged in full, answered with a generic message: internals never reach the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

@@ -23,6 +23,7 @@ pub mod publish;
 pub mod push;
 pub mod receipts;
 pub mod secret;
+pub mod secret_keys;
 pub mod shops;
 pub mod store;
 pub mod telemetry;

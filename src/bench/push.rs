@@ -46,7 +46,7 @@ pub async fn push(config: &Config, devices: usize) -> Result<ExitCode> {
     store.insert_pass(new).await?;
     let started = Instant::now();
     for n in 0..devices {
-        store.register_device(&format!("bench-device-{n}"), &serial, &format!("{n:064x}")).await?;
+        store.register_device(&format!("bench-device-{n}"), &serial, &format!("{n:064x}"), u32::MAX).await?;
     }
     println!("# passerelle bench push: {devices} devices registered in {:.1} s", started.elapsed().as_secs_f64());
 

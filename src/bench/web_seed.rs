@@ -47,7 +47,7 @@ pub async fn seed_web(
         let device = format!("bench{:027}", r / per_device);
         // Consecutive registrations of a device hold different passes.
         let (serial, token) = &held[(r / per_device * 7919 + r % per_device) % passes];
-        store.register_device(&device, serial, &tokens::random_hex(32)).await?;
+        store.register_device(&device, serial, &tokens::random_hex(32), u32::MAX).await?;
         writeln!(out, "{device} {serial} {token}")?;
     }
     println!("{registrations} registrations in {:.1} s", started.elapsed().as_secs_f64());

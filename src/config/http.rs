@@ -66,8 +66,9 @@ pub struct Http {
     #[arg(long, env = "PASSERELLE_DEVICE_LOG_MAX_LINES", default_value_t = 50, global = true)]
     pub device_log_max_lines: usize,
 
-    /// Server secret that signs the enrollment forms' CSRF tokens (HMAC-SHA256). Unset: a random
-    /// one per process, so forms opened before a restart, or served by another process, are refused.
+    /// Server secret (32+ random characters, the same on every process): a key per purpose is
+    /// derived from it (sign-up form tokens, receipt contact lookups). Required when the public
+    /// URL is https; unset (development) a random one per process.
     #[arg(long, env = "PASSERELLE_SECRET_KEY", hide_env_values = true, global = true)]
     pub secret_key: Option<Secret>,
 
@@ -75,13 +76,28 @@ pub struct Http {
     #[arg(long, env = "PASSERELLE_JOIN_RATE_PER_MIN", default_value_t = 10, global = true)]
     pub join_rate_per_min: u32,
 
+    /// Minutes a sign-up form's token stays valid (each token works for one submission).
+    #[arg(long, env = "PASSERELLE_JOIN_FORM_TOKEN_MINUTES", default_value_t = 60, global = true)]
+    pub join_form_token_minutes: u32,
+
+    /// Devices registered for one pass at most; a new registration beyond it replaces the device
+    /// registered longest ago.
+    #[arg(long, env = "PASSERELLE_MAX_DEVICES_PER_PASS", default_value_t = 20, global = true)]
+    pub max_devices_per_pass: u32,
+
+    /// POST /v1/log requests allowed per client IP and minute (0: no limit).
+    #[arg(long, env = "PASSERELLE_LOG_RATE_PER_MIN", default_value_t = 60, global = true)]
+    pub log_rate_per_min: u32,
+
     /// Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For gives the client address.
     #[arg(long, env = "PASSERELLE_TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: TrustedProxies,
 }
 
 impl Http {
-    /// Every timeout at zero would close every connection at once: refuse it at start.
+    /// Every timeout at zero would close every connection at once; an https deployment needs
+    /// PASSERELLE_SECRET_KEY (a random one per process would orphan waiting receipts and open
+    /// forms at every restart, and differ between processes): refuse both at start.
     pub fn validate(&self) -> anyhow::Result<()> {
         for (name, value) in [
             ("PASSERELLE_HEADER_READ_TIMEOUT_SECS", self.header_read_timeout_secs),
@@ -91,6 +107,14 @@ impl Http {
             anyhow::ensure!(value > 0, "{name} must be at least 1 second");
         }
         anyhow::ensure!(self.max_connections > 0, "PASSERELLE_MAX_CONNECTIONS must be at least 1");
+        let https = self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let secret = self.secret_key.as_ref().is_some_and(|s| !s.expose().is_empty());
+        if https && !secret {
+            anyhow::bail!(
+                "PASSERELLE_SECRET_KEY is required when PASSERELLE_PUBLIC_URL is https: set it to a long random \
+                 value (e.g. `openssl rand -hex 32`), the same on every process"
+            );
+        }
         Ok(())
     }
 

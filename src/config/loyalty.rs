@@ -20,6 +20,11 @@ pub struct Loyalty {
     /// Lets a points change take a member's balance below zero.
     #[arg(long, env = "PASSERELLE_POINTS_ALLOW_NEGATIVE", global = true)]
     pub points_allow_negative: bool,
+
+    /// Days a provisional card (given at sign-up to a contact already on file) waits to be merged
+    /// into the member's account before it is voided.
+    #[arg(long, env = "PASSERELLE_PROVISIONAL_CARD_DAYS", default_value_t = 7, global = true)]
+    pub provisional_card_days: u32,
 }
 
 /// `PASSERELLE_TIERS` read: `member:0,premium:300,gold:1000`. The rules that use it live in `loyalty::tiers`.

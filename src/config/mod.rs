@@ -168,5 +168,7 @@ mod tests {
         assert!(e.contains("PASSERELLE_HEADER_READ_TIMEOUT_SECS"), "{e}");
         let e = error_of(|c| c.mail.smtp_url = Some(crate::secret::Secret::new("smtp://u:pw@mail.example.com")));
         assert!(e.contains("PASSERELLE_SMTP_URL"), "{e}");
+        let e = error_of(|c| c.http.public_url = Some("https://passes.example.com".into()));
+        assert!(e.contains("PASSERELLE_SECRET_KEY"), "{e}");
     }
 }

@@ -20,6 +20,8 @@ fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
         Error::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
         Error::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_data"),
+        Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -41,6 +43,11 @@ impl IntoResponse for Error {
             | Self::Conflict { message, field } => (message.clone(), field.clone()),
             other => (other.to_string(), None),
         };
-        (status, Json(json!({"error": {"code": code, "message": message, "field": field}}))).into_response()
+        let mut resp =
+            (status, Json(json!({"error": {"code": code, "message": message, "field": field}}))).into_response();
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        resp
     }
 }

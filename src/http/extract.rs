@@ -42,6 +42,36 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
+/// `axum::extract::Path` whose rejections (a segment that is not a number, bad percent
+/// escapes) are our JSON 400s.
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e| Error::BadRequest { message: e.body_text(), field: None })
+    }
+}
+
+/// The raw request body, with our JSON 413 beyond PASSERELLE_MAX_BODY_BYTES.
+pub struct BodyBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(Error::TooLarge),
+            Err(e) => Err(Error::BadRequest { message: e.body_text(), field: None }),
+        }
+    }
+}
+
 /// The value of `Authorization: <scheme> <credentials>`, if the scheme matches (case-insensitively).
 pub fn credentials<'a>(parts: &'a Parts, scheme: &str) -> Option<&'a str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use super::extract::BodyBytes;
 use crate::error::{Error, Result};
 use crate::google::callback::{self, CallbackError, EventType};
 use crate::http::AppState;
@@ -20,7 +20,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/google/callback", post(callback)).route("/assets/templates/{id}/{file}", get(asset))
 }
 
-async fn callback(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Response> {
+async fn callback(State(state): State<Arc<AppState>>, BodyBytes(body): BodyBytes) -> Result<Response> {
     let google = state.google.as_ref().ok_or_else(|| Error::NotFound("Google Wallet is not configured".into()))?;
     let now = now_ms();
     let keys = match google.callback_keys.keys(now).await {

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::QueryParams;
+use super::extract::{PathParams, QueryParams};
 use super::views::rfc3339;
 use crate::access::{Actor, Area};
 use crate::error::{Error, Result};
@@ -106,7 +106,7 @@ async fn retry_all(
 async fn retry_one(
     State(state): State<Arc<AppState>>,
     actor: Actor,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     alias: Option<JobKind>,
 ) -> Result<Json<Value>> {
     actor.require(Area::Operations)?;

@@ -2,8 +2,9 @@
 //! counts a scan), `POST /join/{code}` signs the shopper up and shows their card's wallet
 //! buttons. No JavaScript, no external assets; English or French by `Accept-Language`.
 //!
-//! An e-mail or phone that already belongs to a member never shows that member's card here
-//! (anyone knowing an address could see it): the card link goes to the address on file.
+//! The page reveals nothing about who is a member: a contact already on file gets the same
+//! welcome page, with a provisional card linked to no member (`loyalty::provisional`), and the
+//! member on file is told by e-mail how to merge it.
 //!
 //! This file holds the routes and their handlers; the form's model, checks and words are in
 //! `join_form`, the pages' HTML in `join_pages`.
@@ -13,29 +14,32 @@ use std::sync::Arc;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 
 use super::client_ip;
-use super::join_form::{Errors, JoinForm, validate, words};
-use super::join_guard::{JoinGuard, Limited};
-use super::join_pages::{back_to_form, card_page, failure, form, message, sent_page};
+use super::join_form::{Errors, JoinForm, ticked, validate, words};
+use super::join_guard::JoinGuard;
+use super::join_pages::{back_to_form, card_page, failure, form, message};
 use super::pages;
 use crate::access::Actor;
 use crate::error::Error;
 use crate::http::AppState;
 use crate::loyalty::consent::CONSENT_VERSION;
 use crate::loyalty::members::{self, Consent, NewMember, Source};
+use crate::loyalty::provisional;
+use crate::secret_keys::Purpose;
 use crate::shops::flyers;
-use crate::store::{FlyerRecord, MemberRecord};
+use crate::store::{FlyerRecord, now_ms};
 
 /// The channel members who sign up here are recorded with.
 pub const CHANNEL: &str = "flyer";
 
 pub fn router(state: &AppState) -> Router<Arc<AppState>> {
-    let guard = JoinGuard::new(&state.config.http, &state.passes.public_url).expect("OpenSSL makes an HMAC key");
+    let key = state.secret_keys.derive(Purpose::FormToken);
+    let guard = JoinGuard::new(&state.config.http, &state.passes.public_url, &key).expect("OpenSSL makes an HMAC key");
     Router::new().route("/join/{code}", get(show).post(submit)).layer(Extension(Arc::new(guard)))
 }
 
@@ -77,17 +81,14 @@ async fn submit(
     };
     // Floods first: every POST counts, even one refused below.
     let ip = client_ip::of_request(&parts, &guard.trusted_proxies);
-    if let Err(Limited(wait)) = guard.check_rate(ip) {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Err(limited) = guard.check_rate(ip) {
         tracing::info!(%ip, code = %flyer.code, "sign-up form rate limit reached");
         let (h, p) = if lang == "fr" {
             ("Trop de tentatives", "Trop d'inscriptions depuis cette connexion. Réessayez dans une minute.")
         } else {
             ("Too many attempts", "Too many sign-ups from this connection. Please try again in a minute.")
         };
-        let mut resp = message(StatusCode::TOO_MANY_REQUESTS, lang, Some(&store_name), h, &[p], None);
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-        return resp;
+        return limited.on(message(StatusCode::TOO_MANY_REQUESTS, lang, Some(&store_name), h, &[p], None));
     }
     let form_data = match body {
         Ok(Form(f)) => Some(f),
@@ -96,8 +97,16 @@ async fn submit(
             None
         }
     };
-    let csrf_ok = form_data.as_ref().is_some_and(|f| guard.verify(&parts.headers, f.csrf.as_deref()));
-    let Some(f) = form_data.filter(|_| csrf_ok) else {
+    let token = form_data.as_ref().and_then(|f| guard.verify(&parts.headers, f.csrf.as_deref()));
+    // One token, one submission: a refused one re-renders the form with a fresh token.
+    let fresh = match &token {
+        Some(t) => match state.store.use_form_token(&t.id, t.expires_at * 1000, now_ms()).await {
+            Ok(fresh) => fresh,
+            Err(e) => return failure(lang, e.into()),
+        },
+        None => false,
+    };
+    let Some(f) = form_data.filter(|_| fresh) else {
         let (h, p) = if lang == "fr" {
             (
                 "Le formulaire a expiré",
@@ -129,10 +138,12 @@ async fn submit(
                 }
                 card_page(&state, &parts.headers, &store_name, &member, &pass)
             }
+            // The same page as a new member's, with a card of their own linked to no member.
             Err(Error::Duplicate { member_id, .. }) => {
-                let existing = members::get(&state.loyalty, &member_id).await?;
-                send_card_link(&state, &existing).await;
-                Ok(sent_page(lang, &store_name, &flyer.code))
+                let days = state.config.loyalty.provisional_card_days;
+                let (card, pass) =
+                    provisional::create(&state.loyalty, new_member(lang, &flyer, &f), &member_id, days).await?;
+                card_page(&state, &parts.headers, &store_name, &card, &pass)
             }
             // Whatever the checks above let through: shown next to its field.
             Err(Error::Unprocessable { field: Some(field), .. }) => {
@@ -160,8 +171,8 @@ fn new_member(lang: &str, flyer: &FlyerRecord, f: &JoinForm) -> NewMember {
         language: Some(lang.to_owned()),
         home_store_id: Some(flyer.store_id.clone()),
         consent: Consent {
-            terms: f.terms.is_some(),
-            marketing: f.marketing.is_some(),
+            terms: ticked(&f.terms),
+            marketing: ticked(&f.marketing),
             version: Some(CONSENT_VERSION.into()),
         },
         source: Source {
@@ -170,17 +181,5 @@ fn new_member(lang: &str, flyer: &FlyerRecord, f: &JoinForm) -> NewMember {
             channel: Some(CHANNEL.into()),
         },
         ..Default::default()
-    }
-}
-
-/// Sends an existing member their card's link, to the address on file; never fails the page
-/// (it says the same whether or not anything could be sent).
-async fn send_card_link(state: &AppState, member: &MemberRecord) {
-    if member.email.is_none() {
-        tracing::warn!(member = %member.id, "a sign-up repeated a phone-only member's number: SMS is not configured, so no card link was sent");
-        return;
-    }
-    if let Err(e) = crate::loyalty::verification::send_card_link(&state.loyalty, member).await {
-        tracing::error!(member = %member.id, "sending the card link to the address on file: {e:#}");
     }
 }

@@ -95,6 +95,14 @@ pub struct JoinForm {
     pub(super) marketing: Option<String>,
 }
 
+/// The value the form's checkboxes send (`value="yes"`).
+pub(super) const CHECKED: &str = "yes";
+
+/// Whether a checkbox was ticked: only its own value counts (`terms=` is not consent).
+pub(super) fn ticked(value: &Option<String>) -> bool {
+    value.as_deref() == Some(CHECKED)
+}
+
 /// Field name → message, in the order the fields appear.
 pub(super) type Errors = Vec<(&'static str, &'static str)>;
 
@@ -126,7 +134,7 @@ pub(super) fn validate(state: &AppState, w: &Words, f: &JoinForm) -> Errors {
             errors.push(("birthday", w.bad_birthday));
         }
     }
-    if f.terms.is_none() {
+    if !ticked(&f.terms) {
         errors.push(("terms", w.need_terms));
     }
     errors

@@ -1,92 +1,96 @@
-//! What guards the public sign-up form: CSRF tokens and a per-IP flood limit.
+//! What guards the public sign-up form: single-use, expiring form tokens bound to the
+//! visitor's cookie, and a per-IP flood limit.
 //!
 //! CSRF (double submit, signed): each visitor gets a random nonce in a `SameSite=Strict;
-//! HttpOnly` cookie, and the form carries `HMAC-SHA256(PASSERELLE_SECRET_KEY, nonce)` in a
-//! hidden field. A POST must bring both, and they must match: another site can neither read
-//! the cookie nor compute the token. Without the secret configured a random one is drawn at
-//! start, so forms served before a restart (or by another process) are refused.
+//! HttpOnly` cookie, and each form carries a token `id.issued.mac`, where `mac` is
+//! HMAC-SHA256 of the nonce, a random id and the issue time under the form-token key derived
+//! from PASSERELLE_SECRET_KEY. A POST must bring both and they must match: another site can
+//! neither read the cookie nor compute a token. A token expires after
+//! PASSERELLE_JOIN_FORM_TOKEN_MINUTES, and its id is recorded in the database when used, so
+//! one token makes one submission on whichever process receives it.
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
 
 use super::extract::secrets_equal;
+use super::rate_limit::{Limited, PerIpLimit};
 use crate::tokens;
 
 /// The cookie holding the visitor's nonce.
 pub const COOKIE_NAME: &str = "passerelle_join";
 /// How long the nonce cookie lives (a form left open overnight still works).
 const COOKIE_MAX_AGE_SECS: u64 = 86_400;
-/// Limiter entries kept before idle ones are dropped.
-const MAX_TRACKED_IPS: usize = 10_000;
 
 pub struct JoinGuard {
     key: PKey<Private>,
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    limiter: PerIpLimit,
     pub trusted_proxies: crate::http::client_ip::TrustedProxies,
+    /// How long a form token works.
+    pub ttl: Duration,
     /// `Secure` cookies when the public URL is https.
     secure: bool,
 }
 
-/// A refused POST: too many from this address; retry after this long.
-#[derive(Debug, Clone, Copy)]
-pub struct Limited(pub Duration);
+/// A form token whose signature and age are good: its id still has to be used once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormToken {
+    pub id: String,
+    /// Unix seconds when it stops working.
+    pub expires_at: i64,
+}
+
+fn now_secs() -> i64 {
+    crate::store::now_ms() / 1000
+}
 
 impl JoinGuard {
-    pub fn new(config: &crate::config::Http, public_url: &str) -> anyhow::Result<Self> {
-        let secret = match &config.secret_key {
-            Some(s) if !s.expose().is_empty() => {
-                if s.expose().len() < 32 {
-                    tracing::warn!("PASSERELLE_SECRET_KEY is shorter than 32 characters: use a long random value");
-                }
-                s.expose().as_bytes().to_vec()
-            }
-            _ => {
-                tracing::warn!(
-                    "PASSERELLE_SECRET_KEY is unset: a random key was drawn for this process, so sign-up forms \
-                     opened before a restart or served by another process will be refused (403); set it, the same \
-                     on every process, in production"
-                );
-                let mut key = vec![0u8; 32];
-                openssl::rand::rand_bytes(&mut key)?;
-                key
-            }
-        };
-        let limiter =
-            NonZeroU32::new(config.join_rate_per_min).map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)));
+    /// `key` is the `FormToken` key derived from PASSERELLE_SECRET_KEY.
+    pub fn new(config: &crate::config::Http, public_url: &str, key: &[u8]) -> anyhow::Result<Self> {
         Ok(Self {
-            key: PKey::hmac(&secret)?,
-            limiter,
+            key: PKey::hmac(key)?,
+            limiter: PerIpLimit::per_minute(config.join_rate_per_min),
             trusted_proxies: config.trusted_proxies.clone(),
+            ttl: Duration::from_secs(u64::from(config.join_form_token_minutes) * 60),
             secure: public_url.starts_with("https://"),
         })
     }
 
-    /// The form token of a nonce: hex HMAC-SHA256 under the server secret.
-    pub fn token(&self, nonce: &str) -> String {
+    fn mac(&self, nonce: &str, id: &str, issued: i64) -> String {
         let sign = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
             let mut signer = Signer::new(MessageDigest::sha256(), &self.key)?;
-            signer.update(b"passerelle join form\0")?;
-            signer.update(nonce.as_bytes())?;
+            signer.update(format!("passerelle join form\0{nonce}\0{id}\0{issued}").as_bytes())?;
             signer.sign_to_vec()
         };
         hex::encode(sign().expect("HMAC-SHA256 with OpenSSL"))
     }
 
-    /// Whether `token` is the token of the nonce in the request's cookie.
-    pub fn verify(&self, headers: &HeaderMap, token: Option<&str>) -> bool {
-        match (nonce_of(headers), token) {
-            (Some(nonce), Some(token)) => secrets_equal(&self.token(&nonce), token),
-            _ => false,
+    /// A fresh form token for a nonce, issued now.
+    pub fn token(&self, nonce: &str) -> String {
+        self.token_at(nonce, now_secs())
+    }
+
+    fn token_at(&self, nonce: &str, issued: i64) -> String {
+        let id = tokens::random_hex(16);
+        format!("{id}.{issued}.{}", self.mac(nonce, &id, issued))
+    }
+
+    /// The token, if it was issued for the nonce in the request's cookie and has not expired.
+    pub fn verify(&self, headers: &HeaderMap, token: Option<&str>) -> Option<FormToken> {
+        let (nonce, token) = (nonce_of(headers)?, token?);
+        let mut parts = token.splitn(3, '.');
+        let (id, issued, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let issued: i64 = issued.parse().ok()?;
+        if !secrets_equal(&self.mac(&nonce, id, issued), mac) {
+            return None;
         }
+        let expires_at = issued.checked_add(self.ttl.as_secs() as i64)?;
+        let now = now_secs();
+        (issued <= now + 60 && now < expires_at).then(|| FormToken { id: id.to_owned(), expires_at })
     }
 
     /// The visitor's nonce (from the cookie) and, for a new visitor, the `Set-Cookie` giving them one.
@@ -103,12 +107,8 @@ impl JoinGuard {
     }
 
     /// Takes one POST from `ip` out of its allowance.
-    pub fn check_rate(&self, ip: IpAddr) -> Result<(), Limited> {
-        let Some(limiter) = &self.limiter else { return Ok(()) };
-        if limiter.len() > MAX_TRACKED_IPS {
-            limiter.retain_recent();
-        }
-        limiter.check_key(&ip).map_err(|not_until| Limited(not_until.wait_time_from(limiter.clock().now())))
+    pub fn check_rate(&self, ip: std::net::IpAddr) -> Result<(), Limited> {
+        self.limiter.check(ip)
     }
 }
 
@@ -129,11 +129,10 @@ fn nonce_of(headers: &HeaderMap) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn guard(secret: Option<&str>, rate: u32) -> JoinGuard {
+    fn guard(key: &[u8]) -> JoinGuard {
         let mut config = crate::config::Config::defaults();
-        config.http.secret_key = secret.map(crate::secret::Secret::new);
-        config.http.join_rate_per_min = rate;
-        JoinGuard::new(&config.http, "https://passes.example.com").unwrap()
+        config.http.join_form_token_minutes = 60;
+        JoinGuard::new(&config.http, "https://passes.example.com", key).unwrap()
     }
 
     fn with_cookie(value: &str) -> HeaderMap {
@@ -143,8 +142,8 @@ mod tests {
     }
 
     #[test]
-    fn tokens_bind_the_cookie_to_the_secret() {
-        let g = guard(Some("k".repeat(40).as_str()), 10);
+    fn tokens_bind_the_cookie_to_the_key_and_expire() {
+        let g = guard(&[7; 32]);
         let (nonce, set_cookie) = g.nonce(&HeaderMap::new());
         let set_cookie = set_cookie.unwrap();
         assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
@@ -152,28 +151,19 @@ mod tests {
         let headers = with_cookie(&format!("other=1; {COOKIE_NAME}={nonce}"));
         assert_eq!(g.nonce(&headers), (nonce.clone(), None), "a returning visitor keeps the nonce");
         let token = g.token(&nonce);
-        assert!(g.verify(&headers, Some(&token)));
-        assert!(!g.verify(&headers, None));
-        assert!(!g.verify(&HeaderMap::new(), Some(&token)), "no cookie");
-        assert!(!g.verify(&headers, Some(&g.token(&tokens::random_hex(16)))), "another nonce's token");
-        let other = guard(Some("x".repeat(40).as_str()), 10);
-        assert!(!other.verify(&headers, Some(&token)), "another secret");
-        let same = guard(Some("k".repeat(40).as_str()), 10);
-        assert!(same.verify(&headers, Some(&token)), "the same secret on another process");
-        assert!(!guard(None, 10).verify(&headers, Some(&token)), "a random secret");
-    }
-
-    #[test]
-    fn rate_limit_per_ip() {
-        let g = guard(None, 3);
-        let (a, b): (IpAddr, IpAddr) = ("203.0.113.1".parse().unwrap(), "203.0.113.2".parse().unwrap());
-        for _ in 0..3 {
-            assert!(g.check_rate(a).is_ok());
-        }
-        let Limited(wait) = g.check_rate(a).unwrap_err();
-        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(20), "{wait:?}");
-        assert!(g.check_rate(b).is_ok(), "another address has its own allowance");
-        let unlimited = guard(None, 0);
-        assert!((0..100).all(|_| unlimited.check_rate(a).is_ok()));
+        let checked = g.verify(&headers, Some(&token)).expect("a fresh token");
+        assert_eq!(checked.id, token.split('.').next().unwrap());
+        assert_ne!(g.token(&nonce), token, "every form gets its own token");
+        assert!(g.verify(&headers, None).is_none());
+        assert!(g.verify(&HeaderMap::new(), Some(&token)).is_none(), "no cookie");
+        assert!(g.verify(&headers, Some(&g.token(&tokens::random_hex(16)))).is_none(), "another nonce's token");
+        assert!(guard(&[8; 32]).verify(&headers, Some(&token)).is_none(), "another key");
+        assert!(guard(&[7; 32]).verify(&headers, Some(&token)).is_some(), "the same key on another process");
+        let old = g.token_at(&nonce, now_secs() - 3601);
+        assert!(g.verify(&headers, Some(&old)).is_none(), "expired");
+        let future = g.token_at(&nonce, now_secs() + 3600);
+        assert!(g.verify(&headers, Some(&future)).is_none(), "issued in the future");
+        let forged = token.replacen('.', ".1", 1);
+        assert!(g.verify(&headers, Some(&forged)).is_none(), "another issue time, the same mac");
     }
 }

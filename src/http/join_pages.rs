@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::join_form::{Errors, JoinForm, words};
+use super::join_form::{Errors, JoinForm, ticked, words};
 use super::join_guard::JoinGuard;
 use super::{pages, views};
 use crate::error::Error;
@@ -22,21 +22,11 @@ fn render(name: &str, ctx: Value) -> anyhow::Result<String> {
     pages::render("join_base.html", json!({"lang": ctx["lang"], "title": ctx["title"], "body": body}))
 }
 
-/// Headers of every page here: never cached (they carry a CSRF token), never framed, and
-/// nothing loaded from anywhere.
+/// Headers of every page here: never cached (they carry a CSRF token); the security headers
+/// of every HTML page are added by `layers::security_headers`.
 fn page(status: StatusCode, html: String) -> Response {
     let mut resp = (status, Html(html)).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -151,7 +141,7 @@ pub(super) fn form(
         },
         "values": {
             "first_name": values.first_name, "email": values.email, "phone": values.phone,
-            "birthday": values.birthday, "terms": values.terms.is_some(), "marketing": values.marketing.is_some(),
+            "birthday": values.birthday, "terms": ticked(&values.terms), "marketing": ticked(&values.marketing),
         },
         "errors": by_field,
         "error_list": errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect::<Vec<Value>>(),
@@ -162,23 +152,6 @@ pub(super) fn form(
         resp.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?);
     }
     Ok(resp)
-}
-
-pub(super) fn sent_page(lang: &str, store_name: &str, code: &str) -> Response {
-    let (h, p1, p2) = if lang == "fr" {
-        (
-            "Vérifiez votre messagerie",
-            "Si vous avez déjà une carte, nous vous l'avons envoyée à l'adresse enregistrée.",
-            "Ouvrez le lien reçu sur votre téléphone pour ajouter la carte à votre portefeuille.",
-        )
-    } else {
-        (
-            "Check your inbox",
-            "If you already have a card, we sent it to the address on file.",
-            "Open the link we sent on your phone to add the card to your wallet.",
-        )
-    };
-    message(StatusCode::OK, lang, Some(store_name), h, &[p1, p2], back_to_form(lang, code))
 }
 
 /// The new member's page: their wallet's button first.

@@ -1,7 +1,9 @@
 //! Links mailed to members or printed on their pass: `GET /verify/{token}` (one-time e-mail
 //! verification), `GET /consent/{token}` (a one-tap page) and `POST /consent/{token}`
 //! (withdraws marketing consent; GET never changes anything, so link previews are harmless),
-//! and the admin `POST /api/v1/members/{id}/verify-email` that mails a verification link.
+//! `GET /merge/{token}` and `POST /merge/{token}` (merges a provisional card into the account of
+//! the member it was mailed to; again GET only shows the button, since mail scanners follow
+//! links), and the admin `POST /api/v1/members/{id}/verify-email` that queues a verification e-mail.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use crate::access::Actor;
 use crate::error::Result;
 use crate::http::AppState;
 use crate::loyalty::members;
+use crate::loyalty::provisional::{self, MergeOutcome};
 use crate::loyalty::verification::{self, VerifyOutcome};
 use crate::store::MemberRecord;
 
@@ -24,6 +27,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/verify/{token}", get(verify))
         .route("/consent/{token}", get(consent_page).post(withdraw))
+        .route("/merge/{token}", get(merge_page).post(merge))
         .route("/api/v1/members/{id}/verify-email", post(send_verification))
 }
 
@@ -50,7 +54,6 @@ fn page(status: StatusCode, lang: &str, title: &str, message: &str, form: Option
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     Ok(response)
 }
 
@@ -151,13 +154,76 @@ async fn withdraw(
     }
 }
 
-/// Mails the member a one-time link that verifies their e-mail address → 202 `{"sent_to"}`.
+fn merge_closed(lang: &str) -> Result<Response> {
+    let (title, message) = if lang == "fr" {
+        ("Lien déjà utilisé", "Cette carte a déjà été regroupée avec votre compte, ou elle a expiré.")
+    } else {
+        ("Link already used", "This card was already merged into your account, or it has expired.")
+    };
+    page(StatusCode::GONE, lang, title, message, None)
+}
+
+/// The merge link's page: one button (the POST below) and nothing changed.
+async fn merge_page(
+    State(state): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let lang = language(None, &headers);
+    let open = if well_formed(&token) { provisional::merge_open(&state.loyalty, &token).await? } else { None };
+    match open {
+        None => unknown_link(lang),
+        Some(false) => merge_closed(lang),
+        Some(true) => {
+            let action = format!("/merge/{token}");
+            let (title, message, button) = if lang == "fr" {
+                (
+                    "Regrouper la nouvelle carte",
+                    "La nouvelle carte et ses points rejoignent votre compte ; elle est ensuite annulée.",
+                    "Regrouper avec mon compte",
+                )
+            } else {
+                (
+                    "Merge the new card",
+                    "The new card and its points move into your account; the new card is then cancelled.",
+                    "Merge into my account",
+                )
+            };
+            page(StatusCode::OK, lang, title, message, Some((&action, button)))
+        }
+    }
+}
+
+/// Merges: only a POST to the link's own URL does (the token in it is the proof).
+async fn merge(State(state): State<Arc<AppState>>, Path(token): Path<String>, headers: HeaderMap) -> Result<Response> {
+    let outcome =
+        if well_formed(&token) { provisional::merge(&state.loyalty, &token).await? } else { MergeOutcome::Unknown };
+    match outcome {
+        MergeOutcome::Merged(member) => {
+            let lang = language(Some(&member), &headers);
+            let (title, message) = if lang == "fr" {
+                (
+                    "C'est fait",
+                    "La carte a rejoint votre compte, avec ses points. Vous pouvez la supprimer de votre téléphone.",
+                )
+            } else {
+                ("Done", "The card is merged into your account, with its points. You can remove it from your phone.")
+            };
+            page(StatusCode::OK, lang, title, message, None)
+        }
+        MergeOutcome::Closed => merge_closed(language(None, &headers)),
+        MergeOutcome::Unknown => unknown_link(language(None, &headers)),
+    }
+}
+
+/// Queues the e-mail with a one-time link that verifies the member's address → 202
+/// `{"sent_to"}`; the job queue sends it (and retries while the mail server is down).
 async fn send_verification(
     State(state): State<Arc<AppState>>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let member = members::get_as(&state.loyalty, &actor, &id).await?;
-    verification::send_verification(&state.loyalty, &member).await?;
+    verification::queue_verification(&state.loyalty, &member).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"member_id": member.id, "sent_to": member.email}))))
 }

@@ -19,6 +19,7 @@ mod join_form;
 mod join_guard;
 mod join_pages;
 mod keys_api;
+mod layers;
 mod limits;
 mod me_page;
 mod member_links;
@@ -27,6 +28,7 @@ mod orders_api;
 mod pages;
 mod passes_api;
 mod publish_api;
+mod rate_limit;
 mod receipts_api;
 pub mod server;
 mod shops_api;
@@ -50,7 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         router = router.merge(demo::router());
     }
     router
-        .merge(web_service::router())
+        .merge(web_service::router(&state))
         .merge(passes_api::router())
         .merge(keys_api::router())
         .merge(members_api::router())
@@ -72,5 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(limits::BodyLimits::from(&state.config.http), limits::enforce))
+        .layer(axum::middleware::map_response(layers::json_errors))
+        .layer(axum::middleware::map_response(layers::security_headers))
         .with_state(state)
 }

@@ -9,6 +9,7 @@ use crate::jobs::push::PushHealth;
 use crate::loyalty::Loyalty;
 use crate::passes::Passes;
 use crate::receipts::Receipts;
+use crate::secret_keys::SecretKeys;
 use crate::store::Store;
 use crate::templates::TemplateSet;
 
@@ -26,4 +27,6 @@ pub struct AppState {
     pub dependencies: Dependencies,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
+    /// The key of each purpose, derived from PASSERELLE_SECRET_KEY.
+    pub secret_keys: Arc<SecretKeys>,
 }

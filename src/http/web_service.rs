@@ -7,15 +7,18 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::{JsonBody, QueryParams, secrets_equal};
+use super::rate_limit::PerIpLimit;
 use crate::apple::PKPASS_CONTENT_TYPE;
 use crate::error::{Error, Result};
 use crate::http::AppState;
@@ -26,12 +29,13 @@ const MAX_LOG_LINE_CHARS: usize = 1024;
 /// Longest push token accepted (APNs tokens are 64 hex characters today).
 const MAX_PUSH_TOKEN_LEN: usize = 512;
 
-pub fn router() -> Router<Arc<AppState>> {
+pub fn router(state: &AppState) -> Router<Arc<AppState>> {
+    let log_limit = Arc::new(PerIpLimit::per_minute(state.config.http.log_rate_per_min));
     Router::new()
         .route("/v1/devices/{device}/registrations/{pass_type}/{serial}", post(register).delete(unregister))
         .route("/v1/devices/{device}/registrations/{pass_type}", get(updated_serials))
         .route("/v1/passes/{pass_type}/{serial}", get(latest_pass))
-        .route("/v1/log", post(log))
+        .route("/v1/log", post(log).layer(Extension(log_limit)))
 }
 
 /// Device library ids and serials travel in paths: URL-safe characters, bounded length.
@@ -86,7 +90,7 @@ async fn register(
     if token.is_empty() || token.len() > MAX_PUSH_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::bad_request("pushToken must be a non-empty token", "pushToken"));
     }
-    Ok(match state.store.register_device(&device, &serial, token).await? {
+    Ok(match state.store.register_device(&device, &serial, token, state.config.http.max_devices_per_pass).await? {
         Registration::Created => {
             crate::webhooks::pass_registration(state.store.as_ref(), &pass, true).await;
             StatusCode::CREATED
@@ -174,7 +178,20 @@ struct LogBody {
     logs: Vec<String>,
 }
 
-async fn log(State(state): State<Arc<AppState>>, JsonBody(body): JsonBody<LogBody>) -> Result<StatusCode> {
+async fn log(
+    State(state): State<Arc<AppState>>,
+    Extension(limit): Extension<Arc<PerIpLimit>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<JsonBody<LogBody>, Error>,
+) -> Result<StatusCode> {
+    // Every request counts, well-formed or not: the log is open to anyone.
+    let ip = super::client_ip::resolve(peer.ip(), &headers, &state.config.http.trusted_proxies);
+    if let Err(limited) = limit.check(ip) {
+        tracing::info!(%ip, "device log rate limit reached (PASSERELLE_LOG_RATE_PER_MIN)");
+        return Err(Error::TooManyRequests { retry_after_secs: limited.retry_after_secs() });
+    }
+    let JsonBody(body) = body?;
     let lines: Vec<String> = body
         .logs
         .iter()

@@ -41,3 +41,25 @@ pub fn runner_loop(
 ) -> JoinHandle<()> {
     tokio::spawn(Runner { store: store.clone(), handler, settings }.run(shutdown.clone()))
 }
+
+/// Runs `sweep` every `interval` (at least a second; the first one interval after start) until
+/// `stopped` turns true: the periodic sweeps (order expiry, provisional cards) share it.
+pub async fn every<F: std::future::Future<Output = ()>>(
+    interval: std::time::Duration,
+    mut stopped: watch::Receiver<bool>,
+    mut sweep: impl FnMut() -> F,
+) {
+    let interval = interval.max(std::time::Duration::from_secs(1));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        sweep().await;
+    }
+}

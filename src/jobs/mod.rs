@@ -1,11 +1,12 @@
 //! The one job queue: its vocabulary (`queue`), the loop every kind of job runs in (`runner`:
 //! claim under a lease, attempt, retry with one backoff policy, bury, metrics), the handlers
-//! (`push` to APNs, `google` object syncs, `webhook` deliveries), and `background`, the one
+//! (`push` to APNs, `google` object syncs, `webhook` deliveries, `mail`), and `background`, the one
 //! function that starts every background loop of a process. Jobs are written by the store in
 //! the transaction of the change that causes them (see `store::sql::jobs`).
 
 pub mod background;
 pub mod google;
+pub mod mail;
 pub mod push;
 pub mod queue;
 pub mod runner;
@@ -65,6 +66,13 @@ impl QueueSettings {
             lease: push.lease.max(webhook::TIMEOUT * 2),
             ..push
         }
+    }
+}
+
+impl QueueSettings {
+    /// The mail loop's settings (those of pushes, one mail at a time).
+    pub fn mail(jobs: &crate::config::Jobs) -> Self {
+        QueueSettings { concurrency: 1, ..Self::push(jobs) }
     }
 }
 

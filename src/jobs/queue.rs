@@ -13,16 +13,20 @@ pub enum JobKind {
     Google,
     /// Deliver one webhook event (key: the event id; payload: the exact JSON body).
     Webhook,
+    /// Send one e-mail (key: what and to whom, e.g. `verify_email:<member id>`; payload: JSON
+    /// naming what to send, never a link: tokens are drawn when the mail goes out).
+    Mail,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Push, JobKind::Google, JobKind::Webhook];
+    pub const ALL: [JobKind; 4] = [JobKind::Push, JobKind::Google, JobKind::Webhook, JobKind::Mail];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Push => "push",
             Self::Google => "google",
             Self::Webhook => "webhook",
+            Self::Mail => "mail",
         }
     }
 
@@ -133,6 +137,7 @@ pub struct Wakeups {
     push: Notify,
     google: Notify,
     webhook: Notify,
+    mail: Notify,
     campaigns: Notify,
 }
 
@@ -142,6 +147,7 @@ impl Wakeups {
             JobKind::Push => &self.push,
             JobKind::Google => &self.google,
             JobKind::Webhook => &self.webhook,
+            JobKind::Mail => &self.mail,
         }
     }
 

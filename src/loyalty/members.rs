@@ -46,7 +46,7 @@ fn refused(e: StoreError) -> Error {
 /// Signs a member up and creates their loyalty pass. An e-mail or phone another member has is
 /// `Error::Duplicate` naming that member (nothing is created). A store signs members up for
 /// itself (its own home store); verified contacts come from the verification flows or an hq_admin.
-pub async fn create(loyalty: &Loyalty, actor: &Actor, input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+pub async fn create(loyalty: &Loyalty, actor: &Actor, mut input: NewMember) -> Result<(MemberRecord, PassRecord)> {
     actor.require(Area::Members)?;
     if input.email_verified {
         actor.may_change(MemberField::Verification, "email_verified")?;
@@ -54,16 +54,39 @@ pub async fn create(loyalty: &Loyalty, actor: &Actor, input: NewMember) -> Resul
     if input.phone_verified {
         actor.may_change(MemberField::Verification, "phone_verified")?;
     }
-    let home_store_id = text(input.home_store_id, "home_store_id")?;
-    let home_store_id = actor.store_for_write(Area::Members, home_store_id.as_deref(), "home_store_id")?;
-    if let Some(id) = &home_store_id {
+    let home_store_id = text(input.home_store_id.take(), "home_store_id")?;
+    input.home_store_id = actor.store_for_write(Area::Members, home_store_id.as_deref(), "home_store_id")?;
+    if let Some(id) = &input.home_store_id {
         crate::shops::require_known(loyalty.passes.store.as_ref(), id, "home_store_id").await?;
     }
+    let (stored, pass) = insert(loyalty, input, true).await?;
+    if !actor.is_flow() && (stored.email_verified || stored.phone_verified) {
+        let detail =
+            serde_json::json!({"email_verified": stored.email_verified, "phone_verified": stored.phone_verified});
+        let what = Audited {
+            action: "member.verification_set",
+            object_kind: "member",
+            object_id: &stored.id,
+            store_id: stored.home_store_id.as_deref(),
+            detail,
+        };
+        audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
+    }
+    Ok((stored, pass))
+}
+
+/// A card without a contact: the record behind a provisional card (`provisional::create`).
+pub(super) async fn create_contactless(loyalty: &Loyalty, mut input: NewMember) -> Result<(MemberRecord, PassRecord)> {
+    (input.email, input.phone) = (None, None);
+    insert(loyalty, input, false).await
+}
+
+async fn insert(loyalty: &Loyalty, input: NewMember, needs_contact: bool) -> Result<(MemberRecord, PassRecord)> {
     let first_name = text(input.first_name, "first_name")?
         .ok_or_else(|| Error::unprocessable("first_name is required", "first_name"))?;
     let email = email(input.email)?;
     let phone = phone(loyalty.default_country, input.phone)?;
-    if email.is_none() && phone.is_none() {
+    if needs_contact && email.is_none() && phone.is_none() {
         return Err(Error::unprocessable("give an email or a phone (or both)", "email"));
     }
     let consent = input.consent;
@@ -79,7 +102,7 @@ pub async fn create(loyalty: &Loyalty, actor: &Actor, input: NewMember) -> Resul
         phone,
         birthday: birthday(input.birthday)?,
         language: language(input.language)?,
-        home_store_id,
+        home_store_id: text(input.home_store_id, "home_store_id")?,
         consent_at: (consent.terms || consent.marketing || consent.version.is_some()).then_some(now),
         consent_terms: consent.terms,
         consent_marketing: consent.marketing,
@@ -152,18 +175,6 @@ pub async fn create(loyalty: &Loyalty, actor: &Actor, input: NewMember) -> Resul
     let (stored, pass) = loyalty.passes.store.insert_member(&member, new_pass, &tokens).await.map_err(refused)?;
     loyalty.passes.created(&pass).await?;
     crate::receipts::link_pending_logged(&loyalty.receipts, &stored).await;
-    if !actor.is_flow() && (stored.email_verified || stored.phone_verified) {
-        let detail =
-            serde_json::json!({"email_verified": stored.email_verified, "phone_verified": stored.phone_verified});
-        let what = Audited {
-            action: "member.verification_set",
-            object_kind: "member",
-            object_id: &stored.id,
-            store_id: stored.home_store_id.as_deref(),
-            detail,
-        };
-        audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
-    }
     Ok((stored, pass))
 }
 

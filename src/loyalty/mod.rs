@@ -10,6 +10,7 @@ mod input;
 pub mod me;
 pub mod members;
 pub mod pass;
+pub mod provisional;
 pub mod tiers;
 pub mod verification;
 

@@ -1,6 +1,5 @@
-//! Links mailed to members: the one-time link that verifies their e-mail address, the link to
-//! their card (sent to the address on file when someone signs up again with it, never shown in
-//! the browser), and the consent withdrawal link on the back of their loyalty pass.
+//! Links mailed to members: the one-time link that verifies their e-mail address and the
+//! consent withdrawal link on the back of their loyalty pass.
 //!
 //! Tokens are 128 random bits; only their SHA-256 is stored.
 
@@ -41,18 +40,29 @@ pub fn consent_url(loyalty: &Loyalty, token: &str) -> String {
     format!("{}/consent/{token}", loyalty.passes.public_url)
 }
 
-fn french(member: &MemberRecord) -> bool {
+pub(super) fn french(member: &MemberRecord) -> bool {
     member.language.as_deref().is_some_and(|l| l.to_ascii_lowercase().starts_with("fr"))
 }
 
-fn address(member: &MemberRecord) -> Result<String> {
+pub(super) fn address(member: &MemberRecord) -> Result<String> {
     member
         .email
         .clone()
         .ok_or_else(|| Error::unprocessable(format!("member {} has no e-mail address", member.id), "email"))
 }
 
-/// Mails the member a one-time link that marks their current e-mail address as verified.
+/// Queues the verification e-mail (the job queue sends it, and retries while the mail server
+/// is unreachable); 422 `email` when the member has no address.
+pub async fn queue_verification(loyalty: &Loyalty, member: &MemberRecord) -> Result<()> {
+    address(member)?;
+    let job = crate::jobs::mail::MailJob::VerifyEmail { member_id: member.id.clone() };
+    let payload = serde_json::to_string(&job).map_err(anyhow::Error::from)?;
+    loyalty.passes.store.queue_mail(&job.key(), &payload).await?;
+    Ok(())
+}
+
+/// Mails the member a one-time link that marks their current e-mail address as verified. The
+/// address is not verified yet: nothing a visitor typed (their name) goes into the mail.
 pub async fn send_verification(loyalty: &Loyalty, member: &MemberRecord) -> Result<()> {
     let to = address(member)?;
     let (token, record) = new_token(TokenPurpose::VerifyEmail, &member.id, Some(to.clone()));
@@ -63,61 +73,28 @@ pub async fn send_verification(loyalty: &Loyalty, member: &MemberRecord) -> Resu
         (
             format!("Confirmez votre adresse e-mail – {org}"),
             format!(
-                "Bonjour {},\n\nPour confirmer votre adresse e-mail, ouvrez ce lien (valable 7 jours, une seule fois) :\n\n{url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n{org}",
-                member.first_name
+                "Bonjour,\n\nPour confirmer votre adresse e-mail, ouvrez ce lien (valable 7 jours, une seule fois) :\n\n{url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n{org}"
             ),
         )
     } else {
         (
             format!("Confirm your e-mail address – {org}"),
             format!(
-                "Hello {},\n\nTo confirm your e-mail address, open this link (it works once, for 7 days):\n\n{url}\n\nIf you did not ask for this, ignore this message.\n\n{org}",
-                member.first_name
+                "Hello,\n\nTo confirm your e-mail address, open this link (it works once, for 7 days):\n\n{url}\n\nIf you did not ask for this, ignore this message.\n\n{org}"
             ),
         )
     };
-    loyalty.mailer.send(Mail { to, subject, text }).await?;
-    Ok(())
-}
-
-/// Mails the member the link to their card's page (Apple and Google Wallet buttons).
-pub async fn send_card_link(loyalty: &Loyalty, member: &MemberRecord) -> Result<()> {
-    let to = address(member)?;
-    let serial = member
-        .pass_serial
-        .as_deref()
-        .ok_or_else(|| Error::unprocessable(format!("member {} has no loyalty pass", member.id), "pass"))?;
-    let pass = loyalty
-        .passes
-        .store
-        .pass(serial)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the pass {serial} of member {} is gone", member.id))?;
-    let (_, page) = loyalty.passes.urls(&pass);
-    let org = organization(loyalty);
-    let (subject, text) = if french(member) {
-        (
-            format!("Votre carte de fidélité – {org}"),
-            format!(
-                "Bonjour {},\n\nVous avez déjà une carte de fidélité avec cette adresse e-mail. Pour l'ajouter à votre téléphone, ouvrez ce lien :\n\n{page}\n\nGardez ce lien pour vous : il donne accès à votre carte.\n\n{org}",
-                member.first_name
-            ),
+    loyalty.mailer.send(Mail { to, subject, text }).await.map_err(|e| {
+        tracing::error!(member = %member.id, "sending the verification e-mail: {e:#}");
+        Error::Unavailable(
+            "the mail server could not be reached, so the verification e-mail was not sent: try again later".into(),
         )
-    } else {
-        (
-            format!("Your loyalty card – {org}"),
-            format!(
-                "Hello {},\n\nYou already have a loyalty card with this e-mail address. To add it to your phone, open this link:\n\n{page}\n\nKeep this link to yourself: it opens your card.\n\n{org}",
-                member.first_name
-            ),
-        )
-    };
-    loyalty.mailer.send(Mail { to, subject, text }).await?;
+    })?;
     Ok(())
 }
 
 /// The retailer's name, from the loyalty template.
-fn organization(loyalty: &Loyalty) -> String {
+pub(super) fn organization(loyalty: &Loyalty) -> String {
     loyalty
         .passes
         .templates

@@ -324,23 +324,16 @@ pub async fn expire_due_in(store: &dyn Store, templates: &Arc<TemplateSet>, now:
 }
 
 /// The background sweep of `serve`: expires due orders every `interval` until `stopped`.
-pub async fn run_expiry(passes: Arc<Passes>, interval: Duration, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    // The first sweep comes one interval after start, then every interval.
-    let interval = interval.max(Duration::from_secs(1));
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopped.changed() => return,
+pub async fn run_expiry(passes: Arc<Passes>, interval: Duration, stopped: tokio::sync::watch::Receiver<bool>) {
+    let sweep = || {
+        let passes = passes.clone();
+        async move {
+            match expire_due(&passes, now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orders = n, "expired orders past their pickup window"),
+                Err(e) => tracing::error!("expiring orders: {e}"),
+            }
         }
-        if *stopped.borrow() {
-            return;
-        }
-        match expire_due(&passes, now_ms()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(orders = n, "expired orders past their pickup window"),
-            Err(e) => tracing::error!("expiring orders: {e}"),
-        }
-    }
+    };
+    crate::jobs::background::every(interval, stopped, sweep).await;
 }

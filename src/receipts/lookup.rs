@@ -28,7 +28,7 @@ pub async fn by_barcode_or_number(
         && let Some(number) = barcode::number_of(asked)
     {
         for r in store.receipts_by_number(number).await? {
-            if barcode::matches(&receipts.hmac_key, &r.store_id, &r.receipt_number, asked)?
+            if barcode::matches(&receipts.barcode_key, &r.store_id, &r.receipt_number, asked)?
                 && store_id.is_none_or(|s| s == r.store_id)
             {
                 if !actor.may_read(Area::Receipts, &r.store_id) {

@@ -16,6 +16,7 @@ use crate::error::{Error, Result, phrase_conflict};
 use crate::loyalty::Country;
 use crate::loyalty::contact::{normalise_email, normalise_phone};
 use crate::passes::{self, Passes};
+use crate::secret_keys::{Purpose, SecretKeys};
 use crate::store::{MemberLookup, MemberRecord, ReceiptRecord, now_ms};
 use crate::templates::datetime::parse_w3c;
 use crate::tokens;
@@ -47,30 +48,24 @@ pub struct Receipts {
     pub passes: Arc<Passes>,
     pub default_country: Country,
     hmac_key: Vec<u8>,
+    /// The key of the receipt barcodes' checks.
+    barcode_key: Vec<u8>,
+    /// The raw PASSERELLE_SECRET_KEY that keyed the lookups before keys were derived per
+    /// purpose: receipts stored then still link.
+    legacy_key: Option<Vec<u8>>,
 }
 
 impl Receipts {
-    /// `secret` is `PASSERELLE_SECRET_KEY`; without it, a key drawn at random for this process
-    /// (so receipts waiting before a restart no longer link: set the secret).
-    pub fn new(passes: Arc<Passes>, default_country: Country, secret: Option<&str>) -> Self {
-        let hmac_key = match secret.filter(|s| !s.is_empty()) {
-            Some(s) => s.as_bytes().to_vec(),
-            None => {
-                tracing::warn!(
-                    "PASSERELLE_SECRET_KEY is unset: receipts waiting for a member to verify their contact are keyed \
-                     with a random key of this process and will not link after a restart; set it in production"
-                );
-                let mut key = vec![0u8; 32];
-                openssl::rand::rand_bytes(&mut key).expect("random bytes from OpenSSL");
-                key
-            }
-        };
-        Self { passes, default_country, hmac_key }
+    /// The contact lookups are keyed with the `ReceiptContact` key of PASSERELLE_SECRET_KEY.
+    pub fn new(passes: Arc<Passes>, default_country: Country, keys: &SecretKeys) -> Self {
+        let hmac_key = keys.derive(Purpose::ReceiptContact).to_vec();
+        let barcode_key = keys.derive(Purpose::ReceiptBarcode).to_vec();
+        Self { passes, default_country, hmac_key, barcode_key, legacy_key: keys.legacy().map(<[u8]>::to_vec) }
     }
 
     /// The barcode a receipt's pass carries (see `barcode`).
     pub fn barcode(&self, store_id: &str, number: &str) -> Result<String> {
-        barcode::value(&self.hmac_key, store_id, number)
+        barcode::value(&self.barcode_key, store_id, number)
     }
 }
 
@@ -87,7 +82,12 @@ fn keyed_hmac(key: &[u8], text: &str) -> Result<Vec<u8>> {
 
 /// Hex HMAC-SHA256 of a normalised contact (`kind` is `email` or `phone`).
 pub fn contact_hmac(receipts: &Receipts, kind: &str, normalised: &str) -> Result<String> {
-    Ok(hex::encode(keyed_hmac(&receipts.hmac_key, &format!("receipt-{kind}:{normalised}"))?))
+    contact_hmac_with(&receipts.hmac_key, kind, normalised)
+}
+
+/// Hex HMAC-SHA256 of a normalised contact under `key` (the current key, or the legacy one).
+fn contact_hmac_with(key: &[u8], kind: &str, normalised: &str) -> Result<String> {
+    Ok(hex::encode(keyed_hmac(key, &format!("receipt-{kind}:{normalised}"))?))
 }
 
 fn member_name(m: &MemberRecord) -> String {
@@ -347,30 +347,51 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
 /// Links to the member every receipt waiting for one of their verified contacts, and puts
 /// their name on those receipts' passes. Returns how many it linked.
 pub async fn link_pending(receipts: &Receipts, member: &MemberRecord) -> Result<usize> {
-    let email_hmac = match (&member.email, member.email_verified) {
-        (Some(e), true) => Some(contact_hmac(receipts, "email", e)?),
-        _ => None,
-    };
-    let phone_hmac = match (&member.phone, member.phone_verified) {
-        (Some(p), true) => Some(contact_hmac(receipts, "phone", p)?),
-        _ => None,
-    };
-    if email_hmac.is_none() && phone_hmac.is_none() {
-        return Ok(0);
+    let mut linked = link_keyed(receipts, member, &receipts.hmac_key).await?;
+    if let Some(legacy) = &receipts.legacy_key {
+        linked.extend(link_keyed(receipts, member, legacy).await?);
     }
-    let linked = receipts.passes.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?;
+    name_passes(receipts, member, &linked).await;
+    if !linked.is_empty() {
+        tracing::info!(member = %member.id, count = linked.len(), "receipts linked to a verified contact");
+    }
+    Ok(linked.len())
+}
+
+/// Puts the member's name on the passes of their receipts (a failure is logged: the link stands).
+async fn name_passes(receipts: &Receipts, member: &MemberRecord, linked: &[ReceiptRecord]) {
     let name = member_name(member);
-    for receipt in &linked {
+    for receipt in linked {
         let mut patch = Map::new();
         patch.insert("member_name".into(), json!(name));
         if let Err(e) = receipts.passes.change(&receipt.pass_serial, Some(patch), None).await {
             tracing::warn!(receipt = %receipt.id, "putting the member's name on the receipt pass: {e}");
         }
     }
-    if !linked.is_empty() {
-        tracing::info!(member = %member.id, count = linked.len(), "receipts linked to a verified contact");
+}
+
+/// Moves the receipts of member `from_id` (a merged provisional card) to `member`, their name
+/// on the passes. Returns how many moved.
+pub async fn move_to(receipts: &Receipts, from_id: &str, member: &MemberRecord) -> Result<usize> {
+    let moved = receipts.passes.store.move_receipts(from_id, &member.id).await?;
+    name_passes(receipts, member, &moved).await;
+    Ok(moved.len())
+}
+
+/// Links the receipts waiting for the member's verified contacts, as keyed with `key`.
+async fn link_keyed(receipts: &Receipts, member: &MemberRecord, key: &[u8]) -> Result<Vec<ReceiptRecord>> {
+    let email_hmac = match (&member.email, member.email_verified) {
+        (Some(e), true) => Some(contact_hmac_with(key, "email", e)?),
+        _ => None,
+    };
+    let phone_hmac = match (&member.phone, member.phone_verified) {
+        (Some(p), true) => Some(contact_hmac_with(key, "phone", p)?),
+        _ => None,
+    };
+    if email_hmac.is_none() && phone_hmac.is_none() {
+        return Ok(Vec::new());
     }
-    Ok(linked.len())
+    Ok(receipts.passes.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?)
 }
 
 /// `link_pending` for hooks that must not fail the change that verified a contact.

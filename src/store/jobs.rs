@@ -20,6 +20,9 @@ pub trait JobsStore: Send + Sync {
     /// Puts dead jobs back in the queue with fresh attempts (one by id, or all of a kind, or all);
     /// returns how many. A key's waiting job covers its dead ones, so those are dropped instead.
     async fn retry_dead_jobs(&self, kind: Option<JobKind>, id: Option<i64>) -> Result<u64>;
+    /// Queues an e-mail job due now; a waiting job of the same key takes the new payload
+    /// instead (asking twice sends one mail).
+    async fn queue_mail(&self, key: &str, payload: &str) -> Result<()>;
     /// Each kind's figures (every kind listed, zeros included).
     async fn queue_stats(&self) -> Result<Vec<(JobKind, QueueStats)>>;
     /// The wake-ups this store sends when a commit queued jobs.

@@ -35,6 +35,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     12 "0012_campaigns" "campaigns",
     13 "0013_jobs" "jobs",
     14 "0014_roles_audit" "roles_audit",
+    15 "0015_signup" "signup",
     16 "0016_console_users" "console_users",
 ];
 

@@ -20,6 +20,7 @@ pub mod postgres;
 mod receipts;
 pub mod reports;
 mod shops;
+pub mod signup;
 pub mod sqlite;
 mod tokens;
 pub mod users;
@@ -49,6 +50,7 @@ pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
 pub use reports::{OverviewCounts, PassDevice, ReportsStore};
 pub use shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
+pub use signup::{ProvisionalCard, SignupStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};
 pub use users::{NewUser, SessionRecord, UserRecord, UsersStore};
 pub use webhooks::{WebhookEvent, WebhooksStore};
@@ -162,6 +164,7 @@ pub trait Store:
     + ReceiptsStore
     + FlyerStatsStore
     + TokensStore
+    + SignupStore
     + WebhooksStore
     + CampaignsStore
     + FanoutStore
@@ -186,7 +189,15 @@ pub trait Store:
     /// holding it (one waiting job per device at most); `None` if there is no such pass.
     async fn update_pass(&self, serial: &str, update: PassUpdate) -> StoreResult<Option<PassRecord>>;
 
-    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration>;
+    /// Registers the device for the pass; beyond `max_devices` registrations of the pass, the
+    /// others registered longest ago are dropped (a device that registers always gets in).
+    async fn register_device(
+        &self,
+        device: &str,
+        serial: &str,
+        push_token: &str,
+        max_devices: u32,
+    ) -> Result<Registration>;
     /// Removes a registration; false if there was none.
     async fn unregister_device(&self, device: &str, serial: &str) -> Result<bool>;
     /// The device's passes changed after `since` (all of them without it); `None` when none.

@@ -49,4 +49,6 @@ pub trait ReceiptsStore: Send + Sync {
         email_hmac: Option<&str>,
         phone_hmac: Option<&str>,
     ) -> Result<Vec<ReceiptRecord>>;
+    /// Moves every receipt of member `from` to member `to`; returns the receipts it moved.
+    async fn move_receipts(&self, from: &str, to: &str) -> Result<Vec<ReceiptRecord>>;
 }

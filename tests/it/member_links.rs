@@ -58,6 +58,7 @@ async fn verification_link_verifies_once(backend: Backend) {
     assert_eq!(resp.status(), 202);
     assert_eq!(resp.json::<Value>().await.unwrap()["sent_to"], "marie@example.com");
 
+    crate::helpers::wait_until_drained(&app, passerelle::store::JobKind::Mail).await;
     let mails = outbox(&app);
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(mails[0].contains("To: marie@example.com"), "{}", mails[0]);
@@ -149,6 +150,7 @@ async fn pass_carries_the_consent_withdrawal_link(backend: Backend) {
     let resp = app.client.post(app.url("/consent/0123456789abcdef0123456789abcdef")).send().await.unwrap();
     assert_eq!(resp.status(), 404);
     send_verification(&app, id).await;
+    crate::helpers::wait_until_drained(&app, passerelle::store::JobKind::Mail).await;
     let verify = link(outbox(&app).last().unwrap(), &app.public_url, "/verify/");
     let resp = app.client.post(app.url(&verify.replace("/verify/", "/consent/"))).send().await.unwrap();
     assert_eq!(resp.status(), 404);

@@ -304,7 +304,7 @@ async fn a_killed_server_loses_no_push(backend: Backend) {
         .await
         .unwrap();
     for n in 0..DEVICES {
-        store.register_device(&format!("device-{n}"), "CRASH-1", &token(n)).await.unwrap();
+        store.register_device(&format!("device-{n}"), "CRASH-1", &token(n), u32::MAX).await.unwrap();
     }
     let change = Box::new(move |_: &passerelle::store::PassRecord| {
         Ok(passerelle::store::PassChange { data, voided: false, message: None, campaign: None })

@@ -137,6 +137,7 @@ async fn verification_link_and_phone_link_waiting_receipts(backend: Backend) {
     // The mailed verification link.
     let resp = app.api(Method::POST, &format!("/api/v1/members/{id}/verify-email")).send().await.unwrap();
     assert_eq!(resp.status(), 202);
+    crate::helpers::wait_until_drained(&app, passerelle::store::JobKind::Mail).await;
     let mail = std::fs::read_dir(&app.mail_dir).unwrap().next().unwrap().unwrap().path();
     let text = std::fs::read_to_string(mail).unwrap();
     let start = text.find(&format!("{}/verify/", app.public_url)).unwrap();
@@ -325,3 +326,40 @@ on_both_backends!(
     same_idempotency_key_makes_one_receipt,
     receipt_pass_verifies_and_lists_the_lines,
 );
+
+/// Hex HMAC-SHA256 of a contact as receipts stored it before keys were derived: under the raw secret.
+fn raw_secret_hmac(secret: &str, kind: &str, contact: &str) -> String {
+    let key = openssl::pkey::PKey::hmac(secret.as_bytes()).unwrap();
+    let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+    signer.update(format!("receipt-{kind}:{contact}").as_bytes()).unwrap();
+    hex::encode(signer.sign_to_vec().unwrap())
+}
+
+async_test!(receipts_waiting_under_the_raw_secret_still_link);
+async fn receipts_waiting_under_the_raw_secret_still_link() {
+    use sqlx::Connection;
+    let secret = "r".repeat(40);
+    let mut config = test_config();
+    config.http.secret_key = Some(passerelle::secret::Secret::new(secret.clone()));
+    let app = crate::helpers::spawn_app(config).await;
+    let email = "legacy@example.com";
+    let (status, posted) = post_receipt(&app, &with(receipt("L-1"), "customer", json!({"email": email}))).await;
+    assert_eq!(status, 201, "{posted}");
+    let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT email_hmac FROM receipts WHERE receipt_number = 'L-1'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let legacy = raw_secret_hmac(&secret, "email", email);
+    assert_ne!(stored, legacy, "new receipts are keyed with the derived receipt-contact key, not the secret");
+    // A receipt stored before the upgrade, keyed with the secret itself.
+    sqlx::query("UPDATE receipts SET email_hmac = $1 WHERE receipt_number = 'L-1'")
+        .bind(&legacy)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let member = sign_up(&app, json!({"first_name": "Lou", "email": email, "email_verified": true})).await;
+    let linked = member_receipts(&app, member["id"].as_str().unwrap()).await;
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(linked[0]["receipt_number"], "L-1");
+}

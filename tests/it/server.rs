@@ -24,6 +24,7 @@ async_test!(a_configured_public_url_becomes_the_web_service_url);
 async fn a_configured_public_url_becomes_the_web_service_url() {
     let mut config = test_config();
     config.http.public_url = Some("https://passes.example.com/".into());
+    config.http.secret_key = Some(passerelle::secret::Secret::new("k".repeat(40)));
     let app = spawn_app(config).await;
     assert_eq!(app.public_url, "https://passes.example.com");
     let pkpass = crate::pkpass::fetch_demo(&app.base_url, "loyalty").await;

@@ -55,14 +55,13 @@ fn navigation(signed: &Signed) -> Vec<Value> {
         .collect()
 }
 
-/// Adds the console's headers to a page.
+/// Adds the console's own headers to a page (`layers::security_headers` adds `nosniff` and the
+/// referrer policy to every page, and keeps this stricter CSP).
 fn with_headers(status: StatusCode, html: String) -> Response {
     let mut resp = (status, Html(html)).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }

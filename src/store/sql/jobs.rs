@@ -171,6 +171,25 @@ fn counters(finished: &[Finished]) -> Vec<(String, String, i64)> {
 
 #[async_trait]
 impl JobsStore for SqlStore {
+    async fn queue_mail(&self, key: &str, payload: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO jobs (kind, key, payload, state, attempts, run_at, created_at, updated_at) \
+             VALUES ('mail', $1, $2, 'pending', 0, $3, $3, $3) \
+             ON CONFLICT (kind, key) WHERE state = 'pending' \
+             DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(payload)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.queued(JobKind::Mail);
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn claim_jobs(&self, kind: JobKind, limit: i64, lease_ms: i64) -> Result<Vec<Job>> {
         let now = now_ms();
         let lease_id = tokens::random_hex(8);

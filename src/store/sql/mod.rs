@@ -39,6 +39,7 @@ mod reports;
 pub(crate) mod rows;
 pub mod segment;
 mod shops;
+mod signup;
 mod tokens;
 mod tx;
 mod users;
@@ -227,6 +228,42 @@ pub(crate) async fn register(conn: &mut Conn, device: &str, serial: &str, push_t
     Ok(inserted == 1)
 }
 
+/// Keeps the `max` most recent registrations of a pass (`device`'s, just made, among them):
+/// one pass cannot fan a change out to an unbounded number of devices.
+async fn drop_oldest_registrations(conn: &mut Conn, device: &str, serial: &str, max: u32) -> Result<()> {
+    let keep_others = i64::from(max.max(1)) - 1;
+    let dropped: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM registrations WHERE serial_number = $1 AND device_library_id <> $2 \
+         AND device_library_id NOT IN (SELECT device_library_id FROM registrations \
+           WHERE serial_number = $1 AND device_library_id <> $2 \
+           ORDER BY created_at DESC, device_library_id DESC LIMIT $3) \
+         RETURNING device_library_id",
+    )
+    .bind(serial)
+    .bind(device)
+    .bind(keep_others)
+    .fetch_all(&mut *conn)
+    .await?;
+    // Devices left without passes are forgotten, push token included (usually one a call).
+    for gone in &dropped {
+        sqlx::query(
+            "DELETE FROM devices WHERE device_library_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM registrations WHERE device_library_id = $1)",
+        )
+        .bind(gone)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !dropped.is_empty() {
+        tracing::info!(
+            serial,
+            dropped = dropped.len(),
+            "PASSERELLE_MAX_DEVICES_PER_PASS reached: the oldest registrations dropped"
+        );
+    }
+    Ok(())
+}
+
 /// Reads a pass and locks its row until the transaction ends (on SQLite the write lock does).
 pub(crate) async fn lock_pass(conn: &mut Conn, serial: &str) -> Result<Option<PassRecord>> {
     let sql = concat!("SELECT ", pass_columns!(), " FROM passes WHERE serial_number = $1", lock_rows!());
@@ -290,9 +327,18 @@ impl Store for SqlStore {
         Ok(record)
     }
 
-    async fn register_device(&self, device: &str, serial: &str, push_token: &str) -> Result<Registration> {
+    async fn register_device(
+        &self,
+        device: &str,
+        serial: &str,
+        push_token: &str,
+        max_devices: u32,
+    ) -> Result<Registration> {
         let mut tx = self.write_tx().await?;
         let created = register(&mut tx, device, serial, push_token, now_ms()).await?;
+        if created {
+            drop_oldest_registrations(&mut tx, device, serial, max_devices).await?;
+        }
         tx.commit().await?;
         Ok(if created { Registration::Created } else { Registration::AlreadyRegistered })
     }

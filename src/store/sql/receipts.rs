@@ -109,4 +109,16 @@ impl ReceiptsStore for SqlStore {
         .await?;
         rows.iter().map(receipt_from_row).collect()
     }
+
+    async fn move_receipts(&self, from: &str, to: &str) -> Result<Vec<ReceiptRecord>> {
+        let rows = sqlx::query(concat!(
+            "UPDATE receipts SET member_id = $2 WHERE member_id = $1 RETURNING ",
+            receipt_columns!()
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(receipt_from_row).collect()
+    }
 }
