@@ -342,6 +342,7 @@ async fn receipts_waiting_under_the_raw_secret_still_link() {
     let mut config = test_config();
     config.http.secret_key = Some(passerelle::secret::Secret::new(secret.clone()));
     let app = crate::helpers::spawn_app(config).await;
+    crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let email = "legacy@example.com";
     let (status, posted) = post_receipt(&app, &with(receipt("L-1"), "customer", json!({"email": email}))).await;
     assert_eq!(status, 201, "{posted}");
