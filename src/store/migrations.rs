@@ -36,6 +36,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     13 "0013_jobs" "jobs",
     14 "0014_roles_audit" "roles_audit",
     16 "0016_console_users" "console_users",
+    17 "0017_campaign_drafts" "campaign_drafts",
 ];
 
 fn migrator(sql: fn(&Embedded) -> &'static str) -> Migrator {
