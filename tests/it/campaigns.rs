@@ -250,7 +250,7 @@ pub async fn saved_on_google(store: &dyn Store, serial: &str) {
 // ---------------------------------------------------------------------------------------------
 
 /// Quiet hours from an hour ago until `secs` from now, in UTC (`HH:MM:SS-HH:MM:SS`).
-fn quiet_window_now(secs: i64) -> String {
+pub fn quiet_window_now(secs: i64) -> String {
     let now = jiff::Timestamp::now();
     let fmt = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string();
     format!("{}-{}", fmt(now - jiff::SignedDuration::from_hours(1)), fmt(now + jiff::SignedDuration::from_secs(secs)))
