@@ -56,7 +56,7 @@ impl Campaigns {
             action: "test_sent".into(),
             object_kind: "campaign".into(),
             object_id: campaign.id.clone(),
-            store_id: actor.own_store().map(str::to_owned),
+            store_id: super::audience::Audience::parse(&campaign.scope).and_then(|a| a.store_id().map(str::to_owned)),
             detail: json!({"card_number": card, "serial_number": pass.serial_number, "version": pass.version}),
         };
         self.store.insert_audit(&entry).await?;

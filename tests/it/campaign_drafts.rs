@@ -8,6 +8,7 @@ use passerelle::store::JobKind;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::campaign_approval::new_key;
 use crate::campaigns::{
     add_store, create_campaign, get, member, no_quiet_hours, ok_json, on_iphone, stats, store_of, wait_sent,
 };
@@ -20,13 +21,6 @@ pub async fn send(app: &TestApp, key: &str, method: Method, path: &str, body: Op
         request = request.json(&body);
     }
     request.send().await.unwrap()
-}
-
-pub async fn new_key(app: &TestApp, role: &str, store: &str) -> String {
-    let body = json!({"role": role, "store_id": store});
-    let made =
-        ok_json(app.api(Method::POST, "/api/v1/keys").json(&body).send().await.unwrap(), StatusCode::CREATED).await;
-    made["key"].as_str().unwrap().to_owned()
 }
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -99,8 +93,8 @@ async fn a_draft_goes_out_only_once_submitted(backend: Backend) {
 
     // A store manager's draft: its store's managers and HQ see and change it, another store's
     // does not; submitted, it waits for HQ.
-    let paris = new_key(&app, "store_manager", "paris-01").await;
-    let lyon = new_key(&app, "store_manager", "lyon-02").await;
+    let (paris, _) = new_key(&app, json!({"role": "store_manager", "store_id": "paris-01"})).await;
+    let (lyon, _) = new_key(&app, json!({"role": "store_manager", "store_id": "lyon-02"})).await;
     let body = json!({"draft": true, "name": "Tasting", "segment": "points >= 0", "message": {"fr": "Dégustation"}});
     let local = ok_json(create_campaign(&app, &paris, body).await, StatusCode::CREATED).await;
     assert_eq!((local["status"].as_str(), local["scope"].as_str()), (Some("draft"), Some("store:paris-01")));
