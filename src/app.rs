@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::apple::{AppleCertPaths, PassBuilder, SigningIdentity};
+use crate::campaigns::Campaigns;
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
 use crate::dependencies::{Dependencies, DependencyHealth};
@@ -42,6 +43,7 @@ pub struct Services {
     pub passes: Arc<Passes>,
     pub loyalty: Arc<Loyalty>,
     pub receipts: Arc<Receipts>,
+    pub campaigns: Arc<Campaigns>,
     pub push: PushParts,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
@@ -89,7 +91,20 @@ impl Services {
             tiers: config.loyalty.tiers.clone(),
             points_allow_negative: config.loyalty.points_allow_negative,
         });
-        Ok(Self { config, store, templates, passes, loyalty, receipts, push, google, dependencies, secret_keys })
+        let campaigns = Arc::new(Campaigns::new(&config.campaigns, store.clone(), templates.clone())?);
+        Ok(Self {
+            config,
+            store,
+            templates,
+            passes,
+            loyalty,
+            receipts,
+            campaigns,
+            push,
+            google,
+            dependencies,
+            secret_keys,
+        })
     }
 
     /// What the HTTP handlers share.
@@ -101,6 +116,7 @@ impl Services {
             passes: self.passes.clone(),
             loyalty: self.loyalty.clone(),
             receipts: self.receipts.clone(),
+            campaigns: self.campaigns.clone(),
             push_health: self.push.health.clone(),
             google: self.google.clone(),
             dependencies: self.dependencies.clone(),

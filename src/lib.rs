@@ -19,6 +19,7 @@ pub mod mail;
 pub mod metrics;
 pub mod orders;
 pub mod passes;
+pub mod patch;
 pub mod publish;
 pub mod push;
 pub mod receipts;

@@ -95,6 +95,7 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
         status: "approved".into(),
         send_at: None,
         created_by: "bench".into(),
+        test_card_number: None,
     };
     let campaign = store.insert_campaign(new, "bench").await?;
 

@@ -1,11 +1,18 @@
 //! Campaigns: segmented notifications to pass holders, under pressure rules and HQ approval.
 
 pub mod audience;
+mod decisions;
+mod drafts;
 pub mod plan;
 pub mod pressure;
 pub mod requests;
 pub mod segment;
+pub mod service;
+pub mod test_send;
+pub mod warnings;
 pub mod worker;
+
+pub use service::{Campaigns, Checked, Preview};
 
 use std::collections::BTreeMap;
 

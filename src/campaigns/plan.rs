@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::campaigns::pressure::Pressure;
 use crate::campaigns::segment::Segment;
-use crate::store::{CampaignRecord, PassChange, PassRecord, SegmentCounts};
+use crate::store::{CampaignRecord, PassChange, PassRecord, QuietZone, SegmentCounts};
 
 /// What one fan-out batch needs to know.
 #[derive(Debug, Clone)]
@@ -81,29 +81,31 @@ pub fn plan_batch(
 }
 
 /// The pass change a campaign makes: its text in the template's offer field (whose
-/// changeMessage shows it on the lock screen) and as the Google message.
+/// changeMessage shows it on the lock screen) and as the Google message. Without a campaign id
+/// (a test send) nothing is counted for the campaign.
 pub fn campaign_change(
     pass: &PassRecord,
-    plan: &FanoutPlan,
+    offer_fields: &HashMap<String, String>,
     text: String,
-    campaign_id: &str,
+    campaign_id: Option<&str>,
     no_google_message: bool,
 ) -> Result<PassChange, &'static str> {
     if pass.voided {
         return Err(NO_PASS);
     }
-    let field = plan.offer_fields.get(&pass.template).ok_or(NO_OFFER_FIELD)?;
+    let field = offer_fields.get(&pass.template).ok_or(NO_OFFER_FIELD)?;
     let mut data = pass.data.clone();
     let Some(object) = data.as_object_mut() else { return Err(NO_PASS) };
     object.insert(field.clone(), Value::String(text.clone()));
     let message = (!no_google_message).then_some(text);
-    Ok(PassChange { data, voided: false, message, campaign: Some(campaign_id.to_owned()) })
+    Ok(PassChange { data, voided: false, message, campaign: campaign_id.map(str::to_owned) })
 }
 
-/// Segment counts for the holders of one timezone (`None`: no home store).
+/// Segment counts for the holders of one timezone (`None`: no home store) and language.
 #[derive(Debug, Clone)]
 pub struct ZoneCounts {
     pub timezone: Option<String>,
+    pub language: Option<String>,
     pub members: i64,
     pub passes: i64,
     pub apple_devices: i64,
@@ -112,12 +114,14 @@ pub struct ZoneCounts {
     pub daily_capped: i64,
 }
 
-/// Adds up the timezones; holders of a timezone in its quiet hours now count as held back.
+/// Adds up the timezones and languages; holders of a timezone in its quiet hours now count as
+/// held back.
 pub fn sum_zones(zones: Vec<ZoneCounts>, pressure: &Pressure, now: i64) -> SegmentCounts {
     use crate::campaigns::pressure::{DAILY_CAP, QUIET_HOURS, WEEKLY_CAP};
     let mut out = SegmentCounts::default();
     let mut cache = HashMap::new();
     let (mut weekly, mut daily, mut quiet) = (0, 0, 0);
+    let mut quiet_zones: BTreeMap<String, QuietZone> = BTreeMap::new();
     for z in zones {
         out.members += z.members;
         out.passes += z.passes;
@@ -125,11 +129,18 @@ pub fn sum_zones(zones: Vec<ZoneCounts>, pressure: &Pressure, now: i64) -> Segme
         out.google_objects += z.google_objects;
         weekly += z.weekly_capped;
         daily += z.daily_capped;
+        if let Some(language) = z.language.filter(|_| z.passes > 0) {
+            *out.languages.entry(language).or_default() += z.passes;
+        }
         let tz = pressure.timezone(z.timezone.as_deref(), &mut cache);
-        if pressure.quiet_until(now, &tz).is_some() {
+        if let Some(until) = pressure.quiet_until(now, &tz).filter(|_| z.passes > 0) {
             quiet += z.passes;
+            let name = tz.iana_name().unwrap_or("UTC").to_owned();
+            let zone = quiet_zones.entry(name.clone()).or_insert(QuietZone { timezone: name, until, holders: 0 });
+            zone.holders += z.passes;
         }
     }
+    out.quiet = quiet_zones.into_values().collect();
     out.held_back = [(WEEKLY_CAP, weekly), (DAILY_CAP, daily), (QUIET_HOURS, quiet)]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -159,7 +170,7 @@ pub fn prepare_batch(
     for (r, step) in due.iter().zip(steps) {
         let (state, rule, run_at) = match step {
             Step::Send(text, no_google_message) => {
-                let change = |p| campaign_change(p, plan, text, &r.campaign_id, no_google_message);
+                let change = |p| campaign_change(p, &plan.offer_fields, text, Some(&r.campaign_id), no_google_message);
                 match passes.get(&r.serial_number).map(|p| (p, change(p))) {
                     Some((pass, Ok(change))) => {
                         out.changes.push((pass.clone(), change));

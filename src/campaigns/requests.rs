@@ -29,6 +29,58 @@ pub struct CampaignRequest {
     pub scope: Option<String>,
     /// `normal` (default) or `high`: may pass the weekly cap (never quiet hours nor the daily cap).
     pub priority: Option<String>,
+    /// A draft waits for `submit`: no approval yet, never sent.
+    #[serde(default)]
+    pub draft: bool,
+    /// The loyalty card a test send goes to (checked by the service: a member's, with a pass).
+    pub test_card_number: Option<String>,
+}
+
+/// A change to a draft: the fields given replace the draft's; `null` clears `send_at` or
+/// `test_card_number`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftPatch {
+    pub name: Option<String>,
+    pub segment: Option<String>,
+    pub message: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "crate::patch::present")]
+    pub send_at: Option<Option<String>>,
+    pub scope: Option<String>,
+    pub priority: Option<String>,
+    #[serde(default, deserialize_with = "crate::patch::present")]
+    pub test_card_number: Option<Option<String>>,
+}
+
+impl CampaignRequest {
+    /// The request a stored campaign answers (to check it again, changed or not).
+    pub fn of(c: &crate::store::CampaignRecord) -> Self {
+        let send_at = c.send_at.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()).map(|t| t.to_string());
+        CampaignRequest {
+            name: c.name.clone(),
+            segment: c.segment.clone(),
+            message: c.messages.clone(),
+            send_at,
+            scope: Some(c.scope.clone()),
+            priority: Some(c.priority.clone()),
+            draft: c.status == "draft",
+            test_card_number: c.test_card_number.clone(),
+        }
+    }
+
+    /// This request with `patch`'s fields in place of its own.
+    pub fn patched(self, patch: DraftPatch) -> Self {
+        CampaignRequest {
+            name: patch.name.unwrap_or(self.name),
+            segment: patch.segment.unwrap_or(self.segment),
+            message: patch.message.unwrap_or(self.message),
+            send_at: patch.send_at.unwrap_or(self.send_at),
+            scope: patch.scope.or(self.scope),
+            priority: patch.priority.or(self.priority),
+            draft: self.draft,
+            test_card_number: patch.test_card_number.unwrap_or(self.test_card_number),
+        }
+    }
 }
 
 /// Parses a segment; a mistake is a 422 naming `segment` and the position.
@@ -78,8 +130,8 @@ pub fn may_read(actor: &Actor, scope: &str) -> bool {
     }
 }
 
-/// Checks a request and makes the campaign to store: approved at once for an HQ role,
-/// waiting for HQ's approval for a store manager's.
+/// Checks a request and makes the campaign to store: a draft when asked; else approved at once
+/// for an HQ role, waiting for HQ's approval for a store manager's.
 pub fn new_campaign(
     req: CampaignRequest,
     actor: &Actor,
@@ -123,7 +175,17 @@ pub fn new_campaign(
             Some(at)
         }
     };
-    let status = if actor.is_hq() { "approved" } else { "pending_approval" };
+    let test_card_number = match req.test_card_number.as_deref().map(str::trim) {
+        Some("") => {
+            return Err(Error::unprocessable("test_card_number is empty (null removes it)", "test_card_number"));
+        }
+        other => other.map(str::to_owned),
+    };
+    let status = match (req.draft, actor.is_hq()) {
+        (true, _) => "draft",
+        (false, true) => "approved",
+        (false, false) => "pending_approval",
+    };
     Ok(NewCampaign {
         id: format!("cmp_{}", tokens::random_hex(8)),
         name: name.to_owned(),
@@ -134,6 +196,7 @@ pub fn new_campaign(
         status: status.to_owned(),
         send_at,
         created_by: created_by.to_owned(),
+        test_card_number,
     })
 }
 
@@ -177,6 +240,8 @@ mod tests {
             send_at: None,
             scope: scope.map(Into::into),
             priority: None,
+            draft: false,
+            test_card_number: None,
         }
     }
 
@@ -187,6 +252,8 @@ mod tests {
         let paris = manager("paris-01");
         let local = new_campaign(request(None, "tier = \"premium\""), &paris, "key_2", 300, 0).unwrap();
         assert_eq!((local.status.as_str(), local.scope.as_str()), ("pending_approval", "store:paris-01"));
+        let draft = CampaignRequest { draft: true, ..request(None, "points >= 0") };
+        assert_eq!(new_campaign(draft, &paris, "key_2", 300, 0).unwrap().status, "draft");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::campaigns::Campaigns;
 use crate::config::Config;
 use crate::dependencies::Dependencies;
 use crate::google::sync::GoogleService;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub passes: Arc<Passes>,
     pub loyalty: Arc<Loyalty>,
     pub receipts: Arc<Receipts>,
+    pub campaigns: Arc<Campaigns>,
     /// Whether pushing is paused; `/readyz` reports it.
     pub push_health: Arc<PushHealth>,
     /// How APNs, Google and SMTP have been answering; `/readyz` and `/metrics` report it.

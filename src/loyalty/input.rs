@@ -1,7 +1,7 @@
 //! What callers send about a member, and its checks: each refusal is a 422 naming the field
 //! (`first_name`, `email`, `consent.version`, ...); text is trimmed, empty text is absent.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::contact::{self, Country};
@@ -62,24 +62,24 @@ pub struct NewMember {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub last_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub phone: Option<Option<String>>,
     pub email_verified: Option<bool>,
     pub phone_verified: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub birthday: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub language: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub home_store_id: Option<Option<String>>,
     /// A tier set by hand wins over the rules; `null` gives the rules back.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::patch::present")]
     pub tier: Option<Option<String>>,
     pub consent: Option<ConsentPatch>,
     /// Merged into the stored attributes (`null` removes a key).
@@ -94,11 +94,6 @@ pub struct ConsentPatch {
     pub terms: Option<bool>,
     pub marketing: Option<bool>,
     pub version: Option<String>,
-}
-
-/// A field given as `null` is `Some(None)`; an absent one stays `None` (through `default`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Trimmed text, `None` when empty; 422 naming `field` when too long.

@@ -35,9 +35,11 @@ pub struct CampaignRecord {
     pub updated_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The loyalty card a test send goes to (a console user's own card).
+    pub test_card_number: Option<String>,
 }
 
-/// What `insert_campaign` stores.
+/// What `insert_campaign` stores (and `save_draft` writes over a draft).
 #[derive(Debug, Clone)]
 pub struct NewCampaign {
     pub id: String,
@@ -49,6 +51,7 @@ pub struct NewCampaign {
     pub status: String,
     pub send_at: Option<i64>,
     pub created_by: String,
+    pub test_card_number: Option<String>,
 }
 
 /// A status change asked of `transition_campaign`.
@@ -84,13 +87,24 @@ pub trait CampaignsStore: Send + Sync {
     /// Stores a campaign with its first history lines (`created`, and `approved` when it starts approved).
     async fn insert_campaign(&self, campaign: NewCampaign, actor: &str) -> Result<CampaignRecord>;
     async fn campaign(&self, id: &str) -> Result<Option<CampaignRecord>>;
-    /// Campaigns newest first (optionally one scope's), after the cursor id.
+    /// Campaigns newest first (optionally one scope's, one status's), after the cursor id.
     async fn list_campaigns(
         &self,
         scope: Option<&str>,
+        status: Option<&str>,
         before_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CampaignRecord>>;
+    /// Writes `campaign`'s fields and status over a draft and records `action`, the row locked;
+    /// `Conflict` on `status` (the current one) when it is no longer a draft; `None` when there
+    /// is no such campaign.
+    async fn save_draft(
+        &self,
+        campaign: &NewCampaign,
+        actor: &str,
+        action: &str,
+        detail: Value,
+    ) -> StoreResult<Option<CampaignRecord>>;
     /// Moves a campaign between statuses and records it; `Conflict` on `status` (the current
     /// one) when it is not one of `from`; `None` when there is no such campaign.
     async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> StoreResult<Option<CampaignRecord>>;
@@ -133,11 +147,19 @@ pub(super) fn stats_from(
 /// The first history lines of a new campaign: `created` (what was asked), and `approved` when
 /// an HQ role made it.
 pub(super) fn creation_events(c: &NewCampaign) -> Vec<(&'static str, Value)> {
-    let created = serde_json::json!({"name": c.name, "segment": c.segment, "scope": c.scope,
-        "priority": c.priority, "send_at": c.send_at, "messages": c.messages});
+    let mut created = campaign_detail(c);
+    if c.status == "draft" {
+        created["draft"] = Value::Bool(true);
+    }
     let mut events = vec![("created", created)];
     if c.status == "approved" {
         events.push(("approved", serde_json::json!({"automatic": "created by head office"})));
     }
     events
+}
+
+/// What a campaign says, as its history records it (on creation and on each change of a draft).
+pub fn campaign_detail(c: &NewCampaign) -> Value {
+    serde_json::json!({"name": c.name, "segment": c.segment, "scope": c.scope,
+        "priority": c.priority, "send_at": c.send_at, "messages": c.messages})
 }

@@ -24,6 +24,20 @@ pub struct SegmentCounts {
     pub google_objects: i64,
     /// Holders a pressure rule would hold back now (`weekly_cap`, `daily_cap`, `quiet_hours`).
     pub held_back: BTreeMap<String, i64>,
+    /// Holders by the language on their member record (those without one are left out).
+    pub languages: BTreeMap<String, i64>,
+    /// The timezones in quiet hours now, with their holders.
+    pub quiet: Vec<QuietZone>,
+}
+
+/// Holders in one timezone whose quiet hours hold now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuietZone {
+    /// The IANA name (the default timezone's for holders without a home store).
+    pub timezone: String,
+    /// When the quiet hours end there (unix ms).
+    pub until: i64,
+    pub holders: i64,
 }
 
 /// A loyalty holder for `seed_holders`: a member, their pass (which the store links), and

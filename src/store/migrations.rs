@@ -37,6 +37,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     14 "0014_roles_audit" "roles_audit",
     15 "0015_signup" "signup",
     16 "0016_console_users" "console_users",
+    17 "0017_campaign_drafts" "campaign_drafts",
 ];
 
 fn migrator(sql: fn(&Embedded) -> &'static str) -> Migrator {

@@ -35,10 +35,12 @@ use serde_json::Value;
 
 use crate::error::Error;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, AuditStore};
-pub use campaigns::{CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition};
+pub use campaigns::{
+    CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition, campaign_detail,
+};
 pub use designs::DesignsStore;
 pub use error::{StoreError, StoreResult};
-pub use fanout::{FanoutPlan, FanoutStore, HolderSeed, SegmentCounts};
+pub use fanout::{FanoutPlan, FanoutStore, HolderSeed, QuietZone, SegmentCounts};
 pub use flyer_stats::{FlyerStats, FlyerStatsStore};
 pub use google::{GoogleObjectRecord, GoogleStore};
 pub use jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, QueueStats};

@@ -11,7 +11,7 @@ use crate::campaigns::{
 use crate::helpers::{Backend, TestApp, run, spawn_app_on};
 use crate::push::{mock, push_config, token};
 
-async fn new_key(app: &TestApp, body: Value) -> (String, Value) {
+pub async fn new_key(app: &TestApp, body: Value) -> (String, Value) {
     let created =
         ok_json(app.api(Method::POST, "/api/v1/keys").json(&body).send().await.unwrap(), StatusCode::CREATED).await;
     (created["key"].as_str().unwrap().to_owned(), created)

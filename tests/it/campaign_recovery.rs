@@ -54,6 +54,7 @@ fn approved_campaign(id: &str, segment: &str, send_at: Option<i64>) -> NewCampai
         status: "approved".into(),
         send_at,
         created_by: "test".into(),
+        test_card_number: None,
     }
 }
 

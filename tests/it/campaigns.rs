@@ -196,8 +196,12 @@ async fn previews_match_a_brute_force_count(backend: Backend) {
     ];
     for (segment, rule) in &cases {
         let picked: Vec<&Seeded> = seeded.iter().filter(|s| s.marketing && rule(s)).collect();
-        let (status, counts) = preview(&app, segment).await;
+        let (status, mut counts) = preview(&app, segment).await;
         assert_eq!(status, StatusCode::OK, "{segment}: {counts}");
+        let warnings = counts.as_object_mut().unwrap().remove("warnings").unwrap();
+        let codes: Vec<&str> = warnings.as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
+        let expected_codes: &[&str] = if picked.is_empty() { &["empty_audience"] } else { &[] };
+        assert_eq!(codes, expected_codes, "{segment}: {warnings}");
         let devices: usize = picked.iter().map(|s| s.devices).sum();
         let expected = json!({
             "members": picked.len(), "passes": picked.len(), "apple_devices": devices, "google_objects": 0,
@@ -246,7 +250,7 @@ pub async fn saved_on_google(store: &dyn Store, serial: &str) {
 // ---------------------------------------------------------------------------------------------
 
 /// Quiet hours from an hour ago until `secs` from now, in UTC (`HH:MM:SS-HH:MM:SS`).
-fn quiet_window_now(secs: i64) -> String {
+pub fn quiet_window_now(secs: i64) -> String {
     let now = jiff::Timestamp::now();
     let fmt = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S").to_string();
     format!("{}-{}", fmt(now - jiff::SignedDuration::from_hours(1)), fmt(now + jiff::SignedDuration::from_secs(secs)))

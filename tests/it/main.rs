@@ -8,6 +8,8 @@ mod harness;
 mod admin_api;
 mod browser;
 mod campaign_approval;
+mod campaign_checks;
+mod campaign_drafts;
 mod campaign_recovery;
 mod campaign_wallets;
 mod campaigns;

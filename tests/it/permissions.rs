@@ -116,6 +116,11 @@ const ROWS: &[Row] = &[
     Row { area: "Campaigns", action: "`GET /api/v1/campaigns/{id}`", whose: "own" },
     Row { area: "Campaigns", action: "`GET /api/v1/campaigns/{id}`", whose: "other" },
     Row { area: "Approvals", action: "`POST /api/v1/campaigns/{id}/approve`", whose: "own" },
+    Row { area: "Campaigns", action: "`PATCH /api/v1/campaigns/{id}` (a draft)", whose: "own" },
+    Row { area: "Campaigns", action: "`PATCH /api/v1/campaigns/{id}` (a draft)", whose: "other" },
+    Row { area: "Campaigns", action: "`POST /api/v1/campaigns/{id}/submit`", whose: "own" },
+    Row { area: "Campaigns", action: "`POST /api/v1/campaigns/{id}/test`", whose: "own" },
+    Row { area: "Campaigns", action: "`POST /api/v1/campaigns/{id}/test`", whose: "other" },
 ];
 
 /// What the table shows for a status: ✓ for success, else the status.
@@ -223,6 +228,22 @@ async fn attempt(app: &TestApp, i: usize, key: &str) -> String {
                 send(app, key, Method::GET, &format!("/api/v1/campaigns/{id}"), None).await.0
             }
         }
+        36..=40 => {
+            // A draft of the store's own manager, with a test card of one of its members.
+            let manager = manager_key(app, whose).await;
+            let (_, card) = member(app, whose).await;
+            let mut body = campaign(&format!("store:{whose}"));
+            body["draft"] = json!(true);
+            body["test_card_number"] = json!(card);
+            let (status, made) = send(app, &manager, Method::POST, "/api/v1/campaigns", Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+            let path = format!("/api/v1/campaigns/{}", made["id"].as_str().unwrap());
+            match i {
+                36 | 37 => send(app, key, Method::PATCH, &path, Some(json!({"name": "Renamed"}))).await.0,
+                38 => send(app, key, Method::POST, &format!("{path}/submit"), None).await.0,
+                _ => send(app, key, Method::POST, &format!("{path}/test"), None).await.0,
+            }
+        }
         _ => unreachable!("row {i}"),
     };
     outcome(status)
@@ -304,6 +325,8 @@ async fn the_readme_table_is_what_each_role_may_do(backend: Backend) {
     assert_eq!(cell("`GET /api/v1/receipts/{barcode}`", "other", "store"), "✓");
     assert_eq!(cell("`POST /api/v1/members/{id}/points`", "other", "store"), "✓");
     assert_eq!(cell("`POST /api/v1/keys`", "-", "hq_marketer"), "403");
+    assert_eq!(cell("`PATCH /api/v1/campaigns/{id}` (a draft)", "other", "store_manager"), "404");
+    assert_eq!(cell("`POST /api/v1/campaigns/{id}/test`", "own", "store"), "403");
 }
 
 /// The exploit as it was reported: a Paris till gives a Lyon member a victim's e-mail, marks it

@@ -70,7 +70,7 @@ impl CampaignsStore for SqlStore {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO campaigns (id, name, segment, scope, messages, priority, status, send_at, created_by, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+             created_at, updated_at, test_card_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -82,6 +82,7 @@ impl CampaignsStore for SqlStore {
         .bind(c.send_at)
         .bind(&c.created_by)
         .bind(now)
+        .bind(&c.test_card_number)
         .execute(&mut *tx)
         .await?;
         for (action, detail) in creation_events(&c) {
@@ -99,6 +100,7 @@ impl CampaignsStore for SqlStore {
     async fn list_campaigns(
         &self,
         scope: Option<&str>,
+        status: Option<&str>,
         before_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CampaignRecord>> {
@@ -106,15 +108,52 @@ impl CampaignsStore for SqlStore {
             "SELECT ",
             campaign_columns!(),
             " FROM campaigns WHERE (CAST($1 AS TEXT) IS NULL OR scope = $1) \
+             AND (CAST($4 AS TEXT) IS NULL OR status = $4) \
              AND (CAST($2 AS TEXT) IS NULL OR (created_at, id) < (SELECT created_at, id FROM campaigns WHERE id = $2)) \
              ORDER BY created_at DESC, id DESC LIMIT $3"
         ))
         .bind(scope)
         .bind(before_id)
         .bind(limit)
+        .bind(status)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(campaign_from_row).collect()
+    }
+
+    async fn save_draft(
+        &self,
+        c: &NewCampaign,
+        actor: &str,
+        action: &str,
+        detail: Value,
+    ) -> StoreResult<Option<CampaignRecord>> {
+        let mut tx = self.write_tx().await?;
+        let sql = concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1", lock_rows!());
+        let Some(current) = row_by(&mut *tx, sql, &c.id, campaign_from_row).await? else { return Ok(None) };
+        if current.status != "draft" {
+            return Err(StoreError::Conflict { field: "status", value: current.status, existing: Some(current.id) });
+        }
+        sqlx::query(
+            "UPDATE campaigns SET name = $1, segment = $2, scope = $3, messages = $4, priority = $5, status = $6, \
+             send_at = $7, test_card_number = $8, updated_at = $9 WHERE id = $10",
+        )
+        .bind(&c.name)
+        .bind(&c.segment)
+        .bind(&c.scope)
+        .bind(serde_json::to_string(&c.messages).map_err(anyhow::Error::from)?)
+        .bind(&c.priority)
+        .bind(&c.status)
+        .bind(c.send_at)
+        .bind(&c.test_card_number)
+        .bind(now_ms())
+        .bind(&c.id)
+        .execute(&mut *tx)
+        .await?;
+        add_event(&mut tx, &c.id, actor, action, &detail).await?;
+        let record = fetch_campaign(&mut tx, &c.id).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn transition_campaign(&self, id: &str, t: Transition<'_>) -> StoreResult<Option<CampaignRecord>> {

@@ -129,7 +129,7 @@ impl FanoutStore for SqlStore {
         let now = now_ms();
         let filter = segment.to_sql(SEGMENT_DIALECT, now, 6);
         let sql = format!(
-            "SELECT s.timezone AS timezone, COUNT(*) AS members, COUNT(p.serial_number) AS passes, \
+            "SELECT s.timezone AS timezone, m.language AS language, COUNT(*) AS members, COUNT(p.serial_number) AS passes, \
              CAST(COALESCE(SUM((SELECT COUNT(*) FROM registrations g WHERE g.serial_number = p.serial_number)), 0) \
                AS BIGINT) AS apple_devices, \
              COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = p.serial_number \
@@ -141,7 +141,7 @@ impl FanoutStore for SqlStore {
              FROM members m LEFT JOIN passes p ON p.serial_number = m.pass_serial AND p.voided = FALSE \
              LEFT JOIN stores s ON s.id = m.home_store_id \
              WHERE m.consent_marketing = TRUE AND (CAST($1 AS TEXT) IS NULL OR m.home_store_id = $1) AND ({}) \
-             GROUP BY s.timezone",
+             GROUP BY s.timezone, m.language",
             filter.sql
         );
         // The segment's SQL holds placeholders only: its values are bound below.

@@ -48,14 +48,15 @@ pub(crate) fn key_from_row(row: &DbRow) -> Result<ApiKeyRecord> {
 macro_rules! campaign_columns {
     () => {
         "id, name, segment, scope, messages, priority, status, send_at, reject_reason, google_class, \
-         google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at"
+         google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at, test_card_number"
     };
 }
 pub(crate) use campaign_columns;
 
 pub(crate) fn campaign_from_row(row: &DbRow) -> Result<CampaignRecord> {
     Ok(from_row!(row, CampaignRecord { id, name, segment, scope, priority, status, send_at, reject_reason,
-        google_class, google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at;
+        google_class, google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at,
+        test_card_number;
         messages: json(row, "messages")? }))
 }
 
@@ -114,7 +115,16 @@ pub(crate) fn zone_counts(rows: &[DbRow]) -> Result<Vec<ZoneCounts>> {
     let counts = |r: &DbRow| -> Result<ZoneCounts> {
         Ok(from_row!(
             r,
-            ZoneCounts { timezone, members, passes, apple_devices, google_objects, weekly_capped, daily_capped }
+            ZoneCounts {
+                timezone,
+                language,
+                members,
+                passes,
+                apple_devices,
+                google_objects,
+                weekly_capped,
+                daily_capped
+            }
         ))
     };
     rows.iter().map(counts).collect()
