@@ -17,6 +17,7 @@ impl Campaigns {
         let campaign = self.check(actor, req, &actor.id).await?;
         let record = self.store.insert_campaign(campaign.clone(), &actor.label()).await?;
         self.wake_if_approved(&record.status);
+        self.announce_if_waiting(&record).await?;
         let warnings = self.warnings_of(&campaign).await?;
         Ok(Checked { campaign: record, warnings })
     }
@@ -38,6 +39,7 @@ impl Campaigns {
         let status = campaign.status.clone();
         let checked = self.save(actor, campaign, "submitted", Some(json!({"status": status}))).await?;
         self.wake_if_approved(&checked.campaign.status);
+        self.announce_if_waiting(&checked.campaign).await?;
         Ok(checked)
     }
 
@@ -91,6 +93,17 @@ impl Campaigns {
         if status == "approved" {
             self.store.wakeups().campaigns().notify_waiters();
         }
+    }
+
+    /// Tells head office's console users (by e-mail, through the mail queue) that a store's
+    /// campaign waits for their decision.
+    async fn announce_if_waiting(&self, campaign: &crate::store::CampaignRecord) -> Result<()> {
+        if campaign.status != "pending_approval" {
+            return Ok(());
+        }
+        let job = crate::jobs::mail::MailJob::ApprovalWaiting { campaign_id: campaign.id.clone() };
+        let payload = serde_json::to_string(&job).map_err(anyhow::Error::from)?;
+        Ok(self.store.queue_mail(&job.key(), &payload).await?)
     }
 }
 

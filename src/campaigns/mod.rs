@@ -1,5 +1,6 @@
 //! Campaigns: segmented notifications to pass holders, under pressure rules and HQ approval.
 
+pub mod approval_mail;
 pub mod audience;
 mod decisions;
 mod drafts;

@@ -1,5 +1,5 @@
 //! The mail handler: sends the e-mails queued by the API (`verify_email`: a member's
-//! verification link), so an SMTP server that is down delays a mail instead of failing the
+//! verification link; `approval_waiting`: head office told a store's campaign waits), so an SMTP server that is down delays a mail instead of failing the
 //! request. The payload names what to send; the link's token is drawn when the mail goes out,
 //! so no usable link ever sits in the queue.
 
@@ -18,6 +18,8 @@ use crate::loyalty::Loyalty;
 pub enum MailJob {
     /// The one-time link that verifies the member's current e-mail address.
     VerifyEmail { member_id: String },
+    /// Head office's console users told that a store's campaign waits for their decision.
+    ApprovalWaiting { campaign_id: String },
 }
 
 impl MailJob {
@@ -25,6 +27,7 @@ impl MailJob {
     pub fn key(&self) -> String {
         match self {
             Self::VerifyEmail { member_id } => format!("verify_email:{member_id}"),
+            Self::ApprovalWaiting { campaign_id } => format!("approval_waiting:{campaign_id}"),
         }
     }
 }
@@ -41,6 +44,11 @@ impl MailHandler {
                 // Erased since, or no address left: nothing to send.
                 let Some(member) = member.filter(|m| m.email.is_some()) else { return Ok(()) };
                 crate::loyalty::verification::send_verification(&self.loyalty, &member)
+                    .await
+                    .map_err(|e| (e.to_string(), true))
+            }
+            MailJob::ApprovalWaiting { campaign_id } => {
+                crate::campaigns::approval_mail::send(&self.loyalty, campaign_id)
                     .await
                     .map_err(|e| (e.to_string(), true))
             }

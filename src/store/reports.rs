@@ -26,6 +26,8 @@ pub struct PassDevice {
 #[async_trait]
 pub trait ReportsStore {
     async fn overview_counts(&self, store_id: Option<&str>, since_ms: i64) -> Result<OverviewCounts>;
+    /// Campaigns waiting for head office's approval.
+    async fn pending_approvals(&self) -> Result<i64>;
     /// The iPhones registered for a pass, newest first.
     async fn pass_devices(&self, serial: &str) -> Result<Vec<PassDevice>>;
 }

@@ -10,6 +10,7 @@
 
 mod ast;
 mod check;
+pub mod compose;
 mod lexer;
 mod parser;
 mod sql;

@@ -2,7 +2,10 @@
 //! (minijinja, embedded), sessions in the database, a CSRF token on every form, and the same
 //! domain functions as the API, so a rule holds in one place for both.
 
+mod approvals;
 mod auth;
+mod campaigns;
+mod composer;
 mod i18n;
 mod members;
 mod operations;
@@ -34,6 +37,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/members/{id}/points", post(members::adjust))
         .route("/console/logout", post(auth::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
+        .route("/console/assets/composer.js", get(pages::composer_script))
+        .route("/console/assets/progress.js", get(pages::progress_script))
+        .route("/console/campaigns", get(campaigns::list))
+        .route("/console/campaigns/new", get(composer::new).post(composer::create))
+        .route("/console/campaigns/reach", post(composer::reach))
+        .route("/console/campaigns/{id}", get(campaigns::show).post(composer::save))
+        .route("/console/campaigns/{id}/progress", get(campaigns::progress_json))
+        .route("/console/campaigns/{id}/confirm", get(campaigns::confirm))
+        .route("/console/campaigns/{id}/submit", post(campaigns::submit))
+        .route("/console/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/console/approvals", get(approvals::show))
+        .route("/console/approvals/{id}", post(approvals::decide))
         .route("/console/{*rest}", get(unknown))
 }
 

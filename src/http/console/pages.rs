@@ -28,6 +28,11 @@ fn env() -> &'static Environment<'static> {
             ("members.html", include_str!("../pages/console/members.html")),
             ("member.html", include_str!("../pages/console/member.html")),
             ("operations.html", include_str!("../pages/console/operations.html")),
+            ("campaigns.html", include_str!("../pages/console/campaigns.html")),
+            ("composer.html", include_str!("../pages/console/composer.html")),
+            ("campaign.html", include_str!("../pages/console/campaign.html")),
+            ("confirm.html", include_str!("../pages/console/confirm.html")),
+            ("approvals.html", include_str!("../pages/console/approvals.html")),
         ] {
             env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
         }
@@ -51,7 +56,10 @@ fn navigation(signed: &Signed) -> Vec<Value> {
     links
         .into_iter()
         .filter(|(_, _, area)| area.is_none_or(|a| actor.reach(a) != Reach::None))
-        .map(|(key, href, _)| json!({"key": key, "href": href}))
+        .map(|(key, href, _)| {
+            let count = if key == "approvals" { signed.waiting.filter(|n| *n > 0) } else { None };
+            json!({"key": key, "href": href, "count": count})
+        })
         .collect()
 }
 
@@ -105,13 +113,27 @@ pub fn when(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }
 
-/// The stylesheet, served from the binary (no CDN) and cached by browsers for a day.
-pub async fn stylesheet() -> Response {
-    let mut resp = include_str!("../pages/console/console.css").into_response();
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut resp = body.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     resp
+}
+
+/// The stylesheet, served from the binary (no CDN) and cached by browsers for a day.
+pub async fn stylesheet() -> Response {
+    asset(include_str!("../pages/console/console.css"), "text/css; charset=utf-8")
+}
+
+/// The composer's live reach (the page works without it).
+pub async fn composer_script() -> Response {
+    asset(include_str!("../pages/console/composer.js"), "text/javascript; charset=utf-8")
+}
+
+/// A sending campaign's figures refreshed (the page works without it).
+pub async fn progress_script() -> Response {
+    asset(include_str!("../pages/console/progress.js"), "text/javascript; charset=utf-8")
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub struct Signed {
     /// The session's CSRF token, put in every form.
     pub csrf: String,
     pub lang: &'static str,
+    /// Campaigns waiting for approval, for those who decide on them (shown on every page).
+    pub waiting: Option<i64>,
 }
 
 /// The page language: the switch's cookie, else the user's, else the browser's.
@@ -67,7 +69,13 @@ impl FromRequestParts<Arc<AppState>> for Signed {
         };
         let actor = crate::users::actor(&user).map_err(IntoResponse::into_response)?;
         let lang = language(&parts.headers, Some(&user));
-        let signed = Signed { actor, user, csrf: session.csrf_token, lang };
+        let waiting = match actor.reach(crate::access::Area::Approvals) {
+            crate::access::Reach::None => None,
+            _ => Some(
+                state.store.pending_approvals().await.map_err(|e| crate::error::Error::Internal(e).into_response())?,
+            ),
+        };
+        let signed = Signed { actor, user, csrf: session.csrf_token, lang, waiting };
         // A state-changing request from a script carries the token in a header.
         if parts.method != Method::GET && parts.method != Method::HEAD {
             let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());

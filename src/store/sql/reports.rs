@@ -29,6 +29,11 @@ impl ReportsStore for SqlStore {
         Ok(from_row!(row, OverviewCounts { members, new_members, apple_cards, google_cards, pending_approvals }))
     }
 
+    async fn pending_approvals(&self) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM campaigns WHERE status = 'pending_approval'";
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+    }
+
     async fn pass_devices(&self, serial: &str) -> Result<Vec<PassDevice>> {
         let rows = sqlx::query(
             "SELECT created_at AS registered_at FROM registrations WHERE serial_number = $1 ORDER BY created_at DESC",
