@@ -19,4 +19,8 @@ pub struct Console {
     /// How long a console account stays locked after too many wrong passwords (minutes).
     #[arg(long, env = "PASSERELLE_SIGN_IN_LOCK_MINUTES", default_value_t = 15, global = true)]
     pub sign_in_lock_minutes: u64,
+
+    /// Console sign-in attempts allowed per client IP and minute, whatever the account (0: no limit).
+    #[arg(long, env = "PASSERELLE_SIGN_IN_RATE_PER_MIN", default_value_t = 10, global = true)]
+    pub sign_in_rate_per_min: u32,
 }

@@ -139,6 +139,22 @@ async fn wrong_passwords_lock_the_account(backend: Backend) {
     assert!(resp.text().await.unwrap().contains("locked until"));
 }
 
+/// Guesses spread over accounts from one address are limited per IP too.
+async fn sign_ins_are_limited_per_address(backend: Backend) {
+    let mut config = test_config();
+    config.console.sign_in_rate_per_min = 3;
+    let app = spawn_app_on(backend, config).await;
+    create_user(&app, "ops@example.com", "hq_admin", None);
+    for n in 0..3 {
+        let resp = sign_in(&app, &browser(), &format!("guess{n}@example.com"), "not the password").await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    let resp = sign_in(&app, &browser(), "ops@example.com", PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password, from this address");
+    assert!(resp.headers().contains_key("retry-after"));
+    assert!(resp.text().await.unwrap().contains("Too many sign-in attempts"));
+}
+
 /// The overview's figures are counts of what is stored: everyone's for head office, the
 /// store's own for its manager.
 async fn the_overview_counts_members_and_cards(backend: Backend) {
@@ -307,4 +323,5 @@ on_both_backends!(sign_in_out_and_sessions);
 on_both_backends!(operations_manage_keys_and_users);
 on_both_backends!(members_are_searched_and_adjusted_within_the_role);
 on_both_backends!(wrong_passwords_lock_the_account);
+on_both_backends!(sign_ins_are_limited_per_address);
 on_both_backends!(the_overview_counts_members_and_cards);

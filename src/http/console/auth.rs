@@ -13,6 +13,7 @@ use serde_json::json;
 use super::i18n;
 use super::pages;
 use super::session::{self, Form, LANG_COOKIE, NoFields, SESSION_COOKIE};
+use crate::http::rate_limit::PerIpLimit;
 use crate::http::{AppState, cookies};
 use crate::tokens;
 use crate::users::sessions::{self as user_sessions, Refused, SessionRules};
@@ -85,10 +86,21 @@ pub struct LoginForm {
 
 pub async fn sign_in(
     State(state): State<Arc<AppState>>,
+    axum::Extension(limit): axum::Extension<Arc<PerIpLimit>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     axum::extract::Form(form): axum::extract::Form<LoginForm>,
 ) -> Response {
     let lang = session::language(&headers, None);
+    // Guesses spread over many accounts from one address are held back too.
+    let ip = crate::http::client_ip::resolve(peer.ip(), &headers, &state.config.http.trusted_proxies);
+    if let Err(limited) = limit.check(ip) {
+        tracing::info!(%ip, "console sign-in rate limit reached (PASSERELLE_SIGN_IN_RATE_PER_MIN)");
+        let next = safe_next(form.next.as_deref());
+        let mut resp = login_page(&state, lang, &next, &form.email, Some(i18n::text(lang, "too_many")));
+        *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return limited.on(resp);
+    }
     let next = safe_next(form.next.as_deref());
     let cookie = cookies::get(&headers, LOGIN_COOKIE);
     let token_ok =

@@ -21,11 +21,13 @@ use axum::routing::{get, post};
 
 use crate::http::AppState;
 
-pub fn router() -> Router<Arc<AppState>> {
+pub fn router(state: &AppState) -> Router<Arc<AppState>> {
+    let sign_in_limit =
+        Arc::new(crate::http::rate_limit::PerIpLimit::per_minute(state.config.console.sign_in_rate_per_min));
     Router::new()
         .route("/console", get(overview::show))
         .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
-        .route("/console/login", get(auth::show).post(auth::sign_in))
+        .route("/console/login", get(auth::show).post(auth::sign_in).layer(axum::Extension(sign_in_limit)))
         .route("/console/operations", get(operations::show))
         .route("/console/operations/retry", post(operations::retry))
         .route("/console/operations/keys", post(operations::create_key))
