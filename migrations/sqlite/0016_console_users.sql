@@ -29,3 +29,13 @@ CREATE TABLE user_sessions (
     ended_at     INTEGER
 );
 CREATE INDEX user_sessions_user ON user_sessions (user_id);
+
+-- One-time links that reset a forgotten password (the token only as its SHA-256).
+CREATE TABLE password_resets (
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+);
+CREATE INDEX password_resets_user ON password_resets (user_id);

@@ -20,6 +20,8 @@ pub enum MailJob {
     VerifyEmail { member_id: String },
     /// Head office's console users told that a store's campaign waits for their decision.
     ApprovalWaiting { campaign_id: String },
+    /// A console user's one-time link to choose a new password.
+    PasswordReset { user_id: String },
 }
 
 impl MailJob {
@@ -28,6 +30,7 @@ impl MailJob {
         match self {
             Self::VerifyEmail { member_id } => format!("verify_email:{member_id}"),
             Self::ApprovalWaiting { campaign_id } => format!("approval_waiting:{campaign_id}"),
+            Self::PasswordReset { user_id } => format!("password_reset:{user_id}"),
         }
     }
 }
@@ -44,6 +47,12 @@ impl MailHandler {
                 // Erased since, or no address left: nothing to send.
                 let Some(member) = member.filter(|m| m.email.is_some()) else { return Ok(()) };
                 crate::loyalty::verification::send_verification(&self.loyalty, &member)
+                    .await
+                    .map_err(|e| (e.to_string(), true))
+            }
+            MailJob::PasswordReset { user_id } => {
+                let (store, passes) = (self.loyalty.passes.store.as_ref(), &self.loyalty.passes);
+                crate::users::reset::send(store, self.loyalty.mailer.as_ref(), &passes.public_url, user_id)
                     .await
                     .map_err(|e| (e.to_string(), true))
             }

@@ -67,4 +67,11 @@ pub trait UsersStore {
     /// Records activity on a session (at most once a minute is enough for idle expiry).
     async fn touch_session(&self, token_hash: &str, at: i64) -> Result<()>;
     async fn end_session(&self, token_hash: &str, at: i64) -> Result<()>;
+    /// Stores a password-reset link (its token's hash), valid until `expires_at`.
+    async fn insert_password_reset(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()>;
+    /// The user a reset link is for, if it is unused and unexpired at `now`.
+    async fn password_reset_user(&self, token_hash: &str, now: i64) -> Result<Option<String>>;
+    /// Uses a reset link once: sets the password, ends every session of the user and forgets
+    /// failed sign-ins, in one transaction. `None` when the link is used, expired or unknown.
+    async fn reset_password(&self, token_hash: &str, password_hash: &str, now: i64) -> Result<Option<String>>;
 }

@@ -3,6 +3,7 @@
 //! sign-in and sessions in `sessions`.
 
 pub mod password;
+pub mod reset;
 pub mod sessions;
 
 use crate::access::{Actor, Area, Role};

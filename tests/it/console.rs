@@ -139,6 +139,52 @@ async fn wrong_passwords_lock_the_account(backend: Backend) {
     assert!(resp.text().await.unwrap().contains("locked until"));
 }
 
+/// A forgotten password: the same answer for any address, a one-time link by e-mail that sets
+/// the new password, ends the user's sessions and works once.
+async fn a_forgotten_password_is_reset_by_mail(backend: Backend) {
+    let app = spawn_app_on(backend, test_config()).await;
+    create_user(&app, "claire@example.com", "hq_marketer", None);
+    let open = browser();
+    assert_eq!(sign_in(&app, &open, "claire@example.com", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let ask = |email: &'static str| {
+        let (app_url, client) = (app.url("/console/password/forgot"), browser());
+        async move {
+            let page = client.get(&app_url).send().await.unwrap().text().await.unwrap();
+            let form = [("email", email), ("csrf", &hidden(&page, "csrf"))];
+            let resp = client.post(&app_url).form(&form).send().await.unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let (known, known_page) = ask("claire@example.com").await;
+    let (unknown, unknown_page) = ask("nobody@example.com").await;
+    assert_eq!((known, unknown), (StatusCode::OK, StatusCode::OK));
+    let strip = |html: &str| html.split("name=\"csrf\" value=").next().unwrap().to_owned();
+    assert_eq!(strip(&known_page), strip(&unknown_page), "the same page for any address");
+    let mail = crate::console_campaigns::wait_for_mail(&app, "claire@example.com").await;
+    let start = mail.find("/console/password/reset/").expect("a reset link");
+    let path: String = mail[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let client = browser();
+    let page = client.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let resp = client.post(app.url(&path)).form(&[("password", "short"), ("csrf", &csrf)]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The page shown again carries a fresh form token, as a browser would send.
+    let csrf = hidden(&resp.text().await.unwrap(), "csrf");
+    let new_password = "a brand new passphrase";
+    let resp = client.post(app.url(&path)).form(&[("password", new_password), ("csrf", &csrf)]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(open.get(app.url("/console")).send().await.unwrap().status(), StatusCode::SEE_OTHER, "sessions end");
+    assert_eq!(sign_in(&app, &browser(), "claire@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(&app, &browser(), "claire@example.com", new_password).await.status(), StatusCode::SEE_OTHER);
+    let resp = client
+        .post(app.url(&path))
+        .form(&[("password", "yet another passphrase"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "a link works once");
+}
+
 /// Guesses spread over accounts from one address are limited per IP too.
 async fn sign_ins_are_limited_per_address(backend: Backend) {
     let mut config = test_config();
@@ -324,4 +370,5 @@ on_both_backends!(operations_manage_keys_and_users);
 on_both_backends!(members_are_searched_and_adjusted_within_the_role);
 on_both_backends!(wrong_passwords_lock_the_account);
 on_both_backends!(sign_ins_are_limited_per_address);
+on_both_backends!(a_forgotten_password_is_reset_by_mail);
 on_both_backends!(the_overview_counts_members_and_cards);

@@ -180,7 +180,7 @@ async fn a_store_campaign_is_approved_in_the_console(backend: Backend) {
 }
 
 /// The e-mail written for `to` (tests write mail to a folder), waiting for the mail queue.
-async fn wait_for_mail(app: &TestApp, to: &str) -> String {
+pub async fn wait_for_mail(app: &TestApp, to: &str) -> String {
     for _ in 0..100 {
         for entry in std::fs::read_dir(&app.mail_dir).into_iter().flatten().flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Signing in and out: `GET/POST /console/login` (fields `email`, `password`), `POST
-//! /console/logout`. The sign-in form carries its own CSRF token (a random value in a strict
-//! cookie and in the form, which must match: no session exists yet to hold one).
+//! /console/logout`, and a forgotten password (`/console/password/forgot`, the mailed
+//! `/console/password/reset/{token}`). Forms shown before sign-in carry their own CSRF token (a
+//! random value in a strict cookie and in the form, which must match: no session holds one yet).
 
 use std::sync::Arc;
 
@@ -18,12 +19,14 @@ use crate::http::{AppState, cookies};
 use crate::tokens;
 use crate::users::sessions::{self as user_sessions, Refused, SessionRules};
 
-const LOGIN_COOKIE: &str = "passerelle_login";
+const FORM_COOKIE: &str = "passerelle_form";
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     next: Option<String>,
     lang: Option<String>,
+    /// Set after a password reset: the page says so.
+    reset: Option<String>,
 }
 
 /// Only a console path may follow sign-in (never another site).
@@ -38,16 +41,40 @@ fn secure(state: &AppState) -> bool {
     state.passes.public_url.starts_with("https://")
 }
 
-/// The sign-in page with a fresh form token (in its cookie too), and an error if any.
-fn login_page(state: &AppState, lang: &str, next: &str, email: &str, error: Option<String>) -> Response {
+/// A page shown before sign-in, with a fresh form token in `ctx.csrf` and in its cookie.
+fn public_form(state: &AppState, lang: &str, template: &str, mut ctx: serde_json::Value) -> Response {
     let nonce = tokens::random_hex(16);
-    let mut resp =
-        pages::render_public(lang, "login.html", json!({"csrf": nonce, "next": next, "email": email, "error": error}));
-    let cookie = cookies::set(LOGIN_COOKIE, &nonce, "/console/login", Some(3600), "Strict", secure(state));
+    ctx["csrf"] = json!(nonce);
+    let mut resp = pages::render_public(lang, template, ctx);
+    let cookie = cookies::set(FORM_COOKIE, &nonce, "/console", Some(3600), "Strict", secure(state));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
-    if error.is_some() {
+    resp
+}
+
+/// Whether a form posted before sign-in brings the token of its cookie.
+fn public_form_ok(headers: &HeaderMap, csrf: Option<&str>) -> bool {
+    matches!((cookies::get(headers, FORM_COOKIE), csrf), (Some(c), Some(f)) if crate::http::extract::secrets_equal(c, f))
+}
+
+/// The sign-in page, with an error (401) or a notice if any.
+fn login_page(state: &AppState, lang: &str, next: &str, email: &str, error: Option<String>) -> Response {
+    login_page_with(state, lang, next, email, error, None)
+}
+
+fn login_page_with(
+    state: &AppState,
+    lang: &str,
+    next: &str,
+    email: &str,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let unauthorized = error.is_some();
+    let ctx = json!({"next": next, "email": email, "error": error, "notice": notice});
+    let mut resp = public_form(state, lang, "login.html", ctx);
+    if unauthorized {
         *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
     }
     resp
@@ -69,7 +96,8 @@ pub async fn show(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(
         Some("en") => "en",
         _ => session::language(&headers, None),
     };
-    let mut resp = login_page(&state, lang, &safe_next(q.next.as_deref()), "", None);
+    let notice = q.reset.is_some().then(|| i18n::text(lang, "password_changed"));
+    let mut resp = login_page_with(&state, lang, &safe_next(q.next.as_deref()), "", None, notice);
     remember_language(&mut resp, q.lang.as_deref(), secure(&state));
     resp
 }
@@ -102,10 +130,7 @@ pub async fn sign_in(
         return limited.on(resp);
     }
     let next = safe_next(form.next.as_deref());
-    let cookie = cookies::get(&headers, LOGIN_COOKIE);
-    let token_ok =
-        matches!((cookie, form.csrf.as_deref()), (Some(c), Some(f)) if crate::http::extract::secrets_equal(c, f));
-    if !token_ok {
+    if !public_form_ok(&headers, form.csrf.as_deref()) {
         return session::csrf_refused(lang);
     }
     let rules = SessionRules::from(&state.config.console);
@@ -150,4 +175,87 @@ pub async fn sign_out(State(state): State<Arc<AppState>>, headers: HeaderMap, fo
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+    csrf: Option<String>,
+}
+
+pub async fn forgot_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let lang = session::language(&headers, None);
+    public_form(&state, lang, "password.html", json!({"step": "forgot"}))
+}
+
+/// Queues the link for an active user's address; the same page whatever the address.
+pub async fn forgot(
+    State(state): State<Arc<AppState>>,
+    axum::Extension(limit): axum::Extension<Arc<PerIpLimit>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<ForgotForm>,
+) -> Response {
+    let lang = session::language(&headers, None);
+    if !public_form_ok(&headers, form.csrf.as_deref()) {
+        return session::csrf_refused(lang);
+    }
+    let ip = crate::http::client_ip::resolve(peer.ip(), &headers, &state.config.http.trusted_proxies);
+    if let Err(limited) = limit.check(ip) {
+        let ctx = json!({"step": "forgot", "error": i18n::text(lang, "too_many")});
+        let mut resp = public_form(&state, lang, "password.html", ctx);
+        *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        return limited.on(resp);
+    }
+    if let Err(e) = crate::users::reset::request(state.store.as_ref(), &form.email).await {
+        return crate::error::Error::Internal(e).into_response();
+    }
+    public_form(&state, lang, "password.html", json!({"step": "sent"}))
+}
+
+pub async fn reset_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    let lang = session::language(&headers, None);
+    match crate::users::reset::valid(state.store.as_ref(), &token).await {
+        Ok(true) => public_form(&state, lang, "password.html", json!({"step": "reset", "token": token})),
+        Ok(false) => public_form(&state, lang, "password.html", json!({"step": "expired"})),
+        Err(e) => crate::error::Error::Internal(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    password: String,
+    csrf: Option<String>,
+}
+
+pub async fn reset(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    axum::extract::Form(form): axum::extract::Form<ResetForm>,
+) -> Response {
+    let lang = session::language(&headers, None);
+    if !public_form_ok(&headers, form.csrf.as_deref()) {
+        return session::csrf_refused(lang);
+    }
+    let step = |step: &str, error: Option<String>, status| {
+        let mut resp =
+            public_form(&state, lang, "password.html", json!({"step": step, "token": token, "error": error}));
+        *resp.status_mut() = status;
+        resp
+    };
+    match crate::users::reset::reset(state.store.as_ref(), &token, &form.password).await {
+        Ok(()) => Redirect::to("/console/login?reset=1").into_response(),
+        Err(crate::error::Error::Unprocessable { .. }) => {
+            step("reset", Some(i18n::text(lang, "password_too_short")), axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(crate::error::Error::NotFound(_)) => step("expired", None, axum::http::StatusCode::NOT_FOUND),
+        Err(e) => e.into_response(),
+    }
 }

@@ -27,7 +27,12 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
     Router::new()
         .route("/console", get(overview::show))
         .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
-        .route("/console/login", get(auth::show).post(auth::sign_in).layer(axum::Extension(sign_in_limit)))
+        .route("/console/login", get(auth::show).post(auth::sign_in).layer(axum::Extension(sign_in_limit.clone())))
+        .route(
+            "/console/password/forgot",
+            get(auth::forgot_page).post(auth::forgot).layer(axum::Extension(sign_in_limit)),
+        )
+        .route("/console/password/reset/{token}", get(auth::reset_page).post(auth::reset))
         .route("/console/operations", get(operations::show))
         .route("/console/operations/retry", post(operations::retry))
         .route("/console/operations/keys", post(operations::create_key))

@@ -23,6 +23,7 @@ fn env() -> &'static Environment<'static> {
         for (name, source) in [
             ("base.html", include_str!("../pages/console/base.html")),
             ("login.html", include_str!("../pages/console/login.html")),
+            ("password.html", include_str!("../pages/console/password.html")),
             ("overview.html", include_str!("../pages/console/overview.html")),
             ("error.html", include_str!("../pages/console/error.html")),
             ("members.html", include_str!("../pages/console/members.html")),

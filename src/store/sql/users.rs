@@ -155,6 +155,53 @@ impl UsersStore for SqlStore {
         Ok(())
     }
 
+    async fn insert_password_reset(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn password_reset_user(&self, token_hash: &str, now: i64) -> Result<Option<String>> {
+        let sql = "SELECT user_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2";
+        Ok(sqlx::query_scalar(sql).bind(token_hash).bind(now).fetch_optional(&self.pool).await?)
+    }
+
+    async fn reset_password(&self, token_hash: &str, password_hash: &str, now: i64) -> Result<Option<String>> {
+        let mut tx = self.write_tx().await?;
+        let used: Option<String> = sqlx::query_scalar(
+            "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING user_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = used else { return Ok(None) };
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, failed_sign_ins = 0, locked_until = NULL, updated_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(password_hash)
+        .bind(now)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE user_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+
     async fn end_session(&self, token_hash: &str, at: i64) -> Result<()> {
         sqlx::query("UPDATE user_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL")
             .bind(at)
