@@ -92,8 +92,8 @@ async fn keys(config: Config, command: KeysCommand) -> Result<ExitCode> {
             }
         }
         KeysCommand::Revoke { id } => {
-            if !store.revoke_api_key(&id).await? {
-                eprintln!("no active key {id:?}");
+            if let Err(e) = crate::keys::revoke(store.as_ref(), None, &id).await {
+                eprintln!("{e}");
                 return Ok(ExitCode::FAILURE);
             }
             println!("revoked {id}");

@@ -1,6 +1,7 @@
 //! Admin API keys: made here, shown once, stored as a SHA-256 hash (shared by the CLI and the API).
 //! A key carries a role (`access::Role`) and, for a store role, its store.
 
+use crate::access::audit::{self, Audited};
 use crate::access::{Actor, Area, Role};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -91,7 +92,39 @@ pub async fn create(
             store_id: grant.store_id.clone(),
         })
         .await?;
+    if let Some(actor) = by {
+        let detail = serde_json::json!({"name": record.name, "role": record.role});
+        let what = Audited {
+            action: "key.created",
+            object_kind: "key",
+            object_id: &record.id,
+            store_id: record.store_id.as_deref(),
+            detail,
+        };
+        audit::record(store, actor, what).await?;
+    }
     Ok((record, Secret::new(secret)))
+}
+
+/// Revokes a key; 404 if there is no such active key. `by` is who asks (`None`: the command line).
+pub async fn revoke(store: &dyn Store, by: Option<&Actor>, id: &str) -> Result<()> {
+    if let Some(actor) = by {
+        actor.require(Area::Keys)?;
+    }
+    if !store.revoke_api_key(id).await? {
+        return Err(Error::NotFound(format!("no active key {id:?}")));
+    }
+    if let Some(actor) = by {
+        let what = Audited {
+            action: "key.revoked",
+            object_kind: "key",
+            object_id: id,
+            store_id: None,
+            detail: serde_json::json!({}),
+        };
+        audit::record(store, actor, what).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::extract::JsonBody;
 use super::views;
 use crate::access::{Actor, Area};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::AppState;
 use crate::keys::{self, KeyGrant};
 
@@ -52,9 +52,6 @@ async fn list(State(state): State<Arc<AppState>>, actor: Actor) -> Result<Json<V
 
 async fn revoke(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<StatusCode> {
     actor.require(Area::Keys)?;
-    if state.store.revoke_api_key(&id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::NotFound(format!("no active key {id:?}")))
-    }
+    keys::revoke(state.store.as_ref(), Some(&actor), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -421,6 +421,17 @@ pub async fn add_points(loyalty: &Loyalty, actor: &Actor, id: &str, entry: Point
             "idempotency_key",
         ));
     }
+    // Head office's hand adjustments (a goodwill gesture, a correction) are overrides.
+    if actor.is_hq() && !actor.is_flow() && !outcome.replayed {
+        let what = Audited {
+            action: "points.adjusted",
+            object_kind: "member",
+            object_id: id,
+            store_id: outcome.entry.store_id.as_deref(),
+            detail: serde_json::json!({"delta": delta, "reason": outcome.entry.reason, "ledger_id": outcome.entry.id}),
+        };
+        audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
+    }
     if let Some(own) = actor.own_store()
         && !outcome.replayed
     {

@@ -6,6 +6,7 @@ pub mod password;
 pub mod reset;
 pub mod sessions;
 
+use crate::access::audit::{self, Audited};
 use crate::access::{Actor, Area, Role};
 use crate::error::{Error, Result, phrase_conflict};
 use crate::loyalty::contact::normalise_email;
@@ -63,9 +64,21 @@ pub async fn create(store: &dyn Store, by: Option<&Actor>, input: NewUserInput<'
         store_id: store_id.map(str::to_owned),
         language,
     };
-    store.insert_user(user).await.map_err(|e| {
+    let user = store.insert_user(user).await.map_err(|e| {
         phrase_conflict(e, |_, email, _| Error::conflict(format!("a user has the e-mail {email:?}"), "email"))
-    })
+    })?;
+    if let Some(actor) = by {
+        let detail = serde_json::json!({"email": user.email, "role": user.role});
+        let what = Audited {
+            action: "user.created",
+            object_kind: "user",
+            object_id: &user.id,
+            store_id: user.store_id.as_deref(),
+            detail,
+        };
+        audit::record(store, actor, what).await?;
+    }
+    Ok(user)
 }
 
 /// Disables a user and ends their sessions; 404 if there is no such user.
@@ -74,5 +87,17 @@ pub async fn disable(store: &dyn Store, by: Option<&Actor>, email: &str) -> Resu
         actor.require(Area::Keys)?;
     }
     let email = email.trim().to_lowercase();
-    store.disable_user(&email).await?.ok_or_else(|| Error::NotFound(format!("no user {email:?}")))
+    let user = store.disable_user(&email).await?.ok_or_else(|| Error::NotFound(format!("no user {email:?}")))?;
+    if let Some(actor) = by {
+        let detail = serde_json::json!({"email": user.email});
+        let what = Audited {
+            action: "user.disabled",
+            object_kind: "user",
+            object_id: &user.id,
+            store_id: user.store_id.as_deref(),
+            detail,
+        };
+        audit::record(store, actor, what).await?;
+    }
+    Ok(user)
 }

@@ -363,6 +363,13 @@ async fn operations_manage_keys_and_users(backend: Backend) {
     assert_eq!(sign_in(&app, &browser(), "new@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
     let form = vec![("email", "mkt@example.com")];
     assert_eq!(post("/console/operations/users/disable", form).await.status(), StatusCode::FORBIDDEN, "no token");
+    // Each action is in the audit log with who did it; the page is the admin's.
+    let audit = admin.get(app.url("/console/audit")).send().await.unwrap().text().await.unwrap();
+    for action in ["key.created", "user.created", "user.disabled"] {
+        assert!(audit.contains(&format!(">{action}<")), "{action} in {audit}");
+    }
+    assert!(audit.contains("admin@example.com"), "{audit}");
+    assert_eq!(marketer.get(app.url("/console/audit")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
 }
 
 on_both_backends!(sign_in_out_and_sessions);

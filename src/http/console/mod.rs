@@ -3,6 +3,7 @@
 //! domain functions as the API, so a rule holds in one place for both.
 
 mod approvals;
+mod audit;
 mod auth;
 mod campaigns;
 mod composer;
@@ -54,6 +55,7 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
         .route("/console/campaigns/{id}/confirm", get(campaigns::confirm))
         .route("/console/campaigns/{id}/submit", post(campaigns::submit))
         .route("/console/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/console/audit", get(audit::show))
         .route("/console/approvals", get(approvals::show))
         .route("/console/approvals/{id}", post(approvals::decide))
         .route("/console/{*rest}", get(unknown))

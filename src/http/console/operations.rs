@@ -158,12 +158,9 @@ pub async fn create_key(State(state): State<Arc<AppState>>, form: Form<KeyForm>)
 /// Revokes an API key.
 pub async fn revoke_key(State(state): State<Arc<AppState>>, Path(id): Path<String>, form: Form<NoFields>) -> Response {
     let Form { signed, fields: NoFields {} } = form;
-    if let Err(e) = signed.actor.require(Area::Keys) {
-        return refused(&signed, e);
-    }
-    match state.store.revoke_api_key(&id).await {
-        Ok(_) => Redirect::to("/console/operations").into_response(),
-        Err(e) => Error::Internal(e).into_response(),
+    match keys::revoke(state.store.as_ref(), Some(&signed.actor), &id).await {
+        Ok(()) | Err(Error::NotFound(_)) => Redirect::to("/console/operations").into_response(),
+        Err(e) => refused(&signed, e),
     }
 }
 

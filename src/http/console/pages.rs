@@ -34,6 +34,7 @@ fn env() -> &'static Environment<'static> {
             ("campaign.html", include_str!("../pages/console/campaign.html")),
             ("confirm.html", include_str!("../pages/console/confirm.html")),
             ("approvals.html", include_str!("../pages/console/approvals.html")),
+            ("audit.html", include_str!("../pages/console/audit.html")),
         ] {
             env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
         }
@@ -53,6 +54,7 @@ fn navigation(signed: &Signed) -> Vec<Value> {
         ("flyers", "/console/flyers", Some(Area::Flyers)),
         ("templates", "/console/templates", Some(Area::Templates)),
         ("operations", "/console/operations", Some(Area::Operations)),
+        ("audit", "/console/audit", Some(Area::Operations)),
     ];
     links
         .into_iter()
