@@ -17,6 +17,8 @@ pub enum Purpose {
     ReceiptContact,
     /// Signs receipt barcodes.
     ReceiptBarcode,
+    /// Signs the ticket between a console password and its second factor.
+    SignInTicket,
 }
 
 impl Purpose {
@@ -25,6 +27,7 @@ impl Purpose {
             Self::FormToken => b"passerelle/form-token/v1",
             Self::ReceiptContact => b"passerelle/receipt-contact/v1",
             Self::ReceiptBarcode => b"passerelle/receipt-barcode/v1",
+            Self::SignInTicket => b"passerelle/sign-in-ticket/v1",
         }
     }
 }
@@ -90,7 +93,8 @@ mod tests {
     fn one_key_per_purpose_stable_per_secret() {
         let secret = Secret::new("s".repeat(40));
         let keys = SecretKeys::from_config(Some(&secret)).unwrap();
-        let all = [Purpose::FormToken, Purpose::ReceiptContact, Purpose::ReceiptBarcode].map(|p| keys.derive(p));
+        let all = [Purpose::FormToken, Purpose::ReceiptContact, Purpose::ReceiptBarcode, Purpose::SignInTicket]
+            .map(|p| keys.derive(p));
         assert_ne!(all[0], all[1]);
         assert_ne!(all[1], all[2]);
         assert_ne!(all[0], all[2]);

@@ -39,3 +39,17 @@ CREATE TABLE password_resets (
     used_at    BIGINT
 );
 CREATE INDEX password_resets_user ON password_resets (user_id);
+
+-- Two-factor sign-in (TOTP, RFC 6238): the base-32 secret, set when the user starts turning it
+-- on and enabled once they confirm a code; the last time step accepted (a code works once).
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_enabled_at BIGINT;
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
+
+-- One-time recovery codes for a lost authenticator (SHA-256 of each code).
+CREATE TABLE user_recovery_codes (
+    user_id   TEXT NOT NULL REFERENCES users (id),
+    code_hash TEXT NOT NULL,
+    used_at   BIGINT,
+    PRIMARY KEY (user_id, code_hash)
+);

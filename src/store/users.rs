@@ -25,6 +25,11 @@ pub struct UserRecord {
     pub last_sign_in_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Base-32 TOTP secret: being set up while `totp_enabled_at` is empty.
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<i64>,
+    /// The last TOTP time step accepted (a code is accepted once).
+    pub totp_last_step: Option<i64>,
 }
 
 /// What `insert_user` stores (already validated).
@@ -74,4 +79,19 @@ pub trait UsersStore {
     /// Uses a reset link once: sets the password, ends every session of the user and forgets
     /// failed sign-ins, in one transaction. `None` when the link is used, expired or unknown.
     async fn reset_password(&self, token_hash: &str, password_hash: &str, now: i64) -> Result<Option<String>>;
+    /// Starts (a secret, not enabled), enables (with the recovery codes' hashes, replacing any) or
+    /// turns off (`None`) two-factor sign-in.
+    async fn set_totp(
+        &self,
+        user_id: &str,
+        secret: Option<&str>,
+        enabled_at: Option<i64>,
+        codes: &[String],
+    ) -> Result<()>;
+    /// Accepts TOTP step `step` once: false if a step at or after it was accepted already.
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool>;
+    /// Uses a recovery code once: false if it is unknown or used.
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str, now: i64) -> Result<bool>;
+    /// Recovery codes not used yet.
+    async fn recovery_codes_left(&self, user_id: &str) -> Result<i64>;
 }

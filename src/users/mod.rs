@@ -5,6 +5,7 @@
 pub mod password;
 pub mod reset;
 pub mod sessions;
+pub mod two_factor;
 
 use crate::access::audit::{self, Audited};
 use crate::access::{Actor, Area, Role};

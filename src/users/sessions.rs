@@ -46,6 +46,8 @@ pub struct SignedIn {
 #[derive(Debug)]
 pub enum Refused {
     WrongCredentials,
+    /// The password was right and the user has two-factor sign-in: a code is asked next.
+    NeedsCode(UserRecord),
     /// Too many wrong passwords: try again after this time (unix ms).
     Locked(i64),
     Failed(Error),
@@ -73,6 +75,36 @@ pub async fn sign_in(store: &dyn Store, rules: SessionRules, email: &str, pass: 
         store.sign_in_failed(&user.id, rules.max_failures, now + rules.lock_ms).await.map_err(Error::from)?;
         return Err(Refused::WrongCredentials);
     }
+    if user.totp_enabled_at.is_some() {
+        return Err(Refused::NeedsCode(user));
+    }
+    open(store, user).await
+}
+
+/// The second step of a sign-in with two-factor: a code (or a recovery code) for the user a
+/// ticket names. Wrong codes count towards the account's lock like wrong passwords.
+pub async fn second_step(
+    store: &dyn Store,
+    rules: SessionRules,
+    user_id: &str,
+    code: &str,
+) -> Result<SignedIn, Refused> {
+    let user = store.user(user_id).await.map_err(Error::from)?.filter(|u| u.disabled_at.is_none());
+    let Some(user) = user else { return Err(Refused::WrongCredentials) };
+    let now = now_ms();
+    if let Some(until) = user.locked_until.filter(|until| *until > now) {
+        return Err(Refused::Locked(until));
+    }
+    if !super::two_factor::verify(store, &user, code).await.map_err(Error::from)? {
+        store.sign_in_failed(&user.id, rules.max_failures, now + rules.lock_ms).await.map_err(Error::from)?;
+        return Err(Refused::WrongCredentials);
+    }
+    open(store, user).await
+}
+
+/// Opens a session for a user who proved who they are.
+async fn open(store: &dyn Store, user: UserRecord) -> Result<SignedIn, Refused> {
+    let now = now_ms();
     let token = tokens::random_hex(32);
     let session = SessionRecord {
         token_hash: key_hash(&token),

@@ -16,8 +16,10 @@ use super::pages;
 use super::session::{self, Form, LANG_COOKIE, NoFields, SESSION_COOKIE};
 use crate::http::rate_limit::PerIpLimit;
 use crate::http::{AppState, cookies};
+use crate::secret_keys::Purpose;
 use crate::tokens;
-use crate::users::sessions::{self as user_sessions, Refused, SessionRules};
+use crate::users::sessions::{self as user_sessions, Refused, SessionRules, SignedIn};
+use crate::users::two_factor;
 
 const FORM_COOKIE: &str = "passerelle_form";
 
@@ -134,29 +136,80 @@ pub async fn sign_in(
         return session::csrf_refused(lang);
     }
     let rules = SessionRules::from(&state.config.console);
-    match user_sessions::sign_in(state.store.as_ref(), rules, &form.email, &form.password).await {
+    let outcome = user_sessions::sign_in(state.store.as_ref(), rules, &form.email, &form.password).await;
+    answer(&state, lang, &next, &form.email, outcome)
+}
+
+/// The answer to a sign-in step: the session's cookie and the page asked for, the code's page,
+/// or the sign-in page again with why (401 wrong, 429 locked).
+fn answer(state: &AppState, lang: &str, next: &str, email: &str, outcome: Result<SignedIn, Refused>) -> Response {
+    match outcome {
         Ok(signed) => {
             tracing::info!(user = %signed.user.id, "console sign-in");
-            let mut resp = Redirect::to(&next).into_response();
-            let cookie = cookies::set(SESSION_COOKIE, signed.token.expose(), "/console", None, "Lax", secure(&state));
+            let mut resp = Redirect::to(next).into_response();
+            let cookie = cookies::set(SESSION_COOKIE, signed.token.expose(), "/console", None, "Lax", secure(state));
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }
             resp
         }
+        Err(Refused::NeedsCode(user)) => {
+            let key = state.secret_keys.derive(Purpose::SignInTicket);
+            match two_factor::ticket(&key, &user.id) {
+                Ok(ticket) => public_form(state, lang, "code.html", json!({"ticket": ticket, "next": next})),
+                Err(e) => crate::error::Error::Internal(e).into_response(),
+            }
+        }
         Err(Refused::WrongCredentials) => {
-            login_page(&state, lang, &next, &form.email, Some(i18n::text(lang, "wrong_credentials")))
+            login_page(state, lang, next, email, Some(i18n::text(lang, "wrong_credentials")))
         }
         Err(Refused::Locked(until)) => {
             let until = jiff::Timestamp::from_millisecond(until)
                 .map(|t| t.strftime("%H:%M UTC").to_string())
                 .unwrap_or_default();
             let message = i18n::text(lang, "locked").replace("{until}", &until);
-            let mut resp = login_page(&state, lang, &next, &form.email, Some(message));
+            let mut resp = login_page(state, lang, next, email, Some(message));
             *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
             resp
         }
         Err(Refused::Failed(e)) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    ticket: String,
+    #[serde(default)]
+    code: String,
+    csrf: Option<String>,
+    next: Option<String>,
+}
+
+/// The second step of a sign-in with two-factor: the ticket from the password step and a code.
+pub async fn sign_in_code(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<CodeForm>,
+) -> Response {
+    let lang = session::language(&headers, None);
+    if !public_form_ok(&headers, form.csrf.as_deref()) {
+        return session::csrf_refused(lang);
+    }
+    let next = safe_next(form.next.as_deref());
+    let key = state.secret_keys.derive(Purpose::SignInTicket);
+    let Some(user_id) = two_factor::ticket_user(&key, &form.ticket) else {
+        return login_page(&state, lang, &next, "", Some(i18n::text(lang, "code_expired")));
+    };
+    let rules = SessionRules::from(&state.config.console);
+    match user_sessions::second_step(state.store.as_ref(), rules, &user_id, &form.code).await {
+        Err(Refused::WrongCredentials) => {
+            let ctx = json!({"ticket": form.ticket, "next": next, "error": i18n::text(lang, "wrong_code")});
+            let mut resp = public_form(&state, lang, "code.html", ctx);
+            *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            resp
+        }
+        outcome => answer(&state, lang, &next, "", outcome),
     }
 }
 

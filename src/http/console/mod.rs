@@ -2,6 +2,7 @@
 //! (minijinja, embedded), sessions in the database, a CSRF token on every form, and the same
 //! domain functions as the API, so a rule holds in one place for both.
 
+mod account;
 mod approvals;
 mod audit;
 mod auth;
@@ -29,6 +30,7 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
         .route("/console", get(overview::show))
         .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
         .route("/console/login", get(auth::show).post(auth::sign_in).layer(axum::Extension(sign_in_limit.clone())))
+        .route("/console/login/code", post(auth::sign_in_code))
         .route(
             "/console/password/forgot",
             get(auth::forgot_page).post(auth::forgot).layer(axum::Extension(sign_in_limit)),
@@ -56,6 +58,10 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
         .route("/console/campaigns/{id}/submit", post(campaigns::submit))
         .route("/console/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/console/audit", get(audit::show))
+        .route("/console/account", get(account::show))
+        .route("/console/account/totp/start", post(account::start))
+        .route("/console/account/totp/confirm", post(account::confirm))
+        .route("/console/account/totp/off", post(account::turn_off))
         .route("/console/approvals", get(approvals::show))
         .route("/console/approvals/{id}", post(approvals::decide))
         .route("/console/{*rest}", get(unknown))

@@ -24,6 +24,8 @@ fn env() -> &'static Environment<'static> {
             ("base.html", include_str!("../pages/console/base.html")),
             ("login.html", include_str!("../pages/console/login.html")),
             ("password.html", include_str!("../pages/console/password.html")),
+            ("code.html", include_str!("../pages/console/code.html")),
+            ("account.html", include_str!("../pages/console/account.html")),
             ("overview.html", include_str!("../pages/console/overview.html")),
             ("error.html", include_str!("../pages/console/error.html")),
             ("members.html", include_str!("../pages/console/members.html")),

@@ -13,7 +13,7 @@ use crate::store::{StoreError, StoreResult, now_ms};
 macro_rules! user_columns {
     () => {
         "id, email, password_hash, role, store_id, language, failed_sign_ins, locked_until, disabled_at, \
-         last_sign_in_at, created_at, updated_at"
+         last_sign_in_at, created_at, updated_at, totp_secret, totp_enabled_at, totp_last_step"
     };
 }
 
@@ -32,7 +32,10 @@ fn user_from_row(row: &DbRow) -> Result<UserRecord> {
             disabled_at,
             last_sign_in_at,
             created_at,
-            updated_at
+            updated_at,
+            totp_secret,
+            totp_enabled_at,
+            totp_last_step
         }
     ))
 }
@@ -200,6 +203,54 @@ impl UsersStore for SqlStore {
             .await?;
         tx.commit().await?;
         Ok(Some(user_id))
+    }
+
+    async fn set_totp(
+        &self,
+        user_id: &str,
+        secret: Option<&str>,
+        enabled_at: Option<i64>,
+        codes: &[String],
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE users SET totp_secret = $1, totp_enabled_at = $2, totp_last_step = NULL, updated_at = $3 WHERE id = $4",
+        )
+        .bind(secret)
+        .bind(enabled_at)
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if enabled_at.is_some() || secret.is_none() {
+            sqlx::query("DELETE FROM user_recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        }
+        for code in codes {
+            sqlx::query("INSERT INTO user_recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool> {
+        let sql =
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)";
+        Ok(sqlx::query(sql).bind(step).bind(user_id).execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str, now: i64) -> Result<bool> {
+        let sql =
+            "UPDATE user_recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL";
+        Ok(sqlx::query(sql).bind(now).bind(user_id).bind(code_hash).execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, user_id: &str) -> Result<i64> {
+        let sql = "SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL";
+        Ok(sqlx::query_scalar(sql).bind(user_id).fetch_one(&self.pool).await?)
     }
 
     async fn end_session(&self, token_hash: &str, at: i64) -> Result<()> {
