@@ -193,19 +193,22 @@ async fn two_factor_sign_in(backend: Backend) {
     create_user(&app, "mkt@example.com", "hq_marketer", None);
     let client = browser();
     sign_in(&app, &client, "admin@example.com", PASSWORD).await;
-    let csrf = csrf(&app, &client).await;
+    let token = csrf(&app, &client).await;
     let post = |path: &str, form: Vec<(&'static str, String)>| {
         let (client, url) = (client.clone(), app.url(path));
         async move { client.post(url).form(&form).send().await.unwrap() }
     };
-    assert_eq!(post("/console/account/totp/start", vec![("csrf", csrf.clone())]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        post("/console/account/totp/start", vec![("csrf", token.clone())]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let html = client.get(app.url("/console/account")).send().await.unwrap().text().await.unwrap();
     let secret = html.split("class=\"mono secret\">").nth(1).map(|s| s[..s.find('<').unwrap()].to_owned()).unwrap();
     assert!(html.contains("<svg"), "a QR code to scan");
-    let wrong = post("/console/account/totp/confirm", vec![("csrf", csrf.clone()), ("code", "000000".into())]).await;
+    let wrong = post("/console/account/totp/confirm", vec![("csrf", token.clone()), ("code", "000000".into())]).await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let code = passerelle::users::two_factor::current_code(&secret, "admin@example.com").unwrap();
-    let html = post("/console/account/totp/confirm", vec![("csrf", csrf.clone()), ("code", code.clone())])
+    let html = post("/console/account/totp/confirm", vec![("csrf", token.clone()), ("code", code.clone())])
         .await
         .text()
         .await
