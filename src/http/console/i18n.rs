@@ -192,6 +192,13 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Mot de passe à lui transmettre (12 caractères ou plus)",
     ),
     ("role_store", "Till (store)", "Caisse (magasin)"),
+    ("service_apns", "Apple Wallet pushes (APNs)", "Notifications Apple Wallet (APNs)"),
+    ("service_google", "Google Wallet API", "API Google Wallet"),
+    ("service_smtp", "E-mail (SMTP)", "E-mail (SMTP)"),
+    ("kind_push", "iPhone pushes", "Notifications iPhone"),
+    ("kind_google", "Google Wallet updates", "Mises à jour Google Wallet"),
+    ("kind_webhook", "Webhooks", "Webhooks"),
+    ("kind_mail", "E-mails", "E-mails"),
     ("back_to_console", "Back to the console", "Retour à la console"),
     ("skip", "Skip to the content", "Aller au contenu"),
 ];
