@@ -1,17 +1,20 @@
-//! A small W3C WebDriver client driving Debian's headless Chromium through chromedriver, for
-//! tests of the shoppers' pages (screenshots are saved under `target/test-artifacts/`).
+//! Headless Chromium driven through chromedriver with the `fantoccini` WebDriver client, for
+//! tests of the shoppers' pages and the console (screenshots are saved under
+//! `target/test-artifacts/`). chromedriver is started by the test and stopped with it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
 pub struct Browser {
-    http: reqwest::Client,
-    base: String,
+    /// The WebDriver session, for what the helpers below do not cover.
+    pub client: Client,
+    /// The chromedriver address, `127.0.0.1:<port>`, and the session's id: `Drop` closes it.
+    address: String,
     session: String,
     /// Dropped after the session is closed (fields drop after `Browser::drop`).
     _driver: Driver,
@@ -44,6 +47,21 @@ impl Drop for Driver {
     }
 }
 
+/// chromedriver's `POST /session/{id}/se/log` (not in the W3C protocol, so not in fantoccini):
+/// the browser console's entries since the last call, CSP violations included.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(json!({"type": "browser"}).to_string()))
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium. The runner ignores browser tests
     /// on a machine without them (unless `PASSERELLE_TEST_REQUIRE_BROWSER=1`): here they must be.
@@ -64,65 +82,60 @@ impl Browser {
                 .spawn()
                 .expect("chromedriver starts"),
         );
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        for _ in 0..100 {
-            if http.get(format!("{base}/status")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let downloads = tempfile::tempdir().unwrap();
-        let caps = json!({"capabilities": {"alwaysMatch": {
+        let caps = json!({
             "browserName": "chrome",
+            // Console messages (errors, CSP violations) are kept for `take_log`.
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": chrome_bin,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--disable-quic", "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--window-size=390,844",
+                         "--hide-scrollbars",
                          "--user-agent=Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"],
                 "prefs": {"download.default_directory": downloads.path(), "download.prompt_for_download": false},
             }
-        }}});
-        let resp: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let session =
-            resp["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {resp}")).to_owned();
-        Browser { http, base, session, _driver: driver, downloads }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut req = self.http.request(method, url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let v: Value = req.send().await.unwrap().json().await.unwrap();
-        assert!(v["value"].get("error").is_none(), "WebDriver {path}: {v}");
-        v["value"].clone()
+        });
+        let Value::Object(caps) = caps else { unreachable!() };
+        let caps: Capabilities = caps;
+        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        builder.capabilities(caps);
+        let address = format!("127.0.0.1:{port}");
+        // chromedriver takes a moment to listen.
+        let mut attempt = 0;
+        let client = loop {
+            match builder.connect(&format!("http://{address}")).await {
+                Ok(client) => break client,
+                Err(e) if attempt >= 100 => panic!("no WebDriver session from chromedriver: {e}"),
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let session = client.session_id().await.unwrap().expect("a WebDriver session id");
+        Browser { client, address, session, _driver: driver, downloads }
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
     }
 
-    async fn element(&self, css: &str) -> String {
-        let v =
-            self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
-        v[ELEMENT].as_str().unwrap().to_owned()
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css:?}: {e}"))
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
+        self.element(css).await.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {css:?}: {e}"));
     }
 
     pub async fn click(&self, css: &str) {
-        let id = self.element(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+        self.element(css).await.click().await.unwrap_or_else(|e| panic!("clicking {css:?}: {e}"));
     }
 
     pub async fn source(&self) -> String {
-        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap().to_owned()
+        self.client.source().await.unwrap()
     }
 
     /// Waits (up to 10 s) until the page source contains `text`, e.g. after a click that navigates.
@@ -138,24 +151,44 @@ impl Browser {
     }
 
     pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
-        let id = self.element(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{id}/attribute/{name}"), None)
-            .await
-            .as_str()
-            .map(str::to_owned)
+        self.element(css).await.attr(name).await.unwrap()
+    }
+
+    /// The path and query of the page shown, e.g. `/console/members?q=zo`.
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Runs `script` in the page (a function body; `arguments[i]` are `args`) and returns its
+    /// result. WebDriver's scripts are not subject to the page's Content-Security-Policy.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// The browser console's entries since the last call (`{"level", "message", ...}`).
+    pub async fn take_log(&self) -> Vec<Value> {
+        match self.client.issue_cmd(BrowserLog).await.unwrap() {
+            Value::Array(entries) => entries,
+            other => panic!("chromedriver's log is not a list: {other}"),
+        }
     }
 
     /// Resizes the window (the browser starts at phone size, 390 × 844), e.g. to desktop size.
     pub async fn resize(&self, width: u32, height: u32) {
-        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+        self.client.set_window_size(width, height).await.unwrap();
     }
 
-    /// Saves a PNG screenshot as `target/test-artifacts/<name>.png` and returns its path.
+    /// Saves a PNG screenshot as `target/test-artifacts/<name>.png` (`name` may hold a folder,
+    /// as `console/members-phone`) and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        let png = openssl::base64::decode_block(b64.as_str().unwrap()).unwrap();
+        let png = self.client.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         let path = artifacts().join(format!("{name}.png"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, png).unwrap();
         path
     }
@@ -181,7 +214,7 @@ impl Browser {
 /// `cargo test`. Blocking is fine here: the test is over.
 impl Drop for Browser {
     fn drop(&mut self) {
-        let address = self.base.trim_start_matches("http://");
+        let address = self.address.as_str();
         let request = format!(
             "DELETE /session/{} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             self.session

@@ -410,7 +410,7 @@ async fn operations_manage_keys_and_users(backend: Backend) {
     let admin = browser();
     sign_in(&app, &admin, "admin@example.com", PASSWORD).await;
     let html = admin.get(app.url("/console/operations")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("APNS") && html.contains("mkt@example.com"), "{html}");
+    assert!(html.contains("Apple Wallet pushes (APNs)") && html.contains("mkt@example.com"), "{html}");
     let csrf = hidden(&html, "csrf");
     let post = |path: &str, form: Vec<(&str, &str)>| {
         let (client, url) = (admin.clone(), app.url(path));

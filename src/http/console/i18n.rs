@@ -382,6 +382,13 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Il a déjà servi ou date de plus d'une heure. Demandez-en un nouveau.",
     ),
     ("back_to_sign_in", "Back to sign-in", "Retour à la connexion"),
+    ("service_apns", "Apple Wallet pushes (APNs)", "Notifications Apple Wallet (APNs)"),
+    ("service_google", "Google Wallet API", "API Google Wallet"),
+    ("service_smtp", "E-mail (SMTP)", "E-mail (SMTP)"),
+    ("kind_push", "iPhone pushes", "Notifications iPhone"),
+    ("kind_google", "Google Wallet updates", "Mises à jour Google Wallet"),
+    ("kind_webhook", "Webhooks", "Webhooks"),
+    ("kind_mail", "E-mails", "E-mails"),
     ("back_to_console", "Back to the console", "Retour à la console"),
     ("skip", "Skip to the content", "Aller au contenu"),
 ];

@@ -59,8 +59,16 @@ pub async fn list(State(state): State<Arc<AppState>>, signed: Signed, Query(q): 
     pages::render(&signed, "members.html", "members", json!({"q": q.q, "members": rows}))
 }
 
-/// The member's page, with an error beside the points form if there was one.
-async fn member_page(state: &AppState, signed: &Signed, id: &str, points_error: Option<String>) -> Response {
+/// A points form sent back: what was typed, and the message beside the field it is about.
+struct PointsRetry {
+    delta: String,
+    reason: String,
+    field: &'static str,
+    message: String,
+}
+
+/// The member's page, with the points form sent back beside its error if there was one.
+async fn member_page(state: &AppState, signed: &Signed, id: &str, retry: Option<PointsRetry>) -> Response {
     let m = match members::browse(&state.loyalty, &signed.actor, id).await {
         Ok(m) => m,
         Err(e) => return refused(signed, e),
@@ -113,10 +121,11 @@ async fn member_page(state: &AppState, signed: &Signed, id: &str, points_error: 
         "pass": pass.map(|p| json!({"serial": p.serial_number, "voided": p.voided, "updated": when(p.updated_at)})),
         "devices": devices.iter().map(|d| when(d.registered_at)).collect::<Vec<_>>(),
         "google_saved": google.is_some_and(|g| g.saved),
-        "points_error": &points_error,
+        "points": retry.as_ref().map(|r| json!({"delta": r.delta, "reason": r.reason, "field": r.field,
+            "error": r.message})),
     });
     let mut resp = pages::render(signed, "member.html", "members", ctx);
-    if points_error.is_some() {
+    if retry.is_some() {
         *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     resp
@@ -141,19 +150,27 @@ pub async fn adjust(State(state): State<Arc<AppState>>, Path(id): Path<String>, 
     if let Err(e) = members::browse(&state.loyalty, &signed.actor, &id).await {
         return refused(&signed, e);
     }
-    let t = super::i18n::texts(signed.lang);
+    let retry = |field: &'static str, message: String| PointsRetry {
+        delta: fields.delta.clone(),
+        reason: fields.reason.clone(),
+        field,
+        message,
+    };
     let Ok(delta) = fields.delta.trim().parse::<i64>() else {
-        let message = t["points_whole_number"].as_str().unwrap_or_default().to_owned();
-        return member_page(&state, &signed, &id, Some(message)).await;
+        let message = super::i18n::text(signed.lang, "points_whole_number");
+        return member_page(&state, &signed, &id, Some(retry("delta", message))).await;
     };
     if fields.reason.trim().is_empty() {
-        let message = t["points_reason_required"].as_str().unwrap_or_default().to_owned();
-        return member_page(&state, &signed, &id, Some(message)).await;
+        let message = super::i18n::text(signed.lang, "points_reason_required");
+        return member_page(&state, &signed, &id, Some(retry("reason", message))).await;
     }
-    let entry = PointsEntry { delta, reason: Some(fields.reason), store_id: None, idempotency_key: None };
+    let entry = PointsEntry { delta, reason: Some(fields.reason.clone()), store_id: None, idempotency_key: None };
     match members::add_points(&state.loyalty, &signed.actor, &id, entry).await {
         Ok(_) => Redirect::to(&format!("/console/members/{id}")).into_response(),
-        Err(Error::Unprocessable { message, .. }) => member_page(&state, &signed, &id, Some(message)).await,
+        Err(Error::Unprocessable { message, field }) => {
+            let field = if field.as_deref() == Some("reason") { "reason" } else { "delta" };
+            member_page(&state, &signed, &id, Some(retry(field, message))).await
+        }
         Err(e) => refused(&signed, e),
     }
 }

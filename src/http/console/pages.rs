@@ -162,7 +162,7 @@ mod tests {
                 "ledger": [{"at": "x", "delta": 5, "reason": "r", "store": null, "balance": 5, "tier": "member"}],
                 "receipts": [{"number": "R-1", "store": "paris-01", "at": "x", "total": "5.00 EUR"}],
                 "pass": {"serial": "s", "voided": false, "updated": "x"}, "devices": ["x"], "google_saved": false,
-                "points_error": "Give a whole number",
+                "points": {"delta": "ten", "reason": "", "field": "delta", "error": "Give a whole number"},
                 "queues": [{"kind": "push", "pending": 1, "leased": 0, "dead": 2, "oldest": "x"}],
                 "dead": [{"id": 1, "kind": "push", "key": "abc…", "attempts": 3, "error": "e", "failed": "x"}],
                 "services": [{"name": "apns", "state": "ok", "last_success": "x", "last_error": null}],
