@@ -364,7 +364,8 @@ async fn flyer_stats(backend: Backend) {
     assert_eq!(register(&app, &held, "0123456789abcdef0123456789abcdef").await, 201);
     assert_eq!(register(&app, &held, "fedcba9876543210fedcba9876543210").await, 201, "a second device");
     let s = stats(&app, &code).await;
-    let expected = json!({"code": code, "scans": 2, "unique_scans": 1, "signups": 1, "apple_added": 1, "google_added": 0});
+    let expected =
+        json!({"code": code, "scans": 2, "unique_scans": 1, "signups": 1, "apple_added": 1, "google_added": 0});
     assert_eq!(s, expected, "two views by one visitor");
 
     // Another flyer's numbers are its own; unknown flyers and callers without a key are refused.
