@@ -62,7 +62,12 @@ pub async fn find_for(store: &dyn Store, actor: &Actor, code: &str) -> Result<Fl
 
 /// The newest `limit` flyers this actor may see: a store role's own store's (whatever `store_id`
 /// asks), head office's of `store_id` or of every store.
-pub async fn list_for(store: &dyn Store, actor: &Actor, store_id: Option<&str>, limit: i64) -> Result<Vec<FlyerRecord>> {
+pub async fn list_for(
+    store: &dyn Store,
+    actor: &Actor,
+    store_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<FlyerRecord>> {
     actor.require(Area::Flyers)?;
     let store_id = match actor.reach(Area::Flyers) {
         Reach::All => store_id,

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, add_store, run, spawn_app_on, test_config};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A browser-like client that keeps cookies but shows redirects.
-fn browser() -> Client {
+pub fn browser() -> Client {
     Client::builder().cookie_store(true).redirect(redirect::Policy::none()).build().unwrap()
 }
 
@@ -34,7 +34,7 @@ pub fn create_user(app: &TestApp, email: &str, role: &str, store: Option<&str>) 
 }
 
 /// The value of `name="..." value="..."` in a page.
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {html}"));
     let rest = &html[at + name.len() + 15..];
     rest[..rest.find('"').unwrap()].to_owned()

@@ -17,6 +17,7 @@ mod certificates;
 mod cli;
 mod connections;
 mod console;
+mod console_pages;
 mod docs;
 mod enrollment;
 mod google;

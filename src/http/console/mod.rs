@@ -3,12 +3,18 @@
 //! domain functions as the API, so a rule holds in one place for both.
 
 mod auth;
+mod flyers;
+mod forms;
 mod i18n;
+mod landing;
 mod members;
 mod operations;
 mod overview;
 mod pages;
+mod pass_preview;
 mod session;
+mod stores;
+mod templates;
 
 use std::sync::Arc;
 
@@ -32,6 +38,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/members", get(members::list))
         .route("/console/members/{id}", get(members::show))
         .route("/console/members/{id}/points", post(members::adjust))
+        .route("/", get(landing::show))
+        .route("/console/stores", get(stores::list).post(stores::create))
+        .route("/console/stores/{id}", get(stores::show).post(stores::change))
+        .route("/console/flyers", get(flyers::list).post(flyers::create))
+        .route("/console/flyers/{code}", get(flyers::show))
+        .route("/console/flyers/{code}/qr.png", get(flyers::qr_png))
+        .route("/console/flyers/{code}/qr.svg", get(flyers::qr_svg))
+        .route("/console/flyers/{code}/print", get(flyers::print))
+        .route("/console/templates", get(templates::list))
+        .route("/console/templates/{id}/publish", post(templates::publish))
+        .route("/console/assets/templates.css", get(templates::stylesheet))
+        .route("/console/assets/templates/{id}/{file}", get(templates::image))
         .route("/console/logout", post(auth::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/{*rest}", get(unknown))

@@ -28,6 +28,12 @@ fn env() -> &'static Environment<'static> {
             ("members.html", include_str!("../pages/console/members.html")),
             ("member.html", include_str!("../pages/console/member.html")),
             ("operations.html", include_str!("../pages/console/operations.html")),
+            ("fields.html", include_str!("../pages/console/fields.html")),
+            ("stores.html", include_str!("../pages/console/stores.html")),
+            ("store.html", include_str!("../pages/console/store.html")),
+            ("flyers.html", include_str!("../pages/console/flyers.html")),
+            ("flyer.html", include_str!("../pages/console/flyer.html")),
+            ("templates.html", include_str!("../pages/console/templates.html")),
         ] {
             env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
         }
