@@ -70,7 +70,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(downloads::router())
         .merge(campaigns_api::router())
         .merge(audit_api::router())
-        .merge(console::router())
+        .merge(console::router(&state))
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(limits::BodyLimits::from(&state.config.http), limits::enforce))

@@ -154,6 +154,14 @@ async fn stores_are_added_and_changed_with_errors_beside_fields(backend: Backend
     assert_eq!(lyon["longitude"].as_f64(), Some(4.832));
     assert_eq!(get(&hq, &app, "/console/stores/nowhere-09").await.0, StatusCode::NOT_FOUND);
 
+    // The language switch: French from a ?lang=fr link on, until ?lang=en.
+    let (_, html) = get(&hq, &app, "/console/stores?lang=fr").await;
+    assert!(html.contains("<html lang=\"fr\">") && html.contains("Ajouter un magasin"), "{html}");
+    let (_, html) = get(&hq, &app, "/console/stores/lyon-02").await;
+    assert!(html.contains("Modifier ce magasin"), "still French: {html}");
+    let (_, html) = get(&hq, &app, "/console/stores?lang=en").await;
+    assert!(html.contains("Add a store"), "{html}");
+
     // A store manager has no stores page, and no link to it.
     let paris = signed_in(&app, "paris@example.com", "store_manager", Some("paris-01")).await;
     assert_eq!(get(&paris, &app, "/console/stores").await.0, StatusCode::FORBIDDEN);
@@ -404,3 +412,40 @@ on_both_backends!(
     templates_preview_and_publish_count,
 );
 async_test!(the_landing_page_links_the_console_and_demo_passes);
+
+/// The pages in headless Chromium at phone and desktop size, signed in through the form
+/// (screenshots under `target/test-artifacts/console/`).
+async fn the_pages_render_in_chromium() {
+    let browser = crate::browser::Browser::start().await;
+    let app = crate::helpers::spawn_app(test_config()).await;
+    add_store(&app, "paris-01", "Europe/Paris").await;
+    add_store(&app, "lyon-bellecour-02", "Europe/Paris").await;
+    let flyer = app.api(Method::POST, "/api/v1/flyers").json(&json!({"store_id": "paris-01", "label": "Counter"}));
+    let flyer: Value = flyer.send().await.unwrap().json().await.unwrap();
+    let code = flyer["code"].as_str().unwrap();
+    create_user(&app, "hq@example.com", "hq_admin", None);
+    browser.goto(&app.url("/console/login")).await;
+    browser.type_into("#email", "hq@example.com").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_text("Signed in as").await;
+    std::fs::create_dir_all(crate::browser::artifacts().join("console")).unwrap();
+    let pages = [
+        ("stores", "/console/stores".to_owned(), "Add a store"),
+        ("store", "/console/stores/paris-01".to_owned(), "Change this store"),
+        ("flyers", "/console/flyers".to_owned(), "Make a flyer"),
+        ("flyer", format!("/console/flyers/{code}"), "Unique visitors"),
+        ("templates", "/console/templates".to_owned(), "Publish this design"),
+        ("landing", "/".to_owned(), "Open the console"),
+    ];
+    for (width, height, size) in [(390, 844, "phone"), (1280, 800, "desktop")] {
+        browser.resize(width, height).await;
+        for (name, path, text) in &pages {
+            browser.goto(&app.url(path)).await;
+            browser.wait_for_text(text).await;
+            browser.screenshot(&format!("console/{name}-{size}")).await;
+        }
+    }
+}
+
+browser_test!(the_pages_render_in_chromium);

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 
 use crate::http::AppState;
 
-pub fn router() -> Router<Arc<AppState>> {
+pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/console", get(overview::show))
         .route("/console/", get(|| async { axum::response::Redirect::permanent("/console") }))
@@ -53,6 +53,19 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/logout", post(auth::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/{*rest}", get(unknown))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), remember_asked_language))
+}
+
+/// The language switch: a page opened with `?lang=` keeps that language afterwards (a cookie).
+async fn remember_asked_language(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let asked = session::asked_language(req.uri().query());
+    let mut resp = next.run(req).await;
+    auth::remember_language(&mut resp, asked, state.passes.public_url.starts_with("https://"));
+    resp
 }
 
 /// A console URL with no page: the sign-in page for a visitor, "no such page" for a user.
