@@ -19,7 +19,8 @@ pub enum Role {
     HqAdmin,
     /// Campaigns, approvals, members, stores, flyers, templates, reports; not keys nor operations.
     HqMarketer,
-    /// A till: any member by exact lookup, points for anyone, its own store's orders and receipts.
+    /// A till: any member by exact lookup, points for anyone, its own store's orders, receipts
+    /// and flyers.
     Store,
     /// A store's manager: the till's rights, plus its own store's flyers, local campaigns and figures.
     StoreManager,
@@ -94,7 +95,9 @@ impl Role {
             // A member shops anywhere: any till finds them and credits their points.
             (Self::Store | Self::StoreManager, Members | Points) => Reach::All,
             (Self::Store | Self::StoreManager, Orders | Receipts) => Reach::OwnStore,
-            (Self::StoreManager, Flyers | Campaigns) => Reach::OwnStore,
+            // A till prints its own store's flyers too (the console's store manager, or a key).
+            (Self::Store | Self::StoreManager, Flyers) => Reach::OwnStore,
+            (Self::StoreManager, Campaigns) => Reach::OwnStore,
             (Self::Store | Self::StoreManager, _) => Reach::None,
         }
     }

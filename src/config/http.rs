@@ -80,6 +80,11 @@ pub struct Http {
     #[arg(long, env = "PASSERELLE_JOIN_FORM_TOKEN_MINUTES", default_value_t = 60, global = true)]
     pub join_form_token_minutes: u32,
 
+    /// Days the sign-up page's visitor cookie lives (a flyer's unique scans count each visitor
+    /// once a day by it; 0: a browser-session cookie).
+    #[arg(long, env = "PASSERELLE_JOIN_VISITOR_DAYS", default_value_t = 365, global = true)]
+    pub join_visitor_days: u32,
+
     /// Devices registered for one pass at most; a new registration beyond it replaces the device
     /// registered longest ago.
     #[arg(long, env = "PASSERELLE_MAX_DEVICES_PER_PASS", default_value_t = 20, global = true)]

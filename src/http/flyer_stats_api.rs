@@ -16,14 +16,15 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/flyers/{code}/stats", get(stats))
 }
 
-/// `{"scans", "signups", "apple_added", "google_added"}`: enrollment page views, members who
-/// signed up from the flyer, and how many of their cards are on an iPhone or saved to Google Wallet.
+/// `{"code", "scans", "unique_scans", "signups", "apple_added", "google_added"}`: enrollment page
+/// views, visitors (once a day each), members who signed up from the flyer, and how many of
+/// their cards are on an iPhone or saved to Google Wallet.
 async fn stats(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Json<Value>> {
-    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
-    let s = state.store.flyer_stats(&flyer.code).await?;
+    let (flyer, s) = flyers::stats_for(state.store.as_ref(), &actor, &code).await?;
     Ok(Json(json!({
         "code": flyer.code,
         "scans": s.scans,
+        "unique_scans": s.unique_scans,
         "signups": s.signups,
         "apple_added": s.apple_added,
         "google_added": s.google_added,

@@ -87,16 +87,24 @@ fn image(content_type: &'static str, filename: String, body: impl IntoResponse) 
         .into_response())
 }
 
-async fn qr_png(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Response> {
-    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
+/// The flyer's QR code as a PNG (for print shops), for the API and the console.
+pub fn qr_png_of(state: &AppState, flyer: &FlyerRecord) -> Result<Response> {
     let png = qr::png(&flyers::join_url(&state.passes.public_url, &flyer.code))?;
     image("image/png", format!("flyer-{}.png", flyer.code), png)
 }
 
-async fn qr_svg(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Response> {
-    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
+/// The flyer's QR code as an SVG (for designers), for the API and the console.
+pub fn qr_svg_of(state: &AppState, flyer: &FlyerRecord) -> Result<Response> {
     let svg = qr::svg(&flyers::join_url(&state.passes.public_url, &flyer.code))?;
     image("image/svg+xml", format!("flyer-{}.svg", flyer.code), svg)
+}
+
+async fn qr_png(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Response> {
+    qr_png_of(&state, &flyers::find_for(state.store.as_ref(), &actor, &code).await?)
+}
+
+async fn qr_svg(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Response> {
+    qr_svg_of(&state, &flyers::find_for(state.store.as_ref(), &actor, &code).await?)
 }
 
 fn print_env() -> &'static Environment<'static> {
@@ -109,23 +117,25 @@ fn print_env() -> &'static Environment<'static> {
 }
 
 #[derive(Deserialize)]
-struct PrintQuery {
-    paper: Option<String>,
+pub struct PrintQuery {
+    pub paper: Option<String>,
 }
 
-async fn print(
-    State(state): State<Arc<AppState>>,
-    actor: Actor,
-    Path(code): Path<String>,
-    QueryParams(q): QueryParams<PrintQuery>,
-) -> Result<Response> {
-    // (CSS page size, QR side) per paper size.
-    let (page, qr_side) = match q.paper.as_deref().unwrap_or("a5") {
-        "a5" => (("A5", "148mm", "210mm"), "80mm"),
-        "a4" => (("A4", "210mm", "297mm"), "110mm"),
-        _ => return Err(Error::bad_request("paper must be a5 or a4", "paper")),
-    };
-    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
+/// (CSS page size, width, height) and the QR side of a paper size (`a5` when none is asked).
+type Paper = ((&'static str, &'static str, &'static str), &'static str);
+
+/// The paper a print query asks for; 400 naming `paper` for anything but a5 and a4.
+pub fn paper(asked: Option<&str>) -> Result<Paper> {
+    match asked.unwrap_or("a5") {
+        "a5" => Ok((("A5", "148mm", "210mm"), "80mm")),
+        "a4" => Ok((("A4", "210mm", "297mm"), "110mm")),
+        _ => Err(Error::bad_request("paper must be a5 or a4", "paper")),
+    }
+}
+
+/// The printable one-page flyer, for the API (with a key) and the console (with a session). Its
+/// styles are inline: it is served with the shoppers' pages' CSP, not the console's.
+pub async fn print_page(state: &AppState, flyer: &FlyerRecord, (page, qr_side): Paper) -> Result<Response> {
     let store = state.store.shop(&flyer.store_id).await?.ok_or_else(|| anyhow::anyhow!("flyer store vanished"))?;
     let join_url = flyers::join_url(&state.passes.public_url, &flyer.code);
     let ctx = json!({
@@ -140,4 +150,15 @@ async fn print(
     let html = print_env().get_template("flyer.html").and_then(|t| t.render(minijinja::value::Serde(ctx)));
     let html = html.map_err(|e| Error::Internal(e.into()))?;
     Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"))], Html(html)).into_response())
+}
+
+async fn print(
+    State(state): State<Arc<AppState>>,
+    actor: Actor,
+    Path(code): Path<String>,
+    QueryParams(q): QueryParams<PrintQuery>,
+) -> Result<Response> {
+    let paper = paper(q.paper.as_deref())?;
+    let flyer = flyers::find_for(state.store.as_ref(), &actor, &code).await?;
+    print_page(&state, &flyer, paper).await
 }

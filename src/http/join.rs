@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -58,11 +58,18 @@ async fn show(
 ) -> Response {
     let shown = async {
         let (flyer, store_name) = flyer_and_store_name(&state, &code).await?;
+        let (visitor, visitor_cookie) = guard.visitor(&headers);
         // A lost count is no reason to lose the sign-up.
-        if let Err(e) = state.store.count_flyer_scan(&flyer.code).await {
+        if let Err(e) = state.store.count_flyer_scan(&flyer.code, &visitor).await {
             tracing::warn!(code = %flyer.code, "counting a flyer scan: {e:#}");
         }
-        form(&guard, &headers, StatusCode::OK, &flyer, &store_name, &JoinForm::default(), &Errors::new())
+        let mut resp =
+            form(&guard, &headers, StatusCode::OK, &flyer, &store_name, &JoinForm::default(), &Errors::new())?;
+        if let Some(cookie) = visitor_cookie {
+            let value = HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?;
+            resp.headers_mut().append(axum::http::header::SET_COOKIE, value);
+        }
+        Ok::<_, Error>(resp)
     };
     shown.await.unwrap_or_else(|e| failure(pages::language(&headers), e))
 }

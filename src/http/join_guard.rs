@@ -23,6 +23,8 @@ use crate::tokens;
 
 /// The cookie holding the visitor's nonce.
 pub const COOKIE_NAME: &str = "passerelle_join";
+/// The sign-up page's visitor cookie: a random id, counted once a day per flyer (unique scans).
+pub const VISITOR_COOKIE: &str = "passerelle_visitor";
 /// How long the nonce cookie lives (a form left open overnight still works).
 const COOKIE_MAX_AGE_SECS: u64 = 86_400;
 
@@ -34,6 +36,8 @@ pub struct JoinGuard {
     pub ttl: Duration,
     /// `Secure` cookies when the public URL is https.
     secure: bool,
+    /// The visitor cookie's `Max-Age` (`None`: a browser-session cookie).
+    visitor_max_age: Option<u64>,
 }
 
 /// A form token whose signature and age are good: its id still has to be used once.
@@ -57,6 +61,7 @@ impl JoinGuard {
             trusted_proxies: config.trusted_proxies.clone(),
             ttl: Duration::from_secs(u64::from(config.join_form_token_minutes) * 60),
             secure: public_url.starts_with("https://"),
+            visitor_max_age: (config.join_visitor_days > 0).then(|| u64::from(config.join_visitor_days) * 86_400),
         })
     }
 
@@ -104,6 +109,23 @@ impl JoinGuard {
             "{COOKIE_NAME}={nonce}; Path=/join; Max-Age={COOKIE_MAX_AGE_SECS}; HttpOnly; SameSite=Strict{secure}"
         );
         (nonce, Some(cookie))
+    }
+
+    /// Who views the page, for unique scans: the SHA-256 of their visitor cookie (the id itself
+    /// is never stored) and, for a new visitor, the `Set-Cookie` giving them one.
+    pub fn visitor(&self, headers: &HeaderMap) -> (String, Option<String>) {
+        let known = crate::http::cookies::get(headers, VISITOR_COOKIE)
+            .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+        let (id, cookie) = match known {
+            Some(id) => (id.to_owned(), None),
+            None => {
+                let id = tokens::random_hex(16);
+                let cookie =
+                    crate::http::cookies::set(VISITOR_COOKIE, &id, "/join", self.visitor_max_age, "Lax", self.secure);
+                (id, Some(cookie))
+            }
+        };
+        (hex::encode(openssl::sha::sha256(id.as_bytes())), cookie)
     }
 
     /// Takes one POST from `ip` out of its allowance.

@@ -16,8 +16,9 @@ use crate::loyalty::consent::{self, CONSENT_VERSION};
 use crate::shops::flyers;
 use crate::store::{FlyerRecord, MemberRecord, PassRecord};
 
-/// A page: its fragment `name`, then the layout around it (with `lang` and `title` from `ctx`).
-fn render(name: &str, ctx: Value) -> anyhow::Result<String> {
+/// A page: its fragment `name`, then the layout around it (with `lang` and `title` from `ctx`);
+/// the shoppers' pages and the site's landing page share it.
+pub(super) fn render(name: &str, ctx: Value) -> anyhow::Result<String> {
     let body = pages::render(name, &ctx)?;
     pages::render("join_base.html", json!({"lang": ctx["lang"], "title": ctx["title"], "body": body}))
 }

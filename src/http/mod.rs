@@ -10,7 +10,7 @@ mod downloads;
 mod error;
 pub mod extract;
 mod flyer_stats_api;
-mod flyers_api;
+pub(crate) mod flyers_api;
 mod google_api;
 mod health;
 mod jobs_api;

@@ -21,6 +21,7 @@ fn env() -> &'static Environment<'static> {
             .expect("join_message.html is a valid template");
         env.add_template("member_link.html", include_str!("pages/member_link.html"))
             .expect("member_link.html is valid");
+        env.add_template("landing.html", include_str!("pages/landing.html")).expect("landing.html is valid");
         env.add_template("me_base.html", include_str!("pages/me_base.html")).expect("me_base.html is valid");
         env.add_template("me.html", include_str!("pages/me.html")).expect("me.html is valid");
         env.add_template("me_receipt.html", include_str!("pages/me_receipt.html")).expect("me_receipt.html is valid");

@@ -1,9 +1,9 @@
 //! Flyers: short unguessable codes printed as QR codes that lead to the enrollment page
 //! `/join/{code}`, each tied to a store and a loyalty template for attribution.
 
-use crate::access::{Actor, Area};
+use crate::access::{Actor, Area, Reach};
 use crate::error::{Error, Result, phrase_conflict};
-use crate::store::{FlyerRecord, NewFlyer};
+use crate::store::{FlyerRecord, FlyerStats, NewFlyer};
 use crate::store::{Store, StoreError};
 use crate::templates::Kind;
 use crate::templates::TemplateSet;
@@ -58,6 +58,29 @@ pub async fn find_for(store: &dyn Store, actor: &Actor, code: &str) -> Result<Fl
         return Err(not_found(code));
     }
     Ok(flyer)
+}
+
+/// The newest `limit` flyers this actor may see: a store role's own store's (whatever `store_id`
+/// asks), head office's of `store_id` or of every store.
+pub async fn list_for(
+    store: &dyn Store,
+    actor: &Actor,
+    store_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<FlyerRecord>> {
+    actor.require(Area::Flyers)?;
+    let store_id = match actor.reach(Area::Flyers) {
+        Reach::All => store_id,
+        _ => Some(actor.own_store().unwrap_or_default()),
+    };
+    Ok(store.list_flyers(store_id, limit).await?)
+}
+
+/// The flyer's figures (scans, unique scans, sign-ups, cards added) if `actor` may see it, or 404.
+pub async fn stats_for(store: &dyn Store, actor: &Actor, code: &str) -> Result<(FlyerRecord, FlyerStats)> {
+    let flyer = find_for(store, actor, code).await?;
+    let stats = store.flyer_stats(&flyer.code).await?;
+    Ok((flyer, stats))
 }
 
 /// Checks the store (a store manager's own) and the template (a loyalty template) and stores a

@@ -9,6 +9,8 @@ use async_trait::async_trait;
 pub struct FlyerStats {
     /// Views of the enrollment page (each GET).
     pub scans: i64,
+    /// Visitors of the enrollment page, each counted once per UTC day (by their visitor cookie).
+    pub unique_scans: i64,
     /// Members whose source flyer is this one.
     pub signups: i64,
     /// Of those, members whose pass is registered on at least one Apple device.
@@ -19,7 +21,8 @@ pub struct FlyerStats {
 
 #[async_trait]
 pub trait FlyerStatsStore: Send + Sync {
-    async fn count_flyer_scan(&self, code: &str) -> Result<()>;
+    /// Counts a view of the flyer's page, and the visitor (a hash of their cookie) once a day.
+    async fn count_flyer_scan(&self, code: &str, visitor: &str) -> Result<()>;
     /// The flyer's numbers (all zero for a flyer nobody scanned).
     async fn flyer_stats(&self, code: &str) -> Result<FlyerStats>;
 }

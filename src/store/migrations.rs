@@ -38,6 +38,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     15 "0015_signup" "signup",
     16 "0016_console_users" "console_users",
     17 "0017_campaign_drafts" "campaign_drafts",
+    18 "0018_flyer_visitors" "flyer_visitors",
 ];
 
 fn migrator(sql: fn(&Embedded) -> &'static str) -> Migrator {

@@ -81,4 +81,8 @@ pub trait ShopsStore: Send + Sync {
     /// `store_id` if the store does not.
     async fn insert_flyer(&self, flyer: NewFlyer) -> StoreResult<FlyerRecord>;
     async fn flyer(&self, code: &str) -> Result<Option<FlyerRecord>>;
+    /// The newest `limit` flyers, of one store or of all, newest first.
+    async fn list_flyers(&self, store_id: Option<&str>, limit: i64) -> Result<Vec<FlyerRecord>>;
+    /// How many members each store has as home store (stores without members are absent).
+    async fn members_per_shop(&self) -> Result<Vec<(String, i64)>>;
 }

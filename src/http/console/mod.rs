@@ -8,12 +8,18 @@ mod audit;
 mod auth;
 mod campaigns;
 mod composer;
+mod flyers;
+mod forms;
 mod i18n;
+mod landing;
 mod members;
 mod operations;
 mod overview;
 mod pages;
+mod pass_preview;
 mod session;
+mod stores;
+mod templates;
 
 use std::sync::Arc;
 
@@ -23,7 +29,7 @@ use axum::routing::{get, post};
 
 use crate::http::AppState;
 
-pub fn router(state: &AppState) -> Router<Arc<AppState>> {
+pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     let sign_in_limit =
         Arc::new(crate::http::rate_limit::PerIpLimit::per_minute(state.config.console.sign_in_rate_per_min));
     Router::new()
@@ -45,6 +51,18 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
         .route("/console/members", get(members::list))
         .route("/console/members/{id}", get(members::show))
         .route("/console/members/{id}/points", post(members::adjust))
+        .route("/", get(landing::show))
+        .route("/console/stores", get(stores::list).post(stores::create))
+        .route("/console/stores/{id}", get(stores::show).post(stores::change))
+        .route("/console/flyers", get(flyers::list).post(flyers::create))
+        .route("/console/flyers/{code}", get(flyers::show))
+        .route("/console/flyers/{code}/qr.png", get(flyers::qr_png))
+        .route("/console/flyers/{code}/qr.svg", get(flyers::qr_svg))
+        .route("/console/flyers/{code}/print", get(flyers::print))
+        .route("/console/templates", get(templates::list))
+        .route("/console/templates/{id}/publish", post(templates::publish))
+        .route("/console/assets/templates.css", get(templates::stylesheet))
+        .route("/console/assets/templates/{id}/{file}", get(templates::image))
         .route("/console/logout", post(auth::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/assets/composer.js", get(pages::composer_script))
@@ -65,6 +83,19 @@ pub fn router(state: &AppState) -> Router<Arc<AppState>> {
         .route("/console/approvals", get(approvals::show))
         .route("/console/approvals/{id}", post(approvals::decide))
         .route("/console/{*rest}", get(unknown))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), remember_asked_language))
+}
+
+/// The language switch: a page opened with `?lang=` keeps that language afterwards (a cookie).
+async fn remember_asked_language(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let asked = session::asked_language(req.uri().query());
+    let mut resp = next.run(req).await;
+    auth::remember_language(&mut resp, asked, state.passes.public_url.starts_with("https://"));
+    resp
 }
 
 /// A console URL with no page: the sign-in page for a visitor, "no such page" for a user.

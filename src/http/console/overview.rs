@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::remember_language;
 use super::i18n;
 use super::pages;
 use super::session::Signed;
@@ -41,7 +40,6 @@ pub async fn show(State(state): State<Arc<AppState>>, mut signed: Signed, Query(
         Some(store) => i18n::text(signed.lang, "scope_store").replace("{store}", store),
         None => i18n::text(signed.lang, "scope_all"),
     };
-    let mut resp = pages::render(&signed, "overview.html", "overview", json!({"figures": figures, "scope": scope}));
-    remember_language(&mut resp, q.lang.as_deref(), state.passes.public_url.starts_with("https://"));
-    resp
+    // The language switch's cookie is set for every console page (`console::router`).
+    pages::render(&signed, "overview.html", "overview", json!({"figures": figures, "scope": scope}))
 }

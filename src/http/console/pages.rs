@@ -37,6 +37,12 @@ fn env() -> &'static Environment<'static> {
             ("confirm.html", include_str!("../pages/console/confirm.html")),
             ("approvals.html", include_str!("../pages/console/approvals.html")),
             ("audit.html", include_str!("../pages/console/audit.html")),
+            ("fields.html", include_str!("../pages/console/fields.html")),
+            ("stores.html", include_str!("../pages/console/stores.html")),
+            ("store.html", include_str!("../pages/console/store.html")),
+            ("flyers.html", include_str!("../pages/console/flyers.html")),
+            ("flyer.html", include_str!("../pages/console/flyer.html")),
+            ("templates.html", include_str!("../pages/console/templates.html")),
         ] {
             env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
         }

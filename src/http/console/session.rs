@@ -42,6 +42,16 @@ pub fn language(headers: &HeaderMap, user: Option<&UserRecord>) -> &'static str 
     }
 }
 
+/// The language a `?lang=` link (the switch) asks for.
+pub fn asked_language(query: Option<&str>) -> Option<&'static str> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    match pairs.iter().find(|(k, _)| k == "lang").map(|(_, v)| v.as_str()) {
+        Some("fr") => Some("fr"),
+        Some("en") => Some("en"),
+        _ => None,
+    }
+}
+
 /// The sign-in page, coming back to `path` afterwards.
 fn to_login(path: &str) -> Response {
     let next: String = url_encode(path);
@@ -68,7 +78,7 @@ impl FromRequestParts<Arc<AppState>> for Signed {
             Err(e) => return Err(e.into_response()),
         };
         let actor = crate::users::actor(&user).map_err(IntoResponse::into_response)?;
-        let lang = language(&parts.headers, Some(&user));
+        let lang = asked_language(parts.uri.query()).unwrap_or_else(|| language(&parts.headers, Some(&user)));
         let waiting = match actor.reach(crate::access::Area::Approvals) {
             crate::access::Reach::None => None,
             _ => Some(

@@ -53,6 +53,17 @@ impl DesignsStore for SqlStore {
         Ok(serials)
     }
 
+    async fn template_reach(&self, template: &str) -> Result<(i64, i64)> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM passes WHERE template = $1), \
+                    (SELECT COUNT(DISTINCT r.device_library_id) FROM registrations r \
+                     JOIN passes p ON p.serial_number = r.serial_number WHERE p.template = $1)",
+        )
+        .bind(template)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn template_design(&self, template: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT design_hash FROM template_designs WHERE template = $1")
             .bind(template)

@@ -10,17 +10,32 @@ use super::rows::from_row;
 use crate::store::flyer_stats::{FlyerStats, FlyerStatsStore};
 use crate::store::now_ms;
 
+/// A UTC day: unique scans count a visitor once per flyer and day.
+const DAY_MS: i64 = 86_400_000;
+
 #[async_trait]
 impl FlyerStatsStore for SqlStore {
-    async fn count_flyer_scan(&self, code: &str) -> Result<()> {
+    async fn count_flyer_scan(&self, code: &str, visitor: &str) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO flyer_scans (code, scans, last_scan_at) VALUES ($1, 1, $2) \
              ON CONFLICT (code) DO UPDATE SET scans = flyer_scans.scans + 1, last_scan_at = excluded.last_scan_at",
         )
         .bind(code)
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO flyer_visitors (code, day, visitor) VALUES ($1, $2, $3) \
+             ON CONFLICT (code, day, visitor) DO NOTHING",
+        )
+        .bind(code)
+        .bind(now.div_euclid(DAY_MS))
+        .bind(visitor)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -29,6 +44,7 @@ impl FlyerStatsStore for SqlStore {
         let row = sqlx::query(
             "SELECT \
                (SELECT CAST(COALESCE(SUM(scans), 0) AS BIGINT) FROM flyer_scans WHERE code = $1) AS scans, \
+               (SELECT COUNT(*) FROM flyer_visitors WHERE code = $1) AS unique_scans, \
                COUNT(m.id) AS signups, \
                COUNT(m.id) FILTER (WHERE EXISTS (SELECT 1 FROM registrations r \
                                                  WHERE r.serial_number = m.pass_serial)) AS apple_added, \
@@ -39,6 +55,6 @@ impl FlyerStatsStore for SqlStore {
         .bind(code)
         .fetch_one(&self.pool)
         .await?;
-        Ok(from_row!(row, FlyerStats { scans, signups, apple_added, google_added }))
+        Ok(from_row!(row, FlyerStats { scans, unique_scans, signups, apple_added, google_added }))
     }
 }

@@ -113,4 +113,24 @@ impl ShopsStore for SqlStore {
         let sql = "SELECT code, store_id, label, template, created_at FROM flyers WHERE code = $1";
         row_by(&self.pool, sql, code, flyer_from_row).await
     }
+
+    async fn list_flyers(&self, store_id: Option<&str>, limit: i64) -> Result<Vec<FlyerRecord>> {
+        let rows = sqlx::query(
+            "SELECT code, store_id, label, template, created_at FROM flyers \
+             WHERE (CAST($1 AS TEXT) IS NULL OR store_id = $1) ORDER BY created_at DESC, code LIMIT $2",
+        )
+        .bind(store_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(flyer_from_row).collect()
+    }
+
+    async fn members_per_shop(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT home_store_id, COUNT(*) FROM members WHERE home_store_id IS NOT NULL GROUP BY home_store_id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }
