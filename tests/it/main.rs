@@ -18,6 +18,7 @@ mod cli;
 mod connections;
 mod console;
 mod console_campaigns;
+mod console_charts;
 mod docs;
 mod enrollment;
 mod google;
