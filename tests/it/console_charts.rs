@@ -10,6 +10,7 @@ use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection};
 
 use crate::browser::{Browser, artifacts};
+use crate::campaigns::create_campaign;
 use crate::console::{PASSWORD, browser, create_user, sign_in};
 use crate::helpers::{Backend, TestApp, add_store, spawn_app_on, test_config};
 
@@ -223,6 +224,13 @@ async fn the_overview_renders_in_chromium() {
     let browser = Browser::start().await;
     let (app, _) = seed_app(Backend::Sqlite).await;
     create_user(&app, "hq@example.com", "hq_admin", None);
+    let mut ids = Vec::new();
+    for (name, draft) in [("Winter sale: 20% off candles", false), ("Spring preview", true)] {
+        let body = json!({"name": name, "segment": "points >= 0", "message": {"en": name, "fr": name}, "draft": draft});
+        let resp = create_campaign(&app, crate::helpers::ADMIN, body).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        ids.push(resp.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
     std::fs::create_dir_all(artifacts().join("console")).unwrap();
     browser.goto(&app.url("/console/login")).await;
     browser.type_into("#email", "hq@example.com").await;
@@ -230,6 +238,9 @@ async fn the_overview_renders_in_chromium() {
     browser.click("button[type=submit]").await;
     let page = browser.wait_for_text("Members and sign-ups per day").await;
     assert!(page.contains("/console/charts/members.svg"), "{page}");
+    for id in &ids {
+        assert!(page.contains(&format!("/console/campaigns/{id}\"")), "{page}");
+    }
     // The page, then its charts and lists scrolled into view (a screenshot shows the window).
     let shoot = |size: &'static str| {
         let (browser, app) = (&browser, &app);
