@@ -61,7 +61,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "chart_members_counts",
         "The line counts loyalty members at the end of each day; the bars, members who joined that day. Days run midnight to midnight, {tz} time.",
-        "La courbe compte les membres du programme à la fin de chaque jour ; les barres, les membres inscrits ce jour-là. Jours de minuit à minuit, heure de {tz}.",
+        "La courbe compte les membres du programme à la fin de chaque jour ; les barres, les membres inscrits ce jour-là. Jours de minuit à minuit, fuseau {tz}.",
     ),
     ("chart_members_key", "{total} members, +{new} in {days} days", "{total} membres, +{new} en {days} jours"),
     ("chart_members_axis", "Members", "Membres"),
@@ -72,7 +72,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "chart_cards_counts",
         "Members whose loyalty card an iPhone registered (and still holds), and members whose card is saved to Google Wallet, at the end of each day ({tz} time).",
-        "Membres dont la carte a été enregistrée par un iPhone (qui l'a encore), et membres dont la carte est enregistrée dans Google Wallet, à la fin de chaque jour (heure de {tz}).",
+        "Membres dont la carte a été enregistrée par un iPhone (qui l'a encore), et membres dont la carte est enregistrée dans Google Wallet, à la fin de chaque jour (fuseau {tz}).",
     ),
     (
         "chart_cards_key",
