@@ -1,4 +1,5 @@
-//! Console settings: how long a signed-in session lasts, and how sign-in guesses are held back.
+//! Console settings: how long a signed-in session lasts, how sign-in guesses are held back, and
+//! how many days the overview's charts show.
 
 use clap::Args;
 
@@ -23,4 +24,18 @@ pub struct Console {
     /// Console sign-in attempts allowed per client IP and minute, whatever the account (0: no limit).
     #[arg(long, env = "PASSERELLE_SIGN_IN_RATE_PER_MIN", default_value_t = 10, global = true)]
     pub sign_in_rate_per_min: u32,
+
+    /// Days the console overview's charts show, today included (1 to 366; days in
+    /// PASSERELLE_CAMPAIGN_DEFAULT_TIMEZONE).
+    #[arg(long, env = "PASSERELLE_CONSOLE_CHART_DAYS", default_value_t = 30, global = true)]
+    pub chart_days: u32,
+}
+
+impl Console {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=366).contains(&self.chart_days) {
+            anyhow::bail!("PASSERELLE_CONSOLE_CHART_DAYS: {} is not between 1 and 366", self.chart_days);
+        }
+        Ok(())
+    }
 }

@@ -125,6 +125,7 @@ impl Config {
         self.google.validate()?;
         self.webhooks.validate()?;
         self.campaigns.validate()?;
+        self.console.validate()?;
         Ok(())
     }
 
@@ -155,6 +156,8 @@ mod tests {
         assert!(e.contains("PASSERELLE_QUIET_HOURS"), "{e}");
         let e = error_of(|c| c.campaigns.default_timezone = "Mars/Olympus".into());
         assert!(e.contains("PASSERELLE_CAMPAIGN_DEFAULT_TIMEZONE"), "{e}");
+        let e = error_of(|c| c.console.chart_days = 0);
+        assert!(e.contains("PASSERELLE_CONSOLE_CHART_DAYS"), "{e}");
         let e = error_of(|c| c.webhooks.url = Some("https://orders.example.com/hook".into()));
         assert!(e.contains("PASSERELLE_WEBHOOK_SECRET"), "{e}");
         let e = error_of(|c| c.webhooks.url = Some("ftp://orders.example.com".into()));

@@ -50,7 +50,7 @@ pub use members::{
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
-pub use reports::{OverviewCounts, PassDevice, ReportsStore};
+pub use reports::{DailyFigures, FlyerSignups, OverviewCounts, PassDevice, ReportsStore};
 pub use shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
 pub use signup::{ProvisionalCard, SignupStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};

@@ -1,4 +1,5 @@
-//! Figures for the console: counts of members and their cards, for everyone or one store.
+//! Figures for the console: counts of members and their cards, for everyone or one store, and
+//! the same per day and per flyer for the overview's charts.
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -23,9 +24,39 @@ pub struct PassDevice {
     pub registered_at: i64,
 }
 
+/// One day of the overview's charts (totals at the day's end, sign-ups during it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyFigures {
+    /// When the day began (unix milliseconds).
+    pub day_start: i64,
+    /// Members who had joined by the day's end.
+    pub members: i64,
+    /// Members who joined that day.
+    pub signups: i64,
+    /// Members whose loyalty pass an iPhone (still registered) had first registered by the day's end.
+    pub apple_cards: i64,
+    /// Members whose loyalty pass is saved to Google Wallet, saved by the day's end.
+    pub google_cards: i64,
+}
+
+/// A flyer and the members who signed up through it over a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlyerSignups {
+    pub code: String,
+    pub label: Option<String>,
+    pub store_id: String,
+    pub signups: i64,
+}
+
 #[async_trait]
 pub trait ReportsStore {
     async fn overview_counts(&self, store_id: Option<&str>, since_ms: i64) -> Result<OverviewCounts>;
+    /// The figures of each day `[start, end)` given (unix milliseconds), in that order; for one
+    /// store, its home members only.
+    async fn daily_figures(&self, store_id: Option<&str>, days: &[(i64, i64)]) -> Result<Vec<DailyFigures>>;
+    /// The `limit` flyers with the most sign-ups since `since_ms`, most first (one store's: members
+    /// whose home store it is).
+    async fn flyer_signups(&self, store_id: Option<&str>, since_ms: i64, limit: i64) -> Result<Vec<FlyerSignups>>;
     /// Campaigns waiting for head office's approval.
     async fn pending_approvals(&self) -> Result<i64>;
     /// The iPhones registered for a pass, newest first.

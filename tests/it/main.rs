@@ -19,6 +19,7 @@ mod connections;
 mod console;
 mod console_browser;
 mod console_campaigns;
+mod console_charts;
 mod console_pages;
 mod docs;
 mod enrollment;

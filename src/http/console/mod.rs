@@ -7,7 +7,9 @@ mod approvals;
 mod audit;
 mod auth;
 mod campaigns;
+mod charts;
 mod composer;
+mod figures;
 mod flyers;
 mod forms;
 mod i18n;
@@ -42,6 +44,7 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
             get(auth::forgot_page).post(auth::forgot).layer(axum::Extension(sign_in_limit)),
         )
         .route("/console/password/reset/{token}", get(auth::reset_page).post(auth::reset))
+        .route("/console/charts/{name}", get(overview::chart))
         .route("/console/operations", get(operations::show))
         .route("/console/operations/retry", post(operations::retry))
         .route("/console/operations/keys", post(operations::create_key))
