@@ -35,7 +35,7 @@ TEAL = (22, 55, 60)
 TEAL_DEEP = (14, 38, 43)
 TEAL_LIGHT = (34, 80, 84)
 IVORY = (250, 246, 238)
-RECEIPT_LABEL = (150, 108, 40)
+RECEIPT_LABEL = (128, 90, 30)
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts",
              "C:/Windows/Fonts")

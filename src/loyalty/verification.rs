@@ -93,8 +93,8 @@ pub async fn send_verification(loyalty: &Loyalty, member: &MemberRecord) -> Resu
     Ok(())
 }
 
-/// The retailer's name, from the loyalty template.
-pub(super) fn organization(loyalty: &Loyalty) -> String {
+/// The retailer's name, as its loyalty template shows it (or "Passerelle").
+pub fn organization(loyalty: &Loyalty) -> String {
     loyalty
         .passes
         .templates

@@ -51,6 +51,20 @@ const PAGES: &[AuditedPage] = &[
     page("login", "/console/login", Who::SignedOut),
     page("overview-hq", "/console", Who::HqAdmin),
     page("members", "/console/members", Who::HqAdmin),
+    page("campaigns", "/console/campaigns", Who::HqAdmin),
+    page("campaign-new", "/console/campaigns/new", Who::HqAdmin),
+    page("campaign-draft", "/console/campaigns/{draft}", Who::HqAdmin),
+    page("campaign-confirm", "/console/campaigns/{draft}/confirm", Who::HqAdmin),
+    page("campaign-waiting", "/console/campaigns/{store_campaign}", Who::HqAdmin),
+    page("approvals", "/console/approvals", Who::HqAdmin),
+    page("stores", "/console/stores", Who::HqAdmin),
+    page("flyers", "/console/flyers", Who::HqAdmin),
+    page("flyer", "/console/flyers/{flyer}", Who::HqAdmin),
+    page("templates", "/console/templates", Who::HqAdmin),
+    page("audit", "/console/audit", Who::HqAdmin),
+    page("account", "/console/account", Who::HqAdmin),
+    page("campaigns-store", "/console/campaigns", Who::StoreManager),
+    page("campaign-new-store", "/console/campaigns/new", Who::StoreManager),
     page("members-search", "/console/members?q=martin", Who::HqAdmin),
     page("member", "/console/members/{paris_member}", Who::HqAdmin),
     page("operations", "/console/operations", Who::HqAdmin),
@@ -69,11 +83,18 @@ const PAGES: &[AuditedPage] = &[
 struct Seeded {
     paris_member: String,
     lyon_member: String,
+    draft: String,
+    store_campaign: String,
+    flyer: String,
 }
 
 impl Seeded {
     fn path(&self, path: &str) -> String {
-        path.replace("{paris_member}", &self.paris_member).replace("{lyon_member}", &self.lyon_member)
+        path.replace("{paris_member}", &self.paris_member)
+            .replace("{lyon_member}", &self.lyon_member)
+            .replace("{draft}", &self.draft)
+            .replace("{store_campaign}", &self.store_campaign)
+            .replace("{flyer}", &self.flyer)
     }
 }
 
@@ -149,7 +170,33 @@ async fn seed(app: &TestApp, apns: &passerelle::testkit::mock_apns::MockApns) ->
     let dead = async || api(app, Method::GET, "/api/v1/push/dead", Value::Null).await;
     crate::push::eventually("a dead push job", async || !dead().await["items"].as_array().unwrap().is_empty()).await;
 
-    Seeded { paris_member: zoe_id.to_owned(), lyon_member: ids[1]["id"].as_str().unwrap().to_owned() }
+    // Campaigns: head office's draft, and a store's waiting for approval; a flyer.
+    let draft = json!({"name": "Premium evening", "segment": "tier = \"premium\" and points >= 300", "draft": true,
+        "message": {"en": "Private sale tonight, 6-9 pm", "fr": "Vente privée ce soir, 18 h-21 h"}});
+    let draft = api(app, Method::POST, "/api/v1/campaigns", draft).await["id"].as_str().unwrap().to_owned();
+    let manager =
+        api(app, Method::POST, "/api/v1/keys", json!({"role": "store_manager", "store_id": "paris-01"})).await;
+    let local = json!({"name": "Tasting on Saturday", "segment": "points >= 0", "message": {"fr": "Dégustation samedi à Rivoli"}});
+    let resp = app
+        .client
+        .post(app.url("/api/v1/campaigns"))
+        .bearer_auth(manager["key"].as_str().unwrap())
+        .json(&local)
+        .send()
+        .await
+        .unwrap();
+    let store_campaign = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let flyer =
+        api(app, Method::POST, "/api/v1/flyers", json!({"store_id": "paris-01", "label": "Window, rue de Rivoli"}))
+            .await;
+
+    Seeded {
+        paris_member: zoe_id.to_owned(),
+        lyon_member: ids[1]["id"].as_str().unwrap().to_owned(),
+        draft,
+        store_campaign,
+        flyer: flyer["code"].as_str().unwrap().to_owned(),
+    }
 }
 
 /// A server with the seeded console (pushing to a mock APNs that fails one device).
@@ -172,10 +219,10 @@ async fn sign_in_as(browser: &Browser, app: &TestApp, email: &str) {
     browser.wait_for_text("/console/logout").await;
 }
 
-/// The language cookie the console's switch sets (it is not HttpOnly: a script may set it).
-async fn choose_language(browser: &Browser, lang: &str) {
-    let script = "document.cookie = `passerelle_lang=${arguments[0]}; path=/console; SameSite=Lax`;";
-    browser.execute(script, vec![json!(lang)]).await;
+/// Chooses the language as a user does: a console page opened with `?lang=` (the switch) keeps
+/// it in a cookie for the next pages.
+async fn choose_language(browser: &Browser, app: &TestApp, lang: &str) {
+    browser.goto(&app.url(&format!("/console/login?lang={lang}"))).await;
 }
 
 browser_test!(every_console_page_passes_the_audit);
@@ -198,7 +245,7 @@ async fn every_console_page_passes_the_audit() {
         for size in [PHONE, DESKTOP] {
             page_audit::set_viewport(&browser, size.width, size.height).await;
             for lang in ["en", "fr"] {
-                choose_language(&browser, lang).await;
+                choose_language(&browser, &app, lang).await;
                 for page in PAGES.iter().filter(|p| p.who == who) {
                     audit_one(&browser, &app, &seeded, page, size, lang, &mut problems).await;
                     audited += 1;

@@ -165,6 +165,7 @@ async fn render(state: &AppState, signed: &Signed, view: View<'_>) -> Response {
         "stores": stores,
         "timezone": tz,
         "hq": signed.actor.own_store().is_none(),
+        "organization": crate::loyalty::verification::organization(&state.loyalty),
         "reach": preview.as_ref().map(reach_view),
         "error_field": error_field,
         "error": error,
