@@ -210,7 +210,7 @@ async fn seeded_app() -> (TestApp, passerelle::testkit::mock_apns::MockApns, See
 }
 
 /// Signs in with the console's form (after signing out whoever was).
-async fn sign_in_as(browser: &Browser, app: &TestApp, email: &str) {
+pub async fn sign_in_as(browser: &Browser, app: &TestApp, email: &str) {
     browser.client.delete_all_cookies().await.unwrap();
     browser.goto(&app.url("/console/login")).await;
     browser.type_into("#email", email).await;

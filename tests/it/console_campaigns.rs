@@ -195,3 +195,95 @@ pub async fn wait_for_mail(app: &TestApp, to: &str) -> String {
 
 on_both_backends!(a_marketer_builds_previews_and_sends);
 on_both_backends!(a_store_campaign_is_approved_in_the_console);
+
+browser_test!(campaigns_in_chromium);
+/// The same two flows in headless Chromium, clicking as a marketer and a store manager do: the
+/// builder's rows, the confirmation repeating the API's reach, sending, submitting, approving.
+async fn campaigns_in_chromium() {
+    use crate::browser::Browser;
+    use crate::console_browser::sign_in_as;
+    let apns = mock().await;
+    let app = crate::helpers::spawn_app(no_quiet_hours(push_config(&apns))).await;
+    let store = store_of(&app).await;
+    add_store(&app, "paris-01", "Europe/Paris").await;
+    add_store(&app, "lyon-02", "Europe/Paris").await;
+    let mut targets = Vec::new();
+    for (i, (points, marketing, home)) in
+        [(350, true, "paris-01"), (800, true, "lyon-02"), (320, false, "paris-01"), (150, true, "paris-01")]
+            .iter()
+            .enumerate()
+    {
+        let (_, serial) = member(&app, Some(home), *points, *marketing, "en", json!({})).await;
+        on_iphone(&app, store.as_ref(), &serial, &format!("device-{i}"), &token(i + 1)).await;
+        if *marketing && *points >= 300 {
+            targets.push(token(i + 1));
+        }
+    }
+    let (lyon_member, _) = member(&app, Some("lyon-02"), 0, false, "fr", json!({})).await;
+    create_user(&app, "mkt@example.com", "hq_marketer", None);
+    create_user(&app, "paris@example.com", "store_manager", Some("paris-01"));
+    let browser = Browser::start().await;
+
+    // The marketer builds `tier = "premium" and points >= 300` with the rows.
+    sign_in_as(&browser, &app, "mkt@example.com").await;
+    browser.goto(&app.url("/console/campaigns/new")).await;
+    browser.type_into("#name", "Premium evening").await;
+    let choose = "document.querySelector(arguments[0]).value = arguments[1];";
+    for (css, value) in [("#field0", "tier"), ("#op0", "="), ("#field1", "points"), ("#op1", ">=")] {
+        browser.execute(choose, vec![json!(css), json!(value)]).await;
+    }
+    browser.type_into("#value0", "premium").await;
+    browser.type_into("#value1", "300").await;
+    browser.type_into("#message_en", "Private sale tonight").await;
+    browser.click("button[value=send]").await;
+    let page = browser.wait_for_text("id=\"confirm-passes\"").await;
+    let preview: Value = app
+        .api(Method::POST, "/api/v1/segments/preview")
+        .json(&json!({"segment": r#"tier = "premium" and points >= 300"#}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown = figure(&page.replace("confirm-passes", "reach-passes"), "reach-passes");
+    assert_eq!(shown, preview["passes"].as_i64().unwrap(), "the confirmation repeats the API's reach");
+    assert_eq!(apns.received_count(), 0, "nothing before the confirmation");
+    browser.click("form.actions button.primary").await;
+    browser.wait_for_text("data-key=\"sent\"").await;
+    let id = browser.path().await.rsplit('/').next().unwrap().to_owned();
+    wait_sent(&app, &id).await;
+    eventually("the targeted pushes", async || apns.received_count() >= targets.len()).await;
+    let mut pushed: Vec<String> = apns.received().into_iter().map(|r| r.token).collect();
+    pushed.sort();
+    targets.sort();
+    assert_eq!(pushed, targets, "exactly the targeted holders' devices");
+
+    // A store manager submits a local campaign; approvals and another store's member are not theirs.
+    sign_in_as(&browser, &app, "paris@example.com").await;
+    browser.goto(&app.url("/console/campaigns/new")).await;
+    browser.type_into("#name", "Tasting").await;
+    browser.type_into("#segment", "points >= 0").await;
+    browser.type_into("#message_fr", "Dégustation samedi").await;
+    browser.click("button[value=send]").await;
+    browser.wait_for_text("Submit for approval").await;
+    browser.click("form.actions button.primary").await;
+    browser.wait_for_text("Waiting for approval").await;
+    let local = browser.path().await.rsplit('/').next().unwrap().to_owned();
+    browser.goto(&app.url("/console/approvals")).await;
+    assert!(browser.source().await.contains("Your role does not allow this."));
+    browser.goto(&app.url(&format!("/console/members/{lyon_member}"))).await;
+    assert!(browser.source().await.contains("There is no such page"));
+
+    // Head office approves it in the console; it goes to the Paris holders with consent.
+    sign_in_as(&browser, &app, "mkt@example.com").await;
+    browser.goto(&app.url("/console/approvals")).await;
+    browser.wait_for_text("Tasting").await;
+    browser.screenshot("console/flow-approvals").await;
+    let before = apns.received_count();
+    browser.click(&format!("form[action=\"/console/approvals/{local}\"] button[value=approve]")).await;
+    browser.wait_for_text("Nothing waits for approval.").await;
+    let s = wait_sent(&app, &local).await;
+    assert_eq!(s["sent"], 2, "Paris's consenting holders: {s}");
+    eventually("the local pushes", async || apns.received_count() >= before + 2).await;
+}
