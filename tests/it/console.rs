@@ -62,7 +62,24 @@ async fn sign_in_out_and_sessions(backend: Backend) {
 
     // Signed out, every console URL leads to the sign-in page, coming back afterwards.
     let client = browser();
-    for path in ["/console", "/console/campaigns", "/console/members/mem_1?tab=ledger"] {
+    for path in [
+        "/console",
+        "/console/campaigns",
+        "/console/campaigns/new",
+        "/console/campaigns/cmp_1",
+        "/console/campaigns/cmp_1/confirm",
+        "/console/approvals",
+        "/console/members",
+        "/console/members/mem_1?tab=ledger",
+        "/console/stores",
+        "/console/flyers",
+        "/console/templates",
+        "/console/operations",
+        "/console/audit",
+        "/console/account",
+        "/console/charts/members.svg",
+        "/console/no-such-page",
+    ] {
         let resp = client.get(app.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
         let location = resp.headers()[LOCATION].to_str().unwrap();
