@@ -513,7 +513,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Scans count every view of the sign-up page; unique scans count each visitor once a day.",
         "Les scans comptent chaque affichage de la page d'inscription ; les visiteurs uniques comptent chaque visiteur une fois par jour.",
     ),
-    ("flyer", "Flyer", "Flyer"),
     ("flyer_unlabelled", "Flyer without a label", "Flyer sans libellé"),
     ("scans", "Scans", "Scans"),
     ("scans_help", "Views of the sign-up page", "Affichages de la page d'inscription"),
