@@ -518,7 +518,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("scans_help", "Views of the sign-up page", "Affichages de la page d'inscription"),
     ("unique_scans", "Unique visitors", "Visiteurs uniques"),
     ("unique_scans_help", "Each visitor counted once a day", "Chaque visiteur compté une fois par jour"),
-    ("signups", "Sign-ups", "Inscriptions"),
     ("signups_help", "Members who joined from this flyer", "Membres inscrits depuis ce flyer"),
     ("apple_added", "On iPhones", "Sur iPhone"),
     ("apple_added_help", "Of those, cards added to Apple Wallet", "Parmi eux, cartes ajoutées à Apple Wallet"),
