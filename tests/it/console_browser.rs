@@ -257,6 +257,49 @@ async fn every_console_page_passes_the_audit() {
     assert!(problems.is_empty(), "the console audit found {} problems:\n{}", problems.len(), problems.join("\n"));
 }
 
+/// Tabs through the page as a keyboard user does: every control reached shows where the focus
+/// is (an outline or a shadow), and Tab reaches the page's own controls, not only the header's.
+/// (A date-time field is left out: Chromium moves the focus between its own inner parts, and
+/// the outline it draws there is not in the field's computed style.)
+async fn keyboard_problems(browser: &Browser) -> Vec<String> {
+    const TAB: &str = "\u{E004}";
+    let mut problems = Vec::new();
+    let mut in_main = false;
+    browser.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);", vec![]).await;
+    for _ in 0..40 {
+        let active = browser.client.active_element().await.unwrap();
+        active.send_keys(TAB).await.unwrap();
+        let focus = browser
+            .execute(
+                "const e = document.activeElement; if (!e || e === document.body) return null; \
+                 if (e.type === 'datetime-local') return [e.tagName.toLowerCase(), true, !!e.closest('main')]; \
+                 const s = getComputedStyle(e); \
+                 const visible = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'; \
+                 return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''), visible, !!e.closest('main')];",
+                vec![],
+            )
+            .await;
+        let Some([name, visible, main]) = focus.as_array().map(|a| [a[0].clone(), a[1].clone(), a[2].clone()]) else {
+            break;
+        };
+        in_main |= main == true;
+        if visible != true {
+            problems.push(format!("{} shows no focus indicator when reached with Tab", name.as_str().unwrap_or("?")));
+        }
+    }
+    let controls = browser
+        .execute(
+            "return document.querySelectorAll('main a, main button, main input, main select, main textarea').length;",
+            vec![],
+        )
+        .await;
+    if controls.as_u64().unwrap_or(0) > 0 && !in_main {
+        problems.push("Tab never reaches the page's own controls in 40 presses".into());
+    }
+    problems.dedup();
+    problems
+}
+
 async fn audit_one(
     browser: &Browser,
     app: &TestApp,
@@ -276,6 +319,9 @@ async fn audit_one(
     }
     if html_lang != lang {
         found.push(format!("the page is in {html_lang}, not {lang}"));
+    }
+    if size.name == "desktop" && lang == "en" {
+        found.extend(keyboard_problems(browser).await);
     }
     let at = format!("{} ({path}, {:?}, {}, {lang})", page.name, page.who, size.name);
     problems.extend(found.into_iter().map(|p| format!("{at}: {p}")));
