@@ -422,4 +422,21 @@ async fn console_flows_in_chromium() {
     let expected_refusals = ["status of 401", "status of 403", "status of 422"];
     let unexpected: Vec<_> = errors.iter().filter(|e| !expected_refusals.iter().any(|r| e.contains(r))).collect();
     assert!(unexpected.is_empty(), "{unexpected:?}");
+
+    // Repeated wrong passwords lock the account: then even the right one is held back, saying until when.
+    browser.client.delete_all_cookies().await.unwrap();
+    for _ in 0..5 {
+        browser.goto(&app.url("/console/login")).await;
+        browser.type_into("#email", "marketing@example.com").await;
+        browser.type_into("#password", "a wrong guess").await;
+        browser.click("button[type=submit]").await;
+        browser.wait_for_text("id=\"login-error\"").await;
+    }
+    browser.goto(&app.url("/console/login")).await;
+    browser.type_into("#email", "marketing@example.com").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    let page = browser.wait_for_text("id=\"login-error\"").await;
+    assert!(page.contains("locked until"), "{page}");
+    assert_eq!(page_audit::status(&browser).await, 429);
 }
