@@ -108,7 +108,15 @@ fn table(html: &str, chart: &str) -> Vec<(String, Vec<String>)> {
                 let at = row.find("class=\"mono\">").unwrap() + 13;
                 row[at..at + row[at..].find('<').unwrap()].to_owned()
             };
-            let cells = row.split("<td class=\"num\">").skip(1).map(|c| c[..c.find('<').unwrap()].to_owned()).collect();
+            // Each figure is a `<td class="num" data-label="…">` (labelled for phones).
+            let cells = row
+                .split("<td class=\"num\"")
+                .skip(1)
+                .map(|c| {
+                    let c = &c[c.find('>').unwrap() + 1..];
+                    c[..c.find('<').unwrap()].to_owned()
+                })
+                .collect();
             (head, cells)
         })
         .collect()
