@@ -12,15 +12,14 @@ use super::input::{attributes, birthday, email, language, manual_tier, phone, te
 use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update};
 use super::verification::{self, CONSENT_URL_FIELD};
 use crate::access::audit::{self, Audited};
-use crate::access::{Actor, Area, MemberField, Role};
+use crate::access::{Actor, Area, MemberField};
 use crate::error::{Error, Result, phrase_conflict};
 use crate::store::{
-    MemberLookup, MemberRecord, MemberSearch, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, StoreError,
-    TokenPurpose, now_ms,
+    MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, StoreError, TokenPurpose, now_ms,
 };
 use crate::tokens;
 
-fn not_found(id: &str) -> Error {
+pub(super) fn not_found(id: &str) -> Error {
     Error::NotFound(format!("no member with id {id:?}"))
 }
 
@@ -191,42 +190,6 @@ pub async fn get(loyalty: &Loyalty, id: &str) -> Result<MemberRecord> {
 pub async fn get_as(loyalty: &Loyalty, actor: &Actor, id: &str) -> Result<MemberRecord> {
     actor.require(Area::Members)?;
     get(loyalty, id).await
-}
-
-/// Whose members `actor` may browse: everyone's (HQ), its own store's (a store manager); a
-/// till looks members up by exact card number, e-mail or phone only (`find`).
-fn browse_scope(actor: &Actor) -> Result<Option<String>> {
-    actor.require(Area::Members)?;
-    match actor.role {
-        Role::HqAdmin | Role::HqMarketer => Ok(None),
-        Role::StoreManager => Ok(actor.own_store().map(str::to_owned)),
-        Role::Store => Err(Error::Forbidden("a till looks members up by card number, e-mail or phone".into())),
-    }
-}
-
-/// The members `actor` may browse matching `query`: a card number, an e-mail, a phone or part
-/// of a name (empty: the newest), newest first.
-pub async fn search(loyalty: &Loyalty, actor: &Actor, query: &str, limit: i64) -> Result<Vec<MemberRecord>> {
-    let query = query.trim();
-    let search = MemberSearch {
-        card_number: (!query.is_empty()).then(|| query.to_owned()),
-        email: email(Some(query.to_owned())).ok().flatten(),
-        phone: phone(loyalty.default_country, Some(query.to_owned())).ok().flatten(),
-        name: (!query.is_empty()).then(|| query.to_lowercase()),
-        home_store_id: browse_scope(actor)?,
-        limit,
-    };
-    Ok(loyalty.passes.store.search_members(&search).await?)
-}
-
-/// A member `actor` may browse (another store's, for a store manager, is not there: 404).
-pub async fn browse(loyalty: &Loyalty, actor: &Actor, id: &str) -> Result<MemberRecord> {
-    let scope = browse_scope(actor)?;
-    let member = get(loyalty, id).await?;
-    match scope {
-        Some(store) if member.home_store_id.as_deref() != Some(store.as_str()) => Err(not_found(id)),
-        _ => Ok(member),
-    }
 }
 
 /// The members with this e-mail, phone and/or card number (normalised first).

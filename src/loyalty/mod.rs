@@ -3,6 +3,7 @@
 //! libphonenumber metadata; the member's loyalty pass shows the card number (in the barcode),
 //! name, points and tier, and changes with them in the same transaction.
 
+pub mod browse;
 pub mod card;
 pub mod consent;
 pub mod contact;

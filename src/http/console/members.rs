@@ -14,7 +14,7 @@ use super::pages::{self, when};
 use super::session::{Form, Signed};
 use crate::error::Error;
 use crate::http::AppState;
-use crate::loyalty::members;
+use crate::loyalty::{browse, members};
 use crate::receipts::{self, currency_exponent, format_amount};
 use crate::store::{MemberRecord, PointsEntry};
 
@@ -45,7 +45,7 @@ pub fn refused(signed: &Signed, e: Error) -> Response {
 }
 
 pub async fn list(State(state): State<Arc<AppState>>, signed: Signed, Query(q): Query<SearchQuery>) -> Response {
-    let found = match members::search(&state.loyalty, &signed.actor, &q.q, PAGE).await {
+    let found = match browse::search(&state.loyalty, &signed.actor, &q.q, PAGE).await {
         Ok(found) => found,
         Err(e) => return refused(&signed, e),
     };
@@ -69,7 +69,7 @@ struct PointsRetry {
 
 /// The member's page, with the points form sent back beside its error if there was one.
 async fn member_page(state: &AppState, signed: &Signed, id: &str, retry: Option<PointsRetry>) -> Response {
-    let m = match members::browse(&state.loyalty, &signed.actor, id).await {
+    let m = match browse::browse(&state.loyalty, &signed.actor, id).await {
         Ok(m) => m,
         Err(e) => return refused(signed, e),
     };
@@ -147,7 +147,7 @@ pub struct PointsForm {
 pub async fn adjust(State(state): State<Arc<AppState>>, Path(id): Path<String>, form: Form<PointsForm>) -> Response {
     let Form { signed, fields } = form;
     // Only members this user may browse are adjusted here.
-    if let Err(e) = members::browse(&state.loyalty, &signed.actor, &id).await {
+    if let Err(e) = browse::browse(&state.loyalty, &signed.actor, &id).await {
         return refused(&signed, e);
     }
     let retry = |field: &'static str, message: String| PointsRetry {

@@ -22,6 +22,7 @@ fn env() -> &'static Environment<'static> {
         let mut env = Environment::new();
         for (name, source) in [
             ("base.html", include_str!("../pages/console/base.html")),
+            ("public_base.html", include_str!("../pages/console/public_base.html")),
             ("login.html", include_str!("../pages/console/login.html")),
             ("password.html", include_str!("../pages/console/password.html")),
             ("code.html", include_str!("../pages/console/code.html")),
