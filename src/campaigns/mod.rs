@@ -4,6 +4,7 @@ pub mod approval_mail;
 pub mod audience;
 mod decisions;
 mod drafts;
+pub mod holdout;
 pub mod plan;
 pub mod pressure;
 pub mod requests;

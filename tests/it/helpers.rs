@@ -181,14 +181,32 @@ async fn start(mut config: Config, dir: tempfile::TempDir) -> TestApp {
     config.mail.dir = dir.path().join("mail");
     let mail_dir = config.mail.dir.clone();
     config.http.admin_token = Some(passerelle::secret::Secret::new(ADMIN));
-    let app = App::build(config).await.expect("app builds");
-    let base_url = format!("http://{}", app.local_addr());
-    let public_url = app.public_url().to_owned();
-    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}"));
+    // The server runs on its own thread and runtime, as in production: a test that blocks its
+    // own thread (a command-line run, openssl) never stalls the server mid-transaction.
+    let (ready_tx, ready_rx) = oneshot::channel();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(app.run(async {
-        let _ = rx.await;
-    }));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let app = match App::build(config).await {
+                Ok(app) => app,
+                Err(e) => return drop(ready_tx.send(Err(format!("{e:#}")))),
+            };
+            let addresses = (
+                format!("http://{}", app.local_addr()),
+                app.public_url().to_owned(),
+                app.metrics_addr().map(|a| format!("http://{a}")),
+            );
+            let _ = ready_tx.send(Ok(addresses));
+            let _ = app
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+    });
+    let (base_url, public_url, metrics_url) =
+        ready_rx.await.expect("the server thread answers").unwrap_or_else(|e| panic!("app builds: {e}"));
     let client = reqwest::Client::new();
     TestApp { base_url, public_url, client, database_url, mail_dir, metrics_url, _stop: tx, _dir: dir }
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 use serde_json::json;
 use sqlx::{Connection, Row, SqliteConnection};
 
-use crate::helpers::{repo, run, spawn_app, test_config};
+use crate::helpers::{repo, run, spawn_app, spawn_app_on_existing, test_config};
 
 fn passerelle(db_url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_passerelle"));
@@ -68,24 +68,19 @@ async fn keys_cli_creates_lists_and_revokes() {
     // The key works against a server on the same database.
     let mut config = test_config();
     config.database.url = passerelle::secret::Secret::new(url.clone());
-    let app = passerelle::app::App::build(config).await.unwrap();
-    let base = format!("http://{}", app.local_addr());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run(async {
-        let _ = rx.await;
-    }));
+    let app = spawn_app_on_existing(config).await;
+    let base = app.base_url.clone();
     let r = reqwest::Client::new().get(format!("{base}/api/v1/passes")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
     let (ok, out) = run(passerelle(&url).args(["keys", "list"]));
     assert!(ok && out.contains(&id) && out.contains("order system") && !out.contains(&key), "{out}");
-    let (ok, _) = run(passerelle(&url).args(["keys", "revoke", &id]));
-    assert!(ok);
+    let (ok, out) = run(passerelle(&url).args(["keys", "revoke", &id]));
+    assert!(ok, "{out}");
     let r = reqwest::Client::new().get(format!("{base}/api/v1/passes")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(r.status(), 401, "revoked from the CLI, refused by the server");
     let (ok, _) = run(passerelle(&url).args(["keys", "revoke", &id]));
     assert!(!ok, "revoking twice fails");
-    drop(tx);
 }
 
 async_test!(device_logs_are_stored_and_bounded);
