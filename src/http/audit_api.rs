@@ -29,6 +29,7 @@ struct ListQuery {
     object_kind: Option<String>,
     object_id: Option<String>,
     store_id: Option<String>,
+    action: Option<String>,
     before: Option<i64>,
     limit: Option<i64>,
 }
@@ -47,6 +48,7 @@ async fn list(
         object_kind: q.object_kind,
         object_id: q.object_id,
         store_id: q.store_id,
+        action: q.action,
         before_id: q.before,
         limit,
     };

@@ -176,6 +176,7 @@ fn checked_view(c: &Checked) -> Value {
 
 fn counts_view(c: &SegmentCounts) -> Value {
     json!({
+        "matching": c.matching,
         "members": c.members,
         "passes": c.passes,
         "apple_devices": c.apple_devices,

@@ -30,3 +30,27 @@ const FR: ConsentTexts = ConsentTexts {
 pub fn texts(lang: &str) -> ConsentTexts {
     if lang == "fr" { FR } else { EN }
 }
+
+/// The audit action of a consent statement: one per sign-up, change or withdrawal, so a
+/// member's page (and a data-rights answer) shows what they agreed to, when and through what.
+pub const CONSENT_ACTION: &str = "member.consent";
+
+/// Records the member's consent as it now stands, with who recorded it (`join` for the sign-up
+/// page, `consent link` for the withdrawal link, else the key or console user).
+pub async fn record(
+    store: &dyn crate::store::Store,
+    actor: &crate::access::Actor,
+    member: &crate::store::MemberRecord,
+) -> crate::error::Result<()> {
+    let detail = serde_json::json!({
+        "terms": member.consent_terms, "marketing": member.consent_marketing, "version": member.consent_version,
+    });
+    let what = crate::access::audit::Audited {
+        action: CONSENT_ACTION,
+        object_kind: "member",
+        object_id: &member.id,
+        store_id: member.home_store_id.as_deref(),
+        detail,
+    };
+    crate::access::audit::record(store, actor, what).await
+}

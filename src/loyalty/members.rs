@@ -58,7 +58,11 @@ pub async fn create(loyalty: &Loyalty, actor: &Actor, mut input: NewMember) -> R
     if let Some(id) = &input.home_store_id {
         crate::shops::require_known(loyalty.passes.store.as_ref(), id, "home_store_id").await?;
     }
+    let consent_given = input.consent.terms || input.consent.marketing || input.consent.version.is_some();
     let (stored, pass) = insert(loyalty, input, true).await?;
+    if consent_given {
+        super::consent::record(loyalty.passes.store.as_ref(), actor, &stored).await?;
+    }
     if !actor.is_flow() && (stored.email_verified || stored.phone_verified) {
         let detail =
             serde_json::json!({"email_verified": stored.email_verified, "phone_verified": stored.phone_verified});
@@ -258,6 +262,7 @@ pub async fn change(loyalty: &Loyalty, actor: &Actor, id: &str, patch: MemberPat
     let consent_version = text(consent_version, "consent.version")?;
     let attributes_patch = patch.attributes;
     let (email_verified, phone_verified, consent) = (patch.email_verified, patch.phone_verified, patch.consent);
+    let consent_given = consent.is_some();
     let update: MemberUpdate = Box::new(move |current: &MemberRecord| {
         let mut m = current.clone();
         let now = now_ms();
@@ -325,6 +330,9 @@ pub async fn change(loyalty: &Loyalty, actor: &Actor, id: &str, patch: MemberPat
     let changed = loyalty.passes.store.update_member(id, update, pass_update(loyalty)).await.map_err(refused)?;
     let (member, _) = changed.ok_or_else(|| not_found(id))?;
     crate::receipts::link_pending_logged(&loyalty.receipts, &member).await;
+    if consent_given {
+        super::consent::record(loyalty.passes.store.as_ref(), actor, &member).await?;
+    }
     if !overrides.is_empty() && !actor.is_flow() {
         let detail = serde_json::json!({
             "fields": overrides, "reason": reason, "email_verified": member.email_verified,

@@ -174,8 +174,11 @@ pub async fn withdraw_consent(loyalty: &Loyalty, token: &str) -> Result<Option<M
     if record.purpose != TokenPurpose::WithdrawConsent {
         return Ok(None);
     }
+    let withdrawn = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = withdrawn.clone();
     let update: MemberUpdate = Box::new(move |current: &MemberRecord| {
         let mut m = current.clone();
+        seen.store(m.consent_marketing, std::sync::atomic::Ordering::Relaxed);
         if m.consent_marketing {
             let now = now_ms();
             m.consent_marketing = false;
@@ -190,5 +193,9 @@ pub async fn withdraw_consent(loyalty: &Loyalty, token: &str) -> Result<Option<M
     };
     // The first use is recorded; the link keeps working.
     loyalty.passes.store.use_member_token(&hash, now_ms()).await?;
+    if withdrawn.load(std::sync::atomic::Ordering::Relaxed) {
+        let actor = crate::access::Actor::flow("consent link");
+        super::consent::record(loyalty.passes.store.as_ref(), &actor, &member).await?;
+    }
     Ok(Some(member))
 }

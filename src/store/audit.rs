@@ -37,6 +37,8 @@ pub struct AuditQuery {
     pub object_kind: Option<String>,
     pub object_id: Option<String>,
     pub store_id: Option<String>,
+    /// One action only, e.g. `member.consent`.
+    pub action: Option<String>,
     /// Records older than this id (the previous page's last).
     pub before_id: Option<i64>,
     pub limit: i64,

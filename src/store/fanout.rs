@@ -15,6 +15,9 @@ use crate::campaigns::segment::Segment;
 /// Live counts of the holders a segment picks (marketing consent required).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SegmentCounts {
+    /// Members the segment matches, whatever their consent: what consent leaves out.
+    pub matching: i64,
+    /// Those with marketing consent: the members a campaign may reach.
     pub members: i64,
     /// Members with a live (not voided) pass: the holders a campaign would target.
     pub passes: i64,

@@ -203,8 +203,9 @@ async fn previews_match_a_brute_force_count(backend: Backend) {
         let expected_codes: &[&str] = if picked.is_empty() { &["empty_audience"] } else { &[] };
         assert_eq!(codes, expected_codes, "{segment}: {warnings}");
         let devices: usize = picked.iter().map(|s| s.devices).sum();
+        let matching = seeded.iter().filter(|s| rule(s)).count();
         let expected = json!({
-            "members": picked.len(), "passes": picked.len(), "apple_devices": devices, "google_objects": 0,
+            "matching": matching, "members": picked.len(), "passes": picked.len(), "apple_devices": devices, "google_objects": 0,
             "held_back": {"daily_cap": 0, "quiet_hours": 0, "weekly_cap": 0},
         });
         assert_eq!(counts, expected, "{segment}");

@@ -257,6 +257,16 @@ async fn members_are_searched_and_adjusted_within_the_role(backend: Backend) {
     let (status, html) = page(&paris, &format!("/console/members/{}", ids[0].0)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Zoé Martin") && html.contains(&ids[0].1), "{html}");
+    assert!(html.contains("No consent recorded."), "signed up by a till without consent: {html}");
+    let consent = json!({"consent": {"terms": true, "marketing": true, "version": "2027-01"}});
+    let path = format!("/api/v1/members/{}", ids[0].0);
+    let resp = app.api(reqwest::Method::PATCH, &path).json(&consent).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, html) = page(&paris, &format!("/console/members/{}", ids[0].0)).await;
+    let history = &html[html.find("Consent history").expect("the consent history")..];
+    let row = &history[history.find("<tbody>").unwrap()..history.find("</tbody>").unwrap()];
+    assert_eq!(row.matches("<tr>").count(), 1, "{row}");
+    assert!(row.contains("2027-01") && row.contains("admin-token"), "version and who recorded it: {row}");
 
     // A points adjustment: a whole number and a reason, or the message beside the field.
     let csrf = hidden(&html, "csrf");

@@ -87,7 +87,9 @@ async fn a_marketer_builds_previews_and_sends(backend: Backend) {
         .json()
         .await
         .unwrap();
+    assert_eq!(figure(&html, "reach-matching"), preview["matching"].as_i64().unwrap());
     assert_eq!(figure(&html, "reach-members"), preview["members"].as_i64().unwrap());
+    assert_eq!(figure(&html, "reach-matching"), 3, "the member without consent matches, but is not reached");
     assert_eq!(figure(&html, "reach-passes"), 2);
     assert_eq!(figure(&html, "reach-apple"), preview["apple_devices"].as_i64().unwrap());
     assert!(html.contains("Private sale tonight"), "the lock-screen preview");

@@ -146,6 +146,37 @@ async fn pass_carries_the_consent_withdrawal_link(backend: Backend) {
     let resp = app.client.get(app.url(&path)).send().await.unwrap();
     assert!(resp.text().await.unwrap().contains("no longer receive"), "the page says it is done");
 
+    // Each consent statement is in the audit log, with who recorded it; a withdrawal that
+    // changes nothing records nothing.
+    let resp = app
+        .api(Method::PATCH, &format!("/api/v1/members/{id}"))
+        .json(&json!({"consent": {"marketing": true, "version": "2027-01"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let log: Value = app
+        .api(Method::GET, &format!("/api/v1/audit?object_id={id}&action=member.consent"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seen: Vec<(String, Value, Value)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| {
+            (e["actor"].as_str().unwrap().to_owned(), e["detail"]["marketing"].clone(), e["detail"]["version"].clone())
+        })
+        .collect();
+    assert_eq!(seen.len(), 3, "{log}");
+    assert!(seen[0].0.starts_with("admin-token") && seen[0].1 == true, "signed up through the API: {seen:?}");
+    assert_eq!((seen[1].0.as_str(), &seen[1].1), ("flow:consent link (consent link)", &json!(false)));
+    assert_eq!((&seen[2].1, &seen[2].2), (&json!(true), &json!("2027-01")));
+
     // Unknown links are 404; a verification token opens no consent page.
     let resp = app.client.post(app.url("/consent/0123456789abcdef0123456789abcdef")).send().await.unwrap();
     assert_eq!(resp.status(), 404);

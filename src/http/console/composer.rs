@@ -182,7 +182,7 @@ async fn render(state: &AppState, signed: &Signed, view: View<'_>) -> Response {
 pub fn reach_view(p: &Preview) -> Value {
     let held: i64 = p.counts.held_back.values().sum();
     json!({
-        "members": p.counts.members, "passes": p.counts.passes, "apple": p.counts.apple_devices,
+        "matching": p.counts.matching, "members": p.counts.members, "passes": p.counts.passes, "apple": p.counts.apple_devices,
         "google": p.counts.google_objects, "held_back": held, "held_by_rule": p.counts.held_back,
         "warnings": p.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
     })

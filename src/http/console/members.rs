@@ -14,13 +14,15 @@ use super::pages::{self, when};
 use super::session::{Form, Signed};
 use crate::error::Error;
 use crate::http::AppState;
+use crate::loyalty::consent::CONSENT_ACTION;
 use crate::loyalty::{browse, members};
 use crate::receipts::{self, currency_exponent, format_amount};
-use crate::store::{MemberRecord, PointsEntry};
+use crate::store::{AuditQuery, MemberRecord, PointsEntry};
 
 const PAGE: i64 = 50;
 const LEDGER: i64 = 20;
 const RECEIPTS: i64 = 20;
+const CONSENT_HISTORY: i64 = 50;
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -59,6 +61,16 @@ pub async fn list(State(state): State<Arc<AppState>>, signed: Signed, Query(q): 
     pages::render(&signed, "members.html", "members", json!({"q": q.q, "members": rows}))
 }
 
+/// Who recorded a consent statement, in words: the sign-up page, the withdrawal link, or the
+/// key or user as the audit log names them.
+fn consent_source(lang: &str, actor: &str) -> String {
+    match actor.split(" (").next() {
+        Some("flow:join") => super::i18n::text(lang, "consent_by_join"),
+        Some("flow:consent link") => super::i18n::text(lang, "consent_by_link"),
+        _ => actor.to_owned(),
+    }
+}
+
 /// A points form sent back: what was typed, and the message beside the field it is about.
 struct PointsRetry {
     delta: String,
@@ -76,6 +88,14 @@ async fn member_page(state: &AppState, signed: &Signed, id: &str, retry: Option<
     let page = async {
         let ledger = state.store.points_history(&m.id, None, LEDGER).await?;
         let receipts = receipts::of_member(&state.receipts, &signed.actor, &m.id, RECEIPTS).await?;
+        let consents = AuditQuery {
+            object_kind: Some("member".into()),
+            object_id: Some(m.id.clone()),
+            action: Some(CONSENT_ACTION.into()),
+            limit: CONSENT_HISTORY,
+            ..Default::default()
+        };
+        let consents = state.store.audit_log(&consents).await?;
         let (pass, devices, google) = match &m.pass_serial {
             Some(serial) => (
                 state.store.pass(serial).await?,
@@ -84,9 +104,9 @@ async fn member_page(state: &AppState, signed: &Signed, id: &str, retry: Option<
             ),
             None => (None, Vec::new(), None),
         };
-        Ok::<_, Error>((ledger, receipts, pass, devices, google))
+        Ok::<_, Error>((ledger, receipts, consents, pass, devices, google))
     };
-    let (ledger, receipts, pass, devices, google) = match page.await {
+    let (ledger, receipts, consents, pass, devices, google) = match page.await {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };
@@ -107,6 +127,14 @@ async fn member_page(state: &AppState, signed: &Signed, id: &str, retry: Option<
                    "total": format!("{total} {currency}")})
         })
         .collect();
+    let consents: Vec<Value> = consents
+        .iter()
+        .map(|r| {
+            let d = &r.entry.detail;
+            json!({"at": when(r.at), "terms": d["terms"], "marketing": d["marketing"], "version": d["version"],
+                   "by": consent_source(&signed.lang, &r.entry.actor)})
+        })
+        .collect();
     let ctx = json!({
         "m": {
             "id": m.id, "name": name(&m), "card": m.card_number, "email": m.email, "email_verified": m.email_verified,
@@ -118,6 +146,7 @@ async fn member_page(state: &AppState, signed: &Signed, id: &str, retry: Option<
         },
         "ledger": ledger,
         "receipts": receipts,
+        "consents": consents,
         "pass": pass.map(|p| json!({"serial": p.serial_number, "voided": p.voided, "updated": when(p.updated_at)})),
         "devices": devices.iter().map(|d| when(d.registered_at)).collect::<Vec<_>>(),
         "google_saved": google.is_some_and(|g| g.saved),

@@ -47,13 +47,14 @@ impl AuditStore for SqlStore {
             "SELECT id, at, actor, role, action, object_kind, object_id, store_id, detail FROM audit_log \
              WHERE (CAST($1 AS TEXT) IS NULL OR object_kind = $1) AND (CAST($2 AS TEXT) IS NULL OR object_id = $2) \
              AND (CAST($3 AS TEXT) IS NULL OR store_id = $3) AND (CAST($4 AS BIGINT) IS NULL OR id < $4) \
-             ORDER BY id DESC LIMIT $5",
+             AND (CAST($6 AS TEXT) IS NULL OR action = $6) ORDER BY id DESC LIMIT $5",
         )
         .bind(&q.object_kind)
         .bind(&q.object_id)
         .bind(&q.store_id)
         .bind(q.before_id)
         .bind(q.limit)
+        .bind(&q.action)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record_from_row).collect()

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{Db, READ_FIRST, SEGMENT_DIALECT, bind_segment, lock_fanout};
+use super::super::{Db, READ_FIRST, SEGMENT_DIALECT, bind_segment, bind_segment_scalar, lock_fanout};
 use super::campaigns::{add_event, fetch_campaign};
 use super::members::insert_member_row;
 use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
@@ -153,7 +153,17 @@ impl FanoutStore for SqlStore {
             .bind(pressure.daily_cap);
         let rows = bind_segment(query, &filter.params).fetch_all(&self.pool).await?;
         let groups = zone_counts(&rows)?;
-        Ok(sum_zones(groups, pressure, now))
+        let mut counts = sum_zones(groups, pressure, now);
+        let filter = segment.to_sql(SEGMENT_DIALECT, now, 2);
+        let sql = format!(
+            "SELECT COUNT(*) FROM members m \
+             LEFT JOIN passes p ON p.serial_number = m.pass_serial AND p.voided = FALSE \
+             WHERE (CAST($1 AS TEXT) IS NULL OR m.home_store_id = $1) AND ({})",
+            filter.sql
+        );
+        let query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(store);
+        counts.matching = bind_segment_scalar(query, &filter.params).fetch_one(&self.pool).await?;
+        Ok(counts)
     }
 
     async fn start_due_campaign(&self, pressure: &Pressure) -> Result<Option<(CampaignRecord, i64)>> {

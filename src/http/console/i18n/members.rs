@@ -47,6 +47,11 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("no", "no", "non"),
     ("consent_version", "Version", "Version"),
     ("consent_at", "Last changed", "Dernière modification"),
+    ("consent_history", "Consent history", "Historique des consentements"),
+    ("consent_by", "Recorded by", "Enregistré par"),
+    ("consent_by_join", "the sign-up page", "la page d'inscription"),
+    ("consent_by_link", "the withdrawal link on the card", "le lien de retrait sur la carte"),
+    ("no_consent_history", "No consent recorded.", "Aucun consentement enregistré."),
     ("adjust_points", "Adjust points", "Ajuster les points"),
     (
         "adjust_points_help",

@@ -20,7 +20,7 @@
       if (empty) { empty.remove(); }
       var dl = document.createElement("dl");
       dl.className = "reach-figures";
-      ["members", "passes", "apple", "google", "held"].forEach(function (k) {
+      ["matching", "members", "passes", "apple", "google", "held"].forEach(function (k) {
         var dt = document.createElement("dt");
         dt.textContent = panel.getAttribute("data-label-" + k) || k;
         var dd = document.createElement("dd");
@@ -32,6 +32,7 @@
       panel.insertBefore(ul, panel.querySelector(".actions"));
       panel.insertBefore(dl, ul);
     }
+    text("reach-matching", data.reach.matching);
     text("reach-members", data.reach.members);
     text("reach-passes", data.reach.passes);
     text("reach-apple", data.reach.apple);
