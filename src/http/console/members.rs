@@ -132,7 +132,7 @@ async fn member_page(state: &AppState, signed: &Signed, id: &str, retry: Option<
         .map(|r| {
             let d = &r.entry.detail;
             json!({"at": when(r.at), "terms": d["terms"], "marketing": d["marketing"], "version": d["version"],
-                   "by": consent_source(&signed.lang, &r.entry.actor)})
+                   "by": consent_source(signed.lang, &r.entry.actor)})
         })
         .collect();
     let ctx = json!({
