@@ -96,6 +96,8 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
         send_at: None,
         created_by: "bench".into(),
         test_card_number: None,
+        holdout_percent: 0,
+        conversion_days: 7,
     };
     let campaign = store.insert_campaign(new, "bench").await?;
 

@@ -18,8 +18,8 @@ impl Campaigns {
         let record = self.store.insert_campaign(campaign.clone(), &actor.label()).await?;
         self.wake_if_approved(&record.status);
         self.announce_if_waiting(&record).await?;
-        let warnings = self.warnings_of(&campaign).await?;
-        Ok(Checked { campaign: record, warnings })
+        let look = self.look_at(&campaign).await?;
+        Ok(Checked { campaign: record, warnings: look.warnings, holders: look.counts.passes })
     }
 
     /// Changes a draft: the fields given replace the draft's, and the whole is checked again.
@@ -53,7 +53,8 @@ impl Campaigns {
     }
 
     /// Checks a request field by field and against the stores, templates and members.
-    async fn check(&self, actor: &Actor, req: CampaignRequest, created_by: &str) -> Result<NewCampaign> {
+    async fn check(&self, actor: &Actor, mut req: CampaignRequest, created_by: &str) -> Result<NewCampaign> {
+        req.holdout_percent = req.holdout_percent.or(Some(self.default_holdout_percent));
         let campaign = requests::new_campaign(req, actor, created_by, self.message_max_chars, now_ms())?;
         self.fits_offer_fields(&campaign.messages)?;
         self.known_store(&Audience::parse(&campaign.scope).unwrap_or(Audience::Hq)).await?;
@@ -77,15 +78,16 @@ impl Campaigns {
         let record = saved
             .map_err(|e| phrase_conflict(e, |_, status, _| not_a_draft(&id, &status)))?
             .ok_or_else(|| Error::NotFound(format!("no campaign {id:?}")))?;
-        let warnings = self.warnings_of(&campaign).await?;
-        Ok(Checked { campaign: record, warnings })
+        let look = self.look_at(&campaign).await?;
+        Ok(Checked { campaign: record, warnings: look.warnings, holders: look.counts.passes })
     }
 
-    /// The warnings of a checked campaign (its segment and scope parse: they were just checked).
-    async fn warnings_of(&self, c: &NewCampaign) -> Result<Vec<super::warnings::Warning>> {
+    /// The reach and warnings of a checked campaign (its segment and scope parse: they were
+    /// just checked).
+    async fn look_at(&self, c: &NewCampaign) -> Result<super::Preview> {
         let segment = requests::parse_segment(&c.segment)?;
         let scope = Audience::parse(&c.scope).unwrap_or(Audience::Hq);
-        Ok(self.look(&segment, &scope, Some(&c.messages)).await?.warnings)
+        self.look(&segment, &scope, Some(&c.messages)).await
     }
 
     /// An approved campaign may be due now: the worker of this process looks at once.

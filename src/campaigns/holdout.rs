@@ -23,6 +23,11 @@ pub fn held_out(group_id: &str, member_id: &str, percent: u8) -> bool {
     draw < u64::from(percent.min(MAX_PERCENT)) * 100
 }
 
+/// About how many of `holders` a holdout of `percent` draws (the draw itself is per holder).
+pub fn expected(holders: i64, percent: i64) -> i64 {
+    (holders * percent.clamp(0, i64::from(MAX_PERCENT)) + 50) / 100
+}
+
 /// The holdout percent given to an API, checked: 0 to 50.
 pub fn check_percent(value: i64) -> Result<u8, String> {
     u8::try_from(value)

@@ -8,6 +8,7 @@ pub mod holdout;
 pub mod plan;
 pub mod pressure;
 pub mod requests;
+pub mod results;
 pub mod segment;
 pub mod service;
 pub mod test_send;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::audience::Audience;
+use super::holdout;
 use super::segment::{self, Segment};
 use crate::access::{Actor, Area, Reach};
 use crate::error::{Error, Result};
@@ -15,6 +16,9 @@ use crate::tokens;
 const MAX_NAME_CHARS: usize = 200;
 /// A send time a little in the past (clock skew, a slow client) means "now".
 const PAST_TOLERANCE_MS: i64 = 60_000;
+/// How long after its start a purchase may count for a campaign, at most.
+const MAX_CONVERSION_DAYS: i64 = 90;
+const DEFAULT_CONVERSION_DAYS: i64 = 7;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +38,10 @@ pub struct CampaignRequest {
     pub draft: bool,
     /// The loyalty card a test send goes to (checked by the service: a member's, with a pass).
     pub test_card_number: Option<String>,
+    /// 0 to 50; absent: PASSERELLE_CAMPAIGN_HOLDOUT_PERCENT.
+    pub holdout_percent: Option<i64>,
+    /// 1 to 90 days; absent: 7.
+    pub conversion_days: Option<i64>,
 }
 
 /// A change to a draft: the fields given replace the draft's; `null` clears `send_at` or
@@ -50,6 +58,8 @@ pub struct DraftPatch {
     pub priority: Option<String>,
     #[serde(default, deserialize_with = "crate::patch::present")]
     pub test_card_number: Option<Option<String>>,
+    pub holdout_percent: Option<i64>,
+    pub conversion_days: Option<i64>,
 }
 
 impl CampaignRequest {
@@ -65,6 +75,8 @@ impl CampaignRequest {
             priority: Some(c.priority.clone()),
             draft: c.status == "draft",
             test_card_number: c.test_card_number.clone(),
+            holdout_percent: Some(c.holdout_percent),
+            conversion_days: Some(c.conversion_days),
         }
     }
 
@@ -79,6 +91,8 @@ impl CampaignRequest {
             priority: patch.priority.or(self.priority),
             draft: self.draft,
             test_card_number: patch.test_card_number.unwrap_or(self.test_card_number),
+            holdout_percent: patch.holdout_percent.or(self.holdout_percent),
+            conversion_days: patch.conversion_days.or(self.conversion_days),
         }
     }
 }
@@ -181,6 +195,15 @@ pub fn new_campaign(
         }
         other => other.map(str::to_owned),
     };
+    let holdout_percent = holdout::check_percent(req.holdout_percent.unwrap_or(0))
+        .map_err(|e| Error::unprocessable(e, "holdout_percent"))?;
+    let conversion_days = req.conversion_days.unwrap_or(DEFAULT_CONVERSION_DAYS);
+    if !(1..=MAX_CONVERSION_DAYS).contains(&conversion_days) {
+        return Err(Error::unprocessable(
+            format!("conversion_days is a whole number of days from 1 to {MAX_CONVERSION_DAYS}"),
+            "conversion_days",
+        ));
+    }
     let status = match (req.draft, actor.is_hq()) {
         (true, _) => "draft",
         (false, true) => "approved",
@@ -197,6 +220,8 @@ pub fn new_campaign(
         send_at,
         created_by: created_by.to_owned(),
         test_card_number,
+        holdout_percent: i64::from(holdout_percent),
+        conversion_days,
     })
 }
 
@@ -242,6 +267,8 @@ mod tests {
             priority: None,
             draft: false,
             test_card_number: None,
+            holdout_percent: None,
+            conversion_days: None,
         }
     }
 
@@ -290,5 +317,9 @@ mod tests {
         let mut priority = request(None, "points > 0");
         priority.priority = Some("urgent".into());
         assert_eq!(field(new_campaign(priority, &hq(), "k", 300, 0)), "priority");
+        let holdout = CampaignRequest { holdout_percent: Some(60), ..request(None, "points > 0") };
+        assert_eq!(field(new_campaign(holdout, &hq(), "k", 300, 0)), "holdout_percent");
+        let window = CampaignRequest { conversion_days: Some(0), ..request(None, "points > 0") };
+        assert_eq!(field(new_campaign(window, &hq(), "k", 300, 0)), "conversion_days");
     }
 }

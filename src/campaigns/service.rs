@@ -29,6 +29,8 @@ pub struct Campaigns {
     pub templates: Arc<TemplateSet>,
     /// PASSERELLE_CAMPAIGN_MESSAGE_MAX_CHARS.
     pub message_max_chars: usize,
+    /// PASSERELLE_CAMPAIGN_HOLDOUT_PERCENT: the holdout of a request that names none.
+    pub default_holdout_percent: i64,
     pub pressure: Pressure,
 }
 
@@ -37,6 +39,8 @@ pub struct Campaigns {
 pub struct Checked {
     pub campaign: CampaignRecord,
     pub warnings: Vec<Warning>,
+    /// The holders its segment reaches now (before any holdout).
+    pub holders: i64,
 }
 
 /// A segment's live counts and warnings.
@@ -56,6 +60,7 @@ impl Campaigns {
             store,
             templates,
             message_max_chars: config.message_max_chars,
+            default_holdout_percent: config.holdout_percent,
             pressure: Pressure::new(config)?,
         })
     }

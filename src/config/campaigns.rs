@@ -67,6 +67,18 @@ pub struct Campaigns {
         global = true
     )]
     pub message_max_chars: usize,
+
+    /// Share of a campaign's audience held out when the API request gives no `holdout_percent`
+    /// (0 to 50). 0 reaches everyone; the console's composer proposes 10.
+    #[arg(
+        id = "campaign_holdout_percent",
+        long = "campaign-holdout-percent",
+        value_name = "CAMPAIGN_HOLDOUT_PERCENT",
+        env = "PASSERELLE_CAMPAIGN_HOLDOUT_PERCENT",
+        default_value_t = 0,
+        global = true
+    )]
+    pub holdout_percent: i64,
 }
 
 impl Campaigns {
@@ -85,6 +97,8 @@ impl Campaigns {
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         self.quiet_hours()?;
         self.default_timezone()?;
+        crate::campaigns::holdout::check_percent(self.holdout_percent)
+            .map_err(|e| anyhow::anyhow!("PASSERELLE_CAMPAIGN_HOLDOUT_PERCENT: {e}"))?;
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::extract::{JsonBody, QueryParams};
 use crate::access::Actor;
 use crate::campaigns::requests::{CampaignRequest, DraftPatch};
-use crate::campaigns::{Checked, Preview};
+use crate::campaigns::{Checked, Preview, holdout};
 use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::store::{CampaignRecord, CampaignStats, SegmentCounts};
@@ -44,6 +44,8 @@ struct PreviewBody {
     scope: Option<String>,
     /// The texts, to warn about languages of the audience without one.
     message: Option<BTreeMap<String, String>>,
+    /// The holdout to count (0 to 50); absent: PASSERELLE_CAMPAIGN_HOLDOUT_PERCENT.
+    holdout_percent: Option<i64>,
 }
 
 async fn preview(
@@ -51,8 +53,12 @@ async fn preview(
     actor: Actor,
     JsonBody(body): JsonBody<PreviewBody>,
 ) -> Result<Json<Value>> {
+    let percent = body.holdout_percent.unwrap_or(state.campaigns.default_holdout_percent);
+    let percent = holdout::check_percent(percent).map_err(|e| Error::unprocessable(e, "holdout_percent"))?;
     let found = state.campaigns.preview(&actor, &body.segment, body.scope.as_deref(), body.message.as_ref()).await?;
-    Ok(Json(preview_view(&found)))
+    let mut out = preview_view(&found);
+    out["holdout"] = json!(holdout::expected(found.counts.passes, i64::from(percent)));
+    Ok(Json(out))
 }
 
 async fn create(
@@ -102,8 +108,14 @@ async fn list(
     Ok(Json(json!({"items": items.iter().map(campaign_view).collect::<Vec<_>>(), "next_before": next})))
 }
 
+/// The campaign; once started, with the number of holders drawn into its holdout group.
 async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
-    Ok(Json(campaign_view(&state.campaigns.get(&actor, &id).await?)))
+    let campaign = state.campaigns.get(&actor, &id).await?;
+    let mut out = campaign_view(&campaign);
+    if campaign.started_at.is_some() {
+        out["holdout"] = json!(state.campaigns.stats(&actor, &id).await?.1.holdout);
+    }
+    Ok(Json(out))
 }
 
 #[derive(Deserialize)]
@@ -171,6 +183,8 @@ fn preview_view(p: &Preview) -> Value {
 fn checked_view(c: &Checked) -> Value {
     let mut out = campaign_view(&c.campaign);
     out["warnings"] = json!(c.warnings);
+    out["holders"] = json!(c.holders);
+    out["holdout"] = json!(holdout::expected(c.holders, c.campaign.holdout_percent));
     out
 }
 
@@ -198,6 +212,8 @@ fn campaign_view(c: &CampaignRecord) -> Value {
         "send_at": c.send_at.map(rfc),
         "test_card_number": c.test_card_number,
         "reject_reason": c.reject_reason,
+        "holdout_percent": c.holdout_percent,
+        "conversion_days": c.conversion_days,
         "created_by": c.created_by,
         "created_at": rfc(c.created_at),
         "started_at": c.started_at.map(rfc),
@@ -216,6 +232,7 @@ fn stats_view(campaign: &CampaignRecord, s: &CampaignStats) -> Value {
     json!({
         "status": campaign.status,
         "targeted": s.targeted,
+        "holdout": s.holdout,
         "sent": s.sent,
         "pending": s.pending,
         "held_back": s.held_back,

@@ -1,6 +1,7 @@
 //! HTTP routing: every area's routes merged into one axum router.
 
 mod audit_api;
+mod campaign_results_api;
 mod campaigns_api;
 pub mod client_ip;
 mod console;
@@ -69,6 +70,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(google_api::router())
         .merge(downloads::router())
         .merge(campaigns_api::router())
+        .merge(campaign_results_api::router())
         .merge(audit_api::router())
         .merge(console::router(&state))
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })

@@ -37,6 +37,10 @@ pub struct CampaignRecord {
     pub finished_at: Option<i64>,
     /// The loyalty card a test send goes to (a console user's own card).
     pub test_card_number: Option<String>,
+    /// The share of the audience held out (0 to 50), drawn at the start.
+    pub holdout_percent: i64,
+    /// How long after the start a purchase counts for the campaign, in days.
+    pub conversion_days: i64,
 }
 
 /// What `insert_campaign` stores (and `save_draft` writes over a draft).
@@ -52,6 +56,8 @@ pub struct NewCampaign {
     pub send_at: Option<i64>,
     pub created_by: String,
     pub test_card_number: Option<String>,
+    pub holdout_percent: i64,
+    pub conversion_days: i64,
 }
 
 /// A status change asked of `transition_campaign`.
@@ -68,7 +74,10 @@ pub struct Transition<'a> {
 /// Delivery figures of one campaign.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CampaignStats {
+    /// Every holder drawn at the start, the holdout group included.
     pub targeted: i64,
+    /// The holders held out on purpose (no change, no push, no Google message).
+    pub holdout: i64,
     /// Holders not yet handled (including those waiting for quiet hours to end).
     pub pending: i64,
     pub sent: i64,
@@ -131,6 +140,7 @@ pub(super) fn stats_from(
         stats.fetched += fetched;
         match state.as_str() {
             "sent" => stats.sent += count,
+            "holdout" => stats.holdout += count,
             "pending" => {
                 stats.pending += count;
                 if let Some(rule) = rule {
@@ -161,5 +171,6 @@ pub(super) fn creation_events(c: &NewCampaign) -> Vec<(&'static str, Value)> {
 /// What a campaign says, as its history records it (on creation and on each change of a draft).
 pub fn campaign_detail(c: &NewCampaign) -> Value {
     serde_json::json!({"name": c.name, "segment": c.segment, "scope": c.scope,
-        "priority": c.priority, "send_at": c.send_at, "messages": c.messages})
+        "priority": c.priority, "send_at": c.send_at, "messages": c.messages,
+        "holdout_percent": c.holdout_percent, "conversion_days": c.conversion_days})
 }

@@ -6,6 +6,7 @@
 //! `passesUpdatedSince` never skips a change.
 
 pub mod audit;
+pub mod campaign_results;
 mod campaigns;
 pub mod designs;
 pub(crate) mod error;
@@ -35,6 +36,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, AuditStore};
+pub use campaign_results::CampaignResultsStore;
 pub use campaigns::{
     CampaignRecord, CampaignStats, CampaignsStore, CounterDelta, NewCampaign, Transition, campaign_detail,
 };
@@ -169,6 +171,7 @@ pub trait Store:
     + SignupStore
     + WebhooksStore
     + CampaignsStore
+    + CampaignResultsStore
     + FanoutStore
     + AuditStore
     + UsersStore

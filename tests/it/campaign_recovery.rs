@@ -55,6 +55,8 @@ fn approved_campaign(id: &str, segment: &str, send_at: Option<i64>) -> NewCampai
         send_at,
         created_by: "test".into(),
         test_card_number: None,
+        holdout_percent: 0,
+        conversion_days: 7,
     }
 }
 

@@ -28,6 +28,7 @@ mod google;
 mod google_client;
 mod google_schema;
 mod helpers;
+mod holdouts;
 mod me_page;
 mod member_links;
 mod member_points;

@@ -28,6 +28,8 @@ use crate::store::CampaignRecord;
 /// Builder rows shown by default; "add a condition" shows one more.
 const ROWS: usize = 3;
 const MAX_ROWS: usize = 12;
+/// The holdout a new campaign starts with in the composer.
+const PROPOSED_HOLDOUT_PERCENT: i64 = 10;
 /// The languages the composer asks a text for.
 pub const LANGUAGES: [&str; 2] = ["en", "fr"];
 
@@ -112,6 +114,8 @@ fn fields_of(c: &CampaignRecord, tz: &str) -> Fields {
     f.insert("priority".into(), c.priority.clone());
     f.insert("send_at".into(), local_of(c.send_at, tz));
     f.insert("test_card_number".into(), c.test_card_number.clone().unwrap_or_default());
+    f.insert("holdout_percent".into(), c.holdout_percent.to_string());
+    f.insert("conversion_days".into(), c.conversion_days.to_string());
     for (lang, text) in &c.messages {
         f.insert(format!("message_{lang}"), text.clone());
     }
@@ -157,6 +161,7 @@ async fn render(state: &AppState, signed: &Signed, view: View<'_>) -> Response {
         "f": {
             "name": get(f, "name"), "segment": segment, "scope": scope, "priority": get(f, "priority"),
             "send_at": get(f, "send_at"), "test_card_number": get(f, "test_card_number"),
+            "holdout_percent": get(f, "holdout_percent"), "conversion_days": get(f, "conversion_days"),
             "messages": LANGUAGES.iter().map(|l| json!({"lang": l, "text": get(f, &format!("message_{l}"))})).collect::<Vec<_>>(),
         },
         "rows": rows,
@@ -166,7 +171,7 @@ async fn render(state: &AppState, signed: &Signed, view: View<'_>) -> Response {
         "timezone": tz,
         "hq": signed.actor.own_store().is_none(),
         "organization": crate::loyalty::verification::organization(&state.loyalty),
-        "reach": preview.as_ref().map(reach_view),
+        "reach": preview.as_ref().map(|p| reach_view(p, holdout_typed(f))),
         "error_field": error_field,
         "error": error,
         "notice": view.notice,
@@ -178,10 +183,17 @@ async fn render(state: &AppState, signed: &Signed, view: View<'_>) -> Response {
     resp
 }
 
-/// The reach as the page and the live-reach script show it.
-pub fn reach_view(p: &Preview) -> Value {
+/// The holdout typed in the form, for the reach (what is not a number yet counts as none).
+fn holdout_typed(f: &Fields) -> i64 {
+    get(f, "holdout_percent").trim().parse().unwrap_or(0)
+}
+
+/// The reach as the page and the live-reach script show it, with the holdout a campaign of
+/// `holdout_percent` would draw from its holders.
+pub fn reach_view(p: &Preview, holdout_percent: i64) -> Value {
     let held: i64 = p.counts.held_back.values().sum();
     json!({
+        "holdout": crate::campaigns::holdout::expected(p.counts.passes, holdout_percent),
         "matching": p.counts.matching, "members": p.counts.members, "passes": p.counts.passes, "apple": p.counts.apple_devices,
         "google": p.counts.google_objects, "held_back": held, "held_by_rule": p.counts.held_back,
         "warnings": p.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
@@ -211,7 +223,17 @@ async fn request_of(state: &AppState, signed: &Signed, f: &Fields) -> Result<Cam
         priority: Some(get(f, "priority").to_owned()).filter(|p| !p.is_empty()),
         draft: true,
         test_card_number: Some(get(f, "test_card_number").trim().to_owned()).filter(|c| !c.is_empty()),
+        holdout_percent: whole_number(f, "holdout_percent")?,
+        conversion_days: whole_number(f, "conversion_days")?,
     })
+}
+
+/// A whole number typed in a field (empty: not given); anything else is named beside it.
+fn whole_number(f: &Fields, key: &str) -> Result<Option<i64>, Error> {
+    match get(f, key).trim() {
+        "" => Ok(None),
+        text => text.parse().map(Some).map_err(|_| Error::unprocessable(format!("{key} is a whole number"), key)),
+    }
 }
 
 pub async fn new(State(state): State<Arc<AppState>>, signed: Signed) -> Response {
@@ -220,6 +242,9 @@ pub async fn new(State(state): State<Arc<AppState>>, signed: Signed) -> Response
     }
     let mut fields = Fields::new();
     fields.insert("priority".into(), "normal".into());
+    // A holdout measures what the campaign sold; the page says why (API default: none).
+    fields.insert("holdout_percent".into(), PROPOSED_HOLDOUT_PERCENT.to_string());
+    fields.insert("conversion_days".into(), "7".into());
     render(&state, &signed, View { campaign: None, fields, error: None, notice: None }).await
 }
 
@@ -278,6 +303,8 @@ pub async fn save(State(state): State<Arc<AppState>>, Path(id): Path<String>, fo
                 scope: req.scope.filter(|_| signed.actor.own_store().is_none()),
                 priority: req.priority,
                 test_card_number: Some(req.test_card_number),
+                holdout_percent: req.holdout_percent,
+                conversion_days: req.conversion_days,
             };
             state.campaigns.change_draft(&signed.actor, &id, patch).await
         }
@@ -327,7 +354,8 @@ pub async fn reach(State(state): State<Arc<AppState>>, form: Form<Fields>) -> Re
     let scope = scope_of(&signed, &fields);
     let messages = messages_of(&fields);
     match state.campaigns.preview(&signed.actor, &segment, scope.as_deref(), Some(&messages)).await {
-        Ok(p) => Json(json!({"segment": segment, "reach": reach_view(&p), "error": null})).into_response(),
+        Ok(p) => Json(json!({"segment": segment, "reach": reach_view(&p, holdout_typed(&fields)), "error": null}))
+            .into_response(),
         Err(e) => match field_error(&e) {
             Some((_, message)) => Json(json!({"segment": segment, "reach": null, "error": message})).into_response(),
             None => e.into_response(),

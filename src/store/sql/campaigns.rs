@@ -70,7 +70,8 @@ impl CampaignsStore for SqlStore {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO campaigns (id, name, segment, scope, messages, priority, status, send_at, created_by, \
-             created_at, updated_at, test_card_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+             created_at, updated_at, test_card_number, holdout_percent, conversion_days) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -83,6 +84,8 @@ impl CampaignsStore for SqlStore {
         .bind(&c.created_by)
         .bind(now)
         .bind(&c.test_card_number)
+        .bind(c.holdout_percent)
+        .bind(c.conversion_days)
         .execute(&mut *tx)
         .await?;
         for (action, detail) in creation_events(&c) {
@@ -136,7 +139,8 @@ impl CampaignsStore for SqlStore {
         }
         sqlx::query(
             "UPDATE campaigns SET name = $1, segment = $2, scope = $3, messages = $4, priority = $5, status = $6, \
-             send_at = $7, test_card_number = $8, updated_at = $9 WHERE id = $10",
+             send_at = $7, test_card_number = $8, updated_at = $9, holdout_percent = $11, conversion_days = $12 \
+             WHERE id = $10",
         )
         .bind(&c.name)
         .bind(&c.segment)
@@ -148,6 +152,8 @@ impl CampaignsStore for SqlStore {
         .bind(&c.test_card_number)
         .bind(now_ms())
         .bind(&c.id)
+        .bind(c.holdout_percent)
+        .bind(c.conversion_days)
         .execute(&mut *tx)
         .await?;
         add_event(&mut tx, &c.id, actor, action, &detail).await?;

@@ -15,6 +15,7 @@ use super::members::insert_member_row;
 use super::rows::{campaign_columns, campaign_from_row, pass_from_row};
 use super::rows::{class_coverage, due_recipients, sent_counts, updates_json, zone_counts};
 use super::{Conn, SqlStore, insert_pass_row, pass_columns, register};
+use crate::campaigns::holdout::held_out;
 use crate::campaigns::plan::{
     DueRecipient, FanoutPlan, class_candidate, prepare_batch, sending_detail, start_filter, sum_zones,
 };
@@ -22,6 +23,38 @@ use crate::campaigns::pressure::{DAY_MS, Pressure, WEEK_MS};
 use crate::campaigns::segment::Segment;
 use crate::store::fanout::{FanoutStore, HolderSeed, SegmentCounts};
 use crate::store::{CampaignRecord, MemberRecord, PassRecord, now_ms};
+
+/// Puts the campaign's holdout group aside, before any pressure rule: its rows leave `pending`
+/// for `holdout`, so the fan-out never reaches them and the caps never count them. Returns
+/// how many.
+async fn draw_holdout(conn: &mut Conn, campaign: &CampaignRecord) -> Result<i64> {
+    let Ok(percent @ 1..) = u8::try_from(campaign.holdout_percent) else { return Ok(0) };
+    let members: Vec<String> = sqlx::query_scalar("SELECT member_id FROM campaign_recipients WHERE campaign_id = $1")
+        .bind(&campaign.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let held: Vec<Value> =
+        members.into_iter().filter(|m| held_out(&campaign.id, m, percent)).map(|m| json!([m])).collect();
+    let mut count = 0;
+    for chunk in held.chunks(HOLDOUT_CHUNK) {
+        count += sqlx::query(concat!(
+            "UPDATE campaign_recipients SET state = 'holdout' WHERE campaign_id = $1 AND member_id IN (SELECT ",
+            jv!(0),
+            " FROM ",
+            json_rows!("$2"),
+            ")"
+        ))
+        .bind(&campaign.id)
+        .bind(Value::Array(chunk.to_vec()).to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as i64;
+    }
+    Ok(count)
+}
+
+/// Holdout rows marked per statement (one bound JSON array each).
+const HOLDOUT_CHUNK: usize = 5_000;
 
 /// Whether the campaign reaches every Google holder of one class, none of them held back now:
 /// then one class message replaces a message per object. Returns the template and the holders.
@@ -210,7 +243,9 @@ impl FanoutStore for SqlStore {
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&campaign.id).bind(now).bind(store);
         let targeted = bind_segment(query, &filter.params).execute(&mut *tx).await?.rows_affected() as i64;
-        let class = match self.settings.google_enabled {
+        let holdout = draw_holdout(&mut tx, &campaign).await?;
+        // A class message reaches every holder of the class, the holdout group too.
+        let class = match self.settings.google_enabled && campaign.holdout_percent == 0 {
             true => google_class(&mut tx, &campaign, pressure, now).await?,
             false => None,
         };
@@ -222,7 +257,10 @@ impl FanoutStore for SqlStore {
         .bind(class.as_ref().map(|(t, _)| t))
         .execute(&mut *tx)
         .await?;
-        let detail = sending_detail(targeted, &class);
+        let mut detail = sending_detail(targeted, &class);
+        if campaign.holdout_percent > 0 {
+            detail["holdout"] = json!(holdout);
+        }
         add_event(&mut tx, &campaign.id, "scheduler", "sending", &detail).await?;
         let campaign = fetch_campaign(&mut tx, &campaign.id).await?.context("the campaign just started")?;
         tx.commit().await?;

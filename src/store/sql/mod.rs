@@ -26,6 +26,7 @@ use rows::{key_from_row, pass_from_row, row_by};
 pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 
 mod audit;
+mod campaign_results;
 pub(super) mod campaigns;
 mod designs;
 mod fanout;

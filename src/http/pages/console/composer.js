@@ -20,7 +20,7 @@
       if (empty) { empty.remove(); }
       var dl = document.createElement("dl");
       dl.className = "reach-figures";
-      ["matching", "members", "passes", "apple", "google", "held"].forEach(function (k) {
+      ["matching", "members", "passes", "apple", "google", "held", "holdout"].forEach(function (k) {
         var dt = document.createElement("dt");
         dt.textContent = panel.getAttribute("data-label-" + k) || k;
         var dd = document.createElement("dd");
@@ -38,6 +38,7 @@
     text("reach-apple", data.reach.apple);
     text("reach-google", data.reach.google);
     text("reach-held", data.reach.held_back);
+    text("reach-holdout", data.reach.holdout);
     var list = document.getElementById("reach-warnings");
     list.textContent = "";
     data.reach.warnings.forEach(function (w) {

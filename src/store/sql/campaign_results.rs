@@ -1,0 +1,100 @@
+//! A campaign's recipients and each group's purchases in SQL (see `store/campaign_results.rs`).
+//! Every figure is one grouped statement over the campaign's recipients, probing each holder's
+//! receipts through `receipts (member_id, issued_at)`: the cost grows with the audience, not
+//! with the receipts table.
+
+use anyhow::Result;
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::SqlStore;
+use crate::store::campaign_results::{CampaignResultsStore, Figures, Group, Recipient};
+
+/// The group of a recipients row `r`, as text.
+const GROUP: &str = "CASE WHEN r.state = 'holdout' THEN 'holdout' ELSE 'treated' END";
+
+fn group_of(text: &str) -> Result<Group> {
+    Group::parse(text).ok_or_else(|| anyhow::anyhow!("unknown group {text:?}"))
+}
+
+#[async_trait]
+impl CampaignResultsStore for SqlStore {
+    async fn campaign_recipients(
+        &self,
+        campaign_id: &str,
+        group: Option<Group>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Recipient>> {
+        let sql = format!(
+            "SELECT r.member_id, m.card_number, {GROUP} AS grp, r.state, r.held_rule, r.sent_at, r.fetched_at \
+             FROM campaign_recipients r LEFT JOIN members m ON m.id = r.member_id \
+             WHERE r.campaign_id = $1 AND r.member_id > $2 \
+             AND (CAST($3 AS TEXT) IS NULL OR {GROUP} = $3) ORDER BY r.member_id LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(campaign_id)
+            .bind(after.unwrap_or(""))
+            .bind(group.map(Group::as_str))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Recipient {
+                    member_id: r.try_get("member_id")?,
+                    card_number: r.try_get("card_number")?,
+                    group: group_of(&r.try_get::<String, _>("grp")?)?,
+                    state: r.try_get("state")?,
+                    held_rule: r.try_get("held_rule")?,
+                    sent_at: r.try_get("sent_at")?,
+                    fetched_at: r.try_get("fetched_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn conversion_figures(&self, campaign_id: &str, from: i64, to: i64, by_store: bool) -> Result<Figures> {
+        let store = if by_store { "m.home_store_id" } else { "CAST(NULL AS TEXT)" };
+        // A purchase: a linked sale (returns never count) issued in the window, linked late or not.
+        let bought = "x.member_id = r.member_id AND x.kind = 'sale' AND x.issued_at >= $2 AND x.issued_at < $3";
+        let holders = format!(
+            "SELECT {GROUP} AS grp, {store} AS store_id, COUNT(*) AS holders, \
+             COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM receipts x WHERE {bought})) AS buyers \
+             FROM campaign_recipients r LEFT JOIN members m ON m.id = r.member_id \
+             WHERE r.campaign_id = $1 GROUP BY 1, 2"
+        );
+        let revenue = format!(
+            "SELECT {GROUP} AS grp, {store} AS store_id, x.currency AS currency, CAST(SUM(x.total) AS BIGINT) AS revenue \
+             FROM campaign_recipients r LEFT JOIN members m ON m.id = r.member_id \
+             JOIN receipts x ON {bought} \
+             WHERE r.campaign_id = $1 GROUP BY 1, 2, 3"
+        );
+        let mut figures = Figures::new();
+        for row in sqlx::query(sqlx::AssertSqlSafe(holders))
+            .bind(campaign_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let key = (row.try_get("store_id")?, group_of(&row.try_get::<String, _>("grp")?)?);
+            let f = figures.entry(key).or_default();
+            f.holders += row.try_get::<i64, _>("holders")?;
+            f.buyers += row.try_get::<i64, _>("buyers")?;
+        }
+        for row in sqlx::query(sqlx::AssertSqlSafe(revenue))
+            .bind(campaign_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let key = (row.try_get("store_id")?, group_of(&row.try_get::<String, _>("grp")?)?);
+            let currency: String = row.try_get("currency")?;
+            *figures.entry(key).or_default().revenue.entry(currency).or_default() +=
+                row.try_get::<i64, _>("revenue")?;
+        }
+        Ok(figures)
+    }
+}
