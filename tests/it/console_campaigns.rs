@@ -5,12 +5,13 @@
 //! (a rejection needs a reason, beside the form), and it goes out; a store manager cannot
 //! reach approvals nor another store's campaign.
 
+use passerelle::campaigns::holdout::held_out;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::campaigns::{add_store, member, no_quiet_hours, on_iphone, store_of, wait_sent};
 use crate::console::{PASSWORD, browser, create_user, hidden, sign_in};
-use crate::helpers::{Backend, TestApp, spawn_app_on};
+use crate::helpers::{Backend, TestApp, spawn_app_on, wait_until_drained};
 use crate::push::{eventually, mock, push_config, token};
 
 async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
@@ -39,15 +40,14 @@ async fn a_marketer_builds_previews_and_sends(backend: Backend) {
     let app = spawn_app_on(backend, no_quiet_hours(push_config(&apns))).await;
     let store = store_of(&app).await;
     add_store(&app, "paris-01", "Europe/Paris").await;
-    // Premium with 300+ points and consent: two; premium below 300, or without consent, or gold: not.
+    // Premium with 300+ points and consent: six; premium below 300, or without consent, or gold: not.
     let mut targets = Vec::new();
-    for (i, (points, marketing)) in
-        [(350, true), (800, true), (320, false), (150, true), (1200, true)].iter().enumerate()
-    {
-        let (_, serial) = member(&app, Some("paris-01"), *points, *marketing, "en", json!({})).await;
+    let people = [(350, true), (800, true), (320, false), (150, true), (1200, true), (400, true), (500, true)];
+    for (i, (points, marketing)) in people.iter().chain(&[(600, true), (700, true)]).enumerate() {
+        let (member_id, serial) = member(&app, Some("paris-01"), *points, *marketing, "en", json!({})).await;
         on_iphone(&app, store.as_ref(), &serial, &format!("device-{i}"), &token(i + 1)).await;
         if *marketing && (300..1000).contains(points) {
-            targets.push(token(i + 1));
+            targets.push((member_id, token(i + 1)));
         }
     }
     create_user(&app, "mkt@example.com", "hq_marketer", None);
@@ -69,6 +69,8 @@ async fn a_marketer_builds_previews_and_sends(backend: Backend) {
         ("value1", "300"),
         ("message_en", "Private sale tonight"),
         ("priority", "normal"),
+        ("holdout_percent", "50"),
+        ("conversion_days", "7"),
         ("action", "save"),
     ];
     let resp = post(&app, &client, "/console/campaigns/new", &form).await;
@@ -89,26 +91,38 @@ async fn a_marketer_builds_previews_and_sends(backend: Backend) {
         .unwrap();
     assert_eq!(figure(&html, "reach-matching"), preview["matching"].as_i64().unwrap());
     assert_eq!(figure(&html, "reach-members"), preview["members"].as_i64().unwrap());
-    assert_eq!(figure(&html, "reach-matching"), 3, "the member without consent matches, but is not reached");
-    assert_eq!(figure(&html, "reach-passes"), 2);
+    assert_eq!(figure(&html, "reach-matching"), 7, "the member without consent matches, but is not reached");
+    assert_eq!(figure(&html, "reach-passes"), 6);
+    assert_eq!(figure(&html, "reach-holdout"), 3, "half of six held out to measure");
     assert_eq!(figure(&html, "reach-apple"), preview["apple_devices"].as_i64().unwrap());
     assert!(html.contains("Private sale tonight"), "the lock-screen preview");
     // Nothing goes out before the confirmation, which repeats the reach.
     let (_, confirm) = page(&app, &client, &format!("{path}/confirm")).await;
-    assert!(confirm.contains("id=\"confirm-passes\">2<"), "{confirm}");
+    assert!(confirm.contains("id=\"confirm-passes\">6<"), "{confirm}");
+    assert!(confirm.contains("id=\"confirm-holdout\"") && confirm.contains("<strong>3</strong>"), "{confirm}");
     assert_eq!(apns.received_count(), 0);
     let resp = post(&app, &client, &format!("{path}/submit"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let id = path.rsplit('/').next().unwrap();
     let s = wait_sent(&app, id).await;
-    assert_eq!(s["sent"], 2, "{s}");
-    eventually("two pushes", async || apns.received_count() >= 2).await;
+    // The holders drawn into the holdout are counted out of the sends and the pushes.
+    let (held, treated): (Vec<_>, Vec<_>) = targets.iter().partition(|(m, _)| held_out(id, m, 50));
+    assert_eq!(
+        (s["sent"].as_u64(), s["holdout"].as_u64()),
+        (Some(treated.len() as u64), Some(held.len() as u64)),
+        "{s}"
+    );
+    eventually("the treated holders' pushes", async || apns.received_count() >= treated.len()).await;
+    wait_until_drained(&app, passerelle::store::JobKind::Push).await;
     let mut pushed: Vec<String> = apns.received().into_iter().map(|r| r.token).collect();
     pushed.sort();
-    targets.sort();
-    assert_eq!(pushed, targets, "exactly the targeted holders' devices");
+    let mut expected: Vec<String> = treated.iter().map(|(_, t)| t.clone()).collect();
+    expected.sort();
+    assert_eq!(pushed, expected, "exactly the treated holders' devices");
     let (_, html) = page(&app, &client, &path).await;
-    assert!(html.contains("data-key=\"sent\">2<") && html.contains(">submitted<"), "{html}");
+    assert!(html.contains(&format!("data-key=\"sent\">{}<", treated.len())) && html.contains(">submitted<"), "{html}");
+    assert!(html.contains(&format!("data-key=\"holdout\">{}<", held.len())), "{html}");
+    assert!(html.contains("id=\"results\"") && html.contains("Purchases still counted until"), "{html}");
     // Errors come back beside the field, and the form without its token is refused.
     let form =
         [("csrf", csrf.as_str()), ("name", ""), ("segment", "points >="), ("message_en", "x"), ("action", "save")];

@@ -49,7 +49,7 @@ fn progress(stats: &CampaignStats) -> Value {
     let counter = |name: &str| stats.counters.get(name).copied().unwrap_or(0);
     let rejected: i64 = stats.counters.iter().filter(|(k, _)| k.starts_with("apple.rejected")).map(|(_, v)| v).sum();
     json!({
-        "targeted": stats.targeted, "sent": stats.sent, "pending": stats.pending, "fetched": stats.fetched,
+        "targeted": stats.targeted, "holdout": stats.holdout, "sent": stats.sent, "pending": stats.pending, "fetched": stats.fetched,
         "apple_accepted": counter("apple.accepted"), "apple_rejected": rejected,
         "google_accepted": counter("google.accepted"), "google_failed": counter("google.failed"),
         "google_pending": stats.google_pending, "held_back": stats.held_back,
@@ -72,8 +72,17 @@ pub async fn show(State(state): State<Arc<AppState>>, signed: Signed, Path(id): 
         .iter()
         .map(|e| json!({"at": when(e.at), "actor": e.entry.actor, "action": e.entry.action, "detail": e.entry.detail.to_string()}))
         .collect();
+    let results = match campaign.started_at {
+        Some(_) => match state.campaigns.results(&signed.actor, &id, false).await {
+            Ok((campaign, figures)) => super::results::view(&campaign, &figures),
+            Err(e) => return refused(&signed, e),
+        },
+        None => Value::Null,
+    };
     let ctx = json!({
         "c": row(&campaign),
+        "results": results,
+        "holdout_percent": campaign.holdout_percent,
         "segment": campaign.segment,
         "messages": campaign.messages,
         "reject_reason": campaign.reject_reason,

@@ -19,6 +19,7 @@ mod operations;
 mod overview;
 mod pages;
 mod pass_preview;
+mod results;
 mod session;
 mod stores;
 mod templates;
