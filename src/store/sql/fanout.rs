@@ -127,7 +127,7 @@ impl FanoutStore for SqlStore {
         pressure: &Pressure,
     ) -> Result<SegmentCounts> {
         let now = now_ms();
-        let filter = segment.to_sql(SEGMENT_DIALECT, now, 6);
+        let filter = segment.to_sql(SEGMENT_DIALECT, now, &self.settings.currency, 6);
         let sql = format!(
             "SELECT s.timezone AS timezone, m.language AS language, COUNT(*) AS members, COUNT(p.serial_number) AS passes, \
              CAST(COALESCE(SUM((SELECT COUNT(*) FROM registrations g WHERE g.serial_number = p.serial_number)), 0) \
@@ -188,7 +188,7 @@ impl FanoutStore for SqlStore {
                 return Ok(None);
             }
         };
-        let filter = parsed.to_sql(SEGMENT_DIALECT, now, 4);
+        let filter = parsed.to_sql(SEGMENT_DIALECT, now, &self.settings.currency, 4);
         let sql = format!(
             "INSERT INTO campaign_recipients (campaign_id, member_id, serial_number, language, timezone, state, run_at) \
              SELECT $1, m.id, p.serial_number, m.language, s.timezone, 'pending', $2 \
