@@ -45,6 +45,9 @@ pub struct ReceiptLine {
     pub amount: i64,
 }
 
+/// The member after a change of this many points, decided inside the store's transaction.
+pub type PointsChange = Box<dyn Fn(&MemberRecord, i64) -> Result<MemberRecord, Error> + Send + Sync>;
+
 /// The points receipts earn when they are linked to a member, decided inside the linking
 /// transaction with the member's row locked: one ledger entry per receipt (idempotency key
 /// `receipt:<id>`, so a receipt never earns twice), then one change of the loyalty pass.
@@ -52,7 +55,7 @@ pub struct ReceiptPoints {
     /// The points a receipt earns (negative: taken back; 0: no entry).
     pub points: Box<dyn Fn(&ReceiptRecord) -> i64 + Send + Sync>,
     /// The member after a change of this many points (tier included).
-    pub apply: Box<dyn Fn(&MemberRecord, i64) -> Result<MemberRecord, Error> + Send + Sync>,
+    pub apply: PointsChange,
     pub pass: MemberPassUpdate,
 }
 
