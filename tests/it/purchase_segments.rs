@@ -110,6 +110,7 @@ async fn previews_of_purchase_fields_match_a_brute_force_count(backend: Backend)
         ("days_since_last_purchase < 60", Box::new(|m| days_since_last(m).is_some_and(|d| d < 60))),
         ("not (days_since_last_purchase >= 60)", Box::new(|m| days_since_last(m).is_none_or(|d| d < 60))),
         ("days_since_last_purchase = 61", Box::new(|m| days_since_last(m) == Some(61))),
+        ("last_purchase_at < now - 60d", Box::new(|m| days_since_last(m).is_some_and(|d| d >= 60))),
         ("purchases_90d >= 2", Box::new(|m| recent(m).count() >= 2)),
         ("purchases_90d = 0", Box::new(|m| recent(m).count() == 0)),
         ("purchases_90d = 1 and spend_90d = 0", Box::new(|m| recent(m).count() == 1 && spend(m) == 0)),

@@ -119,7 +119,7 @@ async fn segments_select_the_right_members_on_sqlite() {
          CREATE TABLE passes (serial_number TEXT); \
          CREATE TABLE registrations (device_library_id TEXT, serial_number TEXT); \
          CREATE TABLE google_objects (serial_number TEXT, saved INTEGER); \
-         CREATE TABLE receipts (member_id TEXT, issued_at INTEGER);",
+         CREATE TABLE receipts (member_id TEXT, issued_at INTEGER, kind TEXT NOT NULL DEFAULT 'sale');",
     )
     .await
     .unwrap();
@@ -174,7 +174,7 @@ async fn run_postgres_cases(conn: &mut sqlx::PgConnection, schema: &str) -> Resu
          CREATE TABLE passes (serial_number TEXT); \
          CREATE TABLE registrations (device_library_id TEXT, serial_number TEXT); \
          CREATE TABLE google_objects (serial_number TEXT, saved BOOLEAN); \
-         CREATE TABLE receipts (member_id TEXT, issued_at BIGINT);",
+         CREATE TABLE receipts (member_id TEXT, issued_at BIGINT, kind TEXT NOT NULL DEFAULT 'sale');",
     )
     .await
     .map_err(|e| e.to_string())?;

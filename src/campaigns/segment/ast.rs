@@ -49,7 +49,8 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef { name: "joined_at", kind: FieldKind::Date("m.created_at") },
     FieldDef {
         name: "last_purchase_at",
-        kind: FieldKind::Date("(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id)"),
+        // Returns are not purchases.
+        kind: FieldKind::Date("(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id AND r.kind = 'sale')"),
     },
     FieldDef { name: "days_since_last_purchase", kind: FieldKind::Purchases(Purchases::DaysSinceLast) },
     FieldDef { name: "purchases_90d", kind: FieldKind::Purchases(Purchases::Count90d) },

@@ -234,7 +234,11 @@ mod tests {
             filter.params,
             vec![SqlParam::Int(NOW - 86_400_000), SqlParam::Int(1_769_817_600_000), SqlParam::Int(NOW)]
         );
-        assert!(filter.sql.contains("(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id) < $1"));
+        assert!(
+            filter.sql.contains(
+                "(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id AND r.kind = 'sale') < $1"
+            )
+        );
         assert!(filter.sql.contains("m.created_at IN ($2, $3)"));
     }
 
