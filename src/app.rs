@@ -30,6 +30,7 @@ use crate::jobs::webhook::WebhookHandler;
 use crate::loyalty::Loyalty;
 use crate::passes::Passes;
 use crate::receipts::Receipts;
+use crate::receipts::points::PointsRule;
 use crate::secret_keys::SecretKeys;
 use crate::store::{self, Store};
 use crate::templates::TemplateSet;
@@ -82,7 +83,8 @@ impl Services {
             google_wait: Duration::from_millis(config.google.timeout_ms),
         });
         let secret_keys = Arc::new(SecretKeys::from_config(config.http.secret_key.as_ref())?);
-        let receipts = Arc::new(Receipts::new(passes.clone(), config.loyalty.default_country, &secret_keys));
+        let points = PointsRule::new(config.loyalty.points_per_unit.clone(), config.loyalty.tiers.clone());
+        let receipts = Arc::new(Receipts::new(passes.clone(), config.loyalty.default_country, &secret_keys, points));
         let loyalty = Arc::new(Loyalty {
             passes: passes.clone(),
             receipts: receipts.clone(),

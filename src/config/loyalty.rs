@@ -1,6 +1,7 @@
-//! Loyalty settings: the tiers (`PASSERELLE_TIERS`), the phone numbers' default country and the
-//! points rule. The setting types are read here, at start; what a tier means is `loyalty::tiers`'s.
+//! Loyalty settings: the tiers (`PASSERELLE_TIERS`), the phone numbers' default country, the
+//! points rules (negative balances, points from the till's receipts) and the shop's currency. The setting types are read here, at start; what a tier means is `loyalty::tiers`'s.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -25,6 +26,59 @@ pub struct Loyalty {
     /// into the member's account before it is voided.
     #[arg(long, env = "PASSERELLE_PROVISIONAL_CARD_DAYS", default_value_t = 7, global = true)]
     pub provisional_card_days: u32,
+
+    /// Points a linked receipt earns per whole unit of its total, per currency (`EUR:1,CHF:1`;
+    /// rounded down; a return takes them back). Empty (the default): receipts earn no points,
+    /// for tills that post points themselves.
+    #[arg(long, env = "PASSERELLE_POINTS_PER_UNIT", default_value = "", global = true)]
+    pub points_per_unit: PointsRates,
+
+    /// The shop's currency (ISO 4217): the one `spend_90d` in segments adds up.
+    #[arg(long, env = "PASSERELLE_CURRENCY", default_value = "EUR", global = true)]
+    pub currency: Currency,
+}
+
+/// `PASSERELLE_POINTS_PER_UNIT` read: `EUR:1,CHF:1`, currency → points per whole unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PointsRates(pub BTreeMap<String, i64>);
+
+impl FromStr for PointsRates {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut rates = BTreeMap::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (currency, rate) =
+                part.split_once(':').ok_or_else(|| format!("{part:?} is not CURRENCY:points (e.g. EUR:1)"))?;
+            let Currency(currency) = currency.parse()?;
+            let rate: i64 = rate
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r| (1..=1_000_000).contains(r))
+                .ok_or_else(|| format!("{part:?}: the points per unit must be a whole number from 1 to 1000000"))?;
+            if rates.insert(currency.clone(), rate).is_some() {
+                return Err(format!("currency {currency} is listed twice"));
+            }
+        }
+        Ok(Self(rates))
+    }
+}
+
+/// An ISO 4217 currency code, uppercase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(pub String);
+
+impl FromStr for Currency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let code = s.trim().to_ascii_uppercase();
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!("{s:?} is not an ISO 4217 currency code (e.g. EUR)"));
+        }
+        Ok(Self(code))
+    }
 }
 
 /// `PASSERELLE_TIERS` read: `member:0,premium:300,gold:1000`. The rules that use it live in `loyalty::tiers`.

@@ -37,7 +37,7 @@ pub use self::database::Database;
 pub use self::google::Google;
 pub use self::http::{Http, TrustedProxies};
 pub use self::jobs::Jobs;
-pub use self::loyalty::{Country, Loyalty, TierRules};
+pub use self::loyalty::{Country, Currency, Loyalty, PointsRates, TierRules};
 pub use self::mail::Mail;
 pub use self::webhooks::Webhooks;
 

@@ -36,6 +36,7 @@ async fn receipt_view(state: &AppState, r: &ReceiptRecord) -> Result<Value> {
     Ok(json!({
         "id": r.id,
         "receipt_number": r.receipt_number,
+        "kind": r.kind,
         "barcode": state.receipts.barcode(&r.store_id, &r.receipt_number)?,
         "store_id": r.store_id,
         "issued_at": r.body.get("issued_at").cloned().unwrap_or_else(|| Value::from(rfc3339(r.issued_at))),

@@ -10,13 +10,12 @@ use super::card;
 pub use super::input::{Consent, ConsentPatch, MemberPatch, NewMember, Source};
 use super::input::{attributes, birthday, email, language, manual_tier, phone, text};
 use super::pass::{LOYALTY_TEMPLATE, pass_fields, pass_update};
+pub use super::points::add_points;
 use super::verification::{self, CONSENT_URL_FIELD};
 use crate::access::audit::{self, Audited};
 use crate::access::{Actor, Area, MemberField};
 use crate::error::{Error, Result, phrase_conflict};
-use crate::store::{
-    MemberLookup, MemberRecord, MemberUpdate, PassRecord, PointsEntry, PointsOutcome, StoreError, TokenPurpose, now_ms,
-};
+use crate::store::{MemberLookup, MemberRecord, MemberUpdate, PassRecord, StoreError, TokenPurpose, now_ms};
 use crate::tokens;
 
 pub(super) fn not_found(id: &str) -> Error {
@@ -349,75 +348,4 @@ pub async fn change(loyalty: &Loyalty, actor: &Actor, id: &str, patch: MemberPat
         audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
     }
     Ok(member)
-}
-
-/// Adds `entry.delta` points (atomic, idempotent on the key, never below zero unless
-/// `PASSERELLE_POINTS_ALLOW_NEGATIVE`); the pass shows the new balance and tier. Any till
-/// credits any member, in its own store's name; for a member of another home store, audited.
-pub async fn add_points(loyalty: &Loyalty, actor: &Actor, id: &str, entry: PointsEntry) -> Result<PointsOutcome> {
-    let store_id = text(entry.store_id, "store_id")?;
-    let store_id = actor.store_for_write(Area::Points, store_id.as_deref(), "store_id")?;
-    if let Some(store_id) = &store_id {
-        crate::shops::require_known(loyalty.passes.store.as_ref(), store_id, "store_id").await?;
-    }
-    let entry = PointsEntry {
-        delta: entry.delta,
-        reason: text(entry.reason, "reason")?,
-        store_id,
-        idempotency_key: text(entry.idempotency_key, "idempotency_key")?,
-    };
-    let (rules, allow_negative, delta) = (loyalty.tiers.clone(), loyalty.points_allow_negative, entry.delta);
-    let apply: MemberUpdate = Box::new(move |current: &MemberRecord| {
-        let points = current
-            .points
-            .checked_add(delta)
-            .ok_or_else(|| Error::unprocessable("delta takes the balance out of range", "delta"))?;
-        if points < 0 && delta < 0 && !allow_negative {
-            return Err(Error::unprocessable(
-                format!("delta {delta} would take the balance of {} points below zero", current.points),
-                "delta",
-            ));
-        }
-        let mut m = current.clone();
-        m.points = points;
-        m.tier = rules.effective(points, m.tier_manual.as_deref());
-        m.updated_at = now_ms();
-        Ok(m)
-    });
-    let outcome =
-        loyalty.passes.store.add_points(id, &entry, apply, pass_update(loyalty)).await?.ok_or_else(|| not_found(id))?;
-    if outcome.replayed && outcome.entry.delta != delta {
-        return Err(Error::conflict(
-            format!("idempotency_key was already used for a change of {} points", outcome.entry.delta),
-            "idempotency_key",
-        ));
-    }
-    // Head office's hand adjustments (a goodwill gesture, a correction) are overrides.
-    if actor.is_hq() && !actor.is_flow() && !outcome.replayed {
-        let what = Audited {
-            action: "points.adjusted",
-            object_kind: "member",
-            object_id: id,
-            store_id: outcome.entry.store_id.as_deref(),
-            detail: serde_json::json!({"delta": delta, "reason": outcome.entry.reason, "ledger_id": outcome.entry.id}),
-        };
-        audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
-    }
-    if let Some(own) = actor.own_store()
-        && !outcome.replayed
-    {
-        let member = get(loyalty, id).await?;
-        if member.home_store_id.as_deref().is_some_and(|home| home != own) {
-            let what = Audited {
-                action: "points.other_store_member",
-                object_kind: "member",
-                object_id: id,
-                store_id: Some(own),
-                detail: serde_json::json!({"delta": delta, "home_store_id": member.home_store_id,
-                    "ledger_id": outcome.entry.id}),
-            };
-            audit::record(loyalty.passes.store.as_ref(), actor, what).await?;
-        }
-    }
-    Ok(outcome)
 }

@@ -11,6 +11,7 @@ mod input;
 pub mod me;
 pub mod members;
 pub mod pass;
+pub mod points;
 pub mod provisional;
 pub mod tiers;
 pub mod verification;

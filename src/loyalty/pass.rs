@@ -1,11 +1,14 @@
 //! The member's loyalty pass: which template fields the member fills (by the template's
 //! roles) and the pass change that follows a member change, decided inside its transaction.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::Loyalty;
 use super::tiers::TierRules;
 use crate::store::{MemberPassUpdate, MemberRecord, PassChange, PassRecord};
+use crate::templates::TemplateSet;
 use crate::templates::definition::Roles;
 
 /// The template of loyalty passes.
@@ -39,7 +42,11 @@ pub fn pass_fields(roles: &Roles, m: &MemberRecord) -> Map<String, Value> {
 /// Brings the member's pass up to date with the member, inside the store's transaction; no
 /// change (and no push) when the pass already shows the same values or is voided.
 pub fn pass_update(loyalty: &Loyalty) -> MemberPassUpdate {
-    let templates = loyalty.passes.templates.clone();
+    pass_update_with(loyalty.passes.templates.clone())
+}
+
+/// [`pass_update`] for parts that hold the templates but not the whole `Loyalty` (receipts).
+pub fn pass_update_with(templates: Arc<TemplateSet>) -> MemberPassUpdate {
     Box::new(move |member: &MemberRecord, pass: &PassRecord| {
         let Some(template) = templates.get(&pass.template) else {
             tracing::warn!(serial = %pass.serial_number, "template {:?} is gone: the pass is not updated", pass.template);

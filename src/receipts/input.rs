@@ -18,6 +18,8 @@ pub struct NewReceipt {
     pub store_id: Option<String>,
     pub issued_at: Option<String>,
     pub receipt_number: Option<String>,
+    /// `sale` (the default) or `return` (negative lines and totals).
+    pub kind: Option<String>,
     #[serde(default)]
     pub lines: Vec<NewLine>,
     pub totals: Option<NewTotals>,

@@ -6,6 +6,10 @@
 //! a member who verified that contact. Otherwise the receipt keeps HMAC-SHA256 lookup keys of
 //! the normalised contact (keyed with `PASSERELLE_SECRET_KEY`, never the contact itself) and
 //! `link_pending` links it when a member verifies that contact later.
+//!
+//! A receipt is a `sale` or a `return` (negative total); a linked receipt earns its points
+//! (`points.rs`) in the transaction that links it, and its lines are stored as rows too, for
+//! segments and campaign results.
 
 use std::sync::Arc;
 
@@ -17,20 +21,24 @@ use crate::loyalty::Country;
 use crate::loyalty::contact::{normalise_email, normalise_phone};
 use crate::passes::{self, Passes};
 use crate::secret_keys::{Purpose, SecretKeys};
-use crate::store::{MemberLookup, MemberRecord, ReceiptRecord, now_ms};
+use crate::store::{MemberLookup, MemberRecord, ReceiptLine, ReceiptRecord, now_ms};
 use crate::templates::datetime::parse_w3c;
 use crate::tokens;
 
 mod amounts;
 pub mod barcode;
 mod input;
+mod linking;
 mod lookup;
+pub mod points;
 
 use amounts::major;
 pub use amounts::{currency_exponent, format_amount};
 pub use input::{Customer, NewLine, NewPayment, NewReceipt, NewTotals};
 use input::{MAX_LINES, integer, text, unprocessable};
+pub use linking::{link_pending, link_pending_logged, move_to};
 pub use lookup::{by_barcode_or_number, of_member};
+use points::PointsRule;
 
 /// The pass template of receipts.
 pub const RECEIPT_TEMPLATE: &str = "receipt";
@@ -53,14 +61,17 @@ pub struct Receipts {
     /// The raw PASSERELLE_SECRET_KEY that keyed the lookups before keys were derived per
     /// purpose: receipts stored then still link.
     legacy_key: Option<Vec<u8>>,
+    /// Points from the till (PASSERELLE_POINTS_PER_UNIT).
+    pub points: PointsRule,
 }
 
 impl Receipts {
     /// The contact lookups are keyed with the `ReceiptContact` key of PASSERELLE_SECRET_KEY.
-    pub fn new(passes: Arc<Passes>, default_country: Country, keys: &SecretKeys) -> Self {
+    pub fn new(passes: Arc<Passes>, default_country: Country, keys: &SecretKeys, points: PointsRule) -> Self {
         let hmac_key = keys.derive(Purpose::ReceiptContact).to_vec();
         let barcode_key = keys.derive(Purpose::ReceiptBarcode).to_vec();
-        Self { passes, default_country, hmac_key, barcode_key, legacy_key: keys.legacy().map(<[u8]>::to_vec) }
+        let legacy_key = keys.legacy().map(<[u8]>::to_vec);
+        Self { passes, default_country, hmac_key, barcode_key, legacy_key, points }
     }
 
     /// The barcode a receipt's pass carries (see `barcode`).
@@ -138,6 +149,11 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
     let issued_given = text(input.issued_at, "issued_at", true)?.unwrap_or_default();
     let issued = parse_w3c(&issued_given).map_err(|e| unprocessable("issued_at", e))?;
     let issued_at = (issued.unix_timestamp_nanos() / 1_000_000) as i64;
+    let kind = match text(input.kind, "kind", false)?.as_deref() {
+        None | Some("sale") => "sale",
+        Some("return") => "return",
+        Some(_) => return Err(unprocessable("kind", "must be \"sale\" or \"return\"")),
+    };
 
     // Amounts.
     if input.lines.is_empty() {
@@ -153,6 +169,7 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
     }
     let exponent = currency_exponent(&currency);
     let mut lines = Vec::with_capacity(input.lines.len());
+    let mut rows = Vec::with_capacity(input.lines.len());
     let mut sum: i64 = 0;
     for (i, line) in input.lines.into_iter().enumerate() {
         let f = |name: &str| format!("lines[{i}].{name}");
@@ -173,6 +190,7 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         }
         sum = sum.checked_add(total).ok_or_else(|| unprocessable(&f("total"), "is out of range"))?;
         lines.push(json!({"sku": sku, "label": label, "quantity": quantity, "unit_price": unit_price, "total": total}));
+        rows.push(ReceiptLine { sku, quantity, amount: total });
     }
     let subtotal = integer(&totals.subtotal, "totals.subtotal")?;
     if subtotal != sum {
@@ -182,8 +200,12 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         None | Some(Value::Null) => 0,
         v => integer(v, "totals.tax")?,
     };
-    if tax < 0 {
-        return Err(unprocessable("totals.tax", "may not be negative"));
+    // A return gives the tax back: its amounts are all negative.
+    if kind == "sale" && tax < 0 {
+        return Err(unprocessable("totals.tax", "may not be negative on a sale"));
+    }
+    if kind == "return" && tax > 0 {
+        return Err(unprocessable("totals.tax", "may not be positive on a return (its amounts are negative)"));
     }
     let total = integer(&totals.total, "totals.total")?;
     let tax_included = input.tax_included || totals.tax_included;
@@ -199,6 +221,18 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
             format!("subtotal + tax = {subtotal} + {tax} = {expected_total}")
         };
         return Err(unprocessable("totals.total", format!("is {total} but should be {rule}")));
+    }
+    if kind == "sale" && total < 0 {
+        return Err(unprocessable(
+            "totals.total",
+            format!("is {total}: a sale's total may not be negative (post a \"kind\": \"return\")"),
+        ));
+    }
+    if kind == "return" && total > 0 {
+        return Err(unprocessable(
+            "totals.total",
+            format!("is {total}: a return's total must be negative (minor units given back)"),
+        ));
     }
 
     // Payment.
@@ -304,6 +338,7 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
 
     let body = json!({
         "issued_at": issued_given,
+        "kind": kind,
         "lines": lines,
         "totals": {"subtotal": subtotal, "tax": tax, "total": total, "currency": currency, "tax_included": tax_included},
         "payment": payment.map(|(method, last4)| json!({"method": method, "last4": last4})),
@@ -313,6 +348,9 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         receipt_number,
         store_id,
         issued_at,
+        kind: kind.to_owned(),
+        total,
+        currency,
         body,
         member_id: member.map(|m| m.id),
         idempotency_key: idempotency_key.clone(),
@@ -322,7 +360,8 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         created_at: now_ms(),
     };
     // One transaction: a refused receipt leaves no pass behind.
-    match receipts.passes.store.insert_receipt(&record, new_pass).await {
+    let points = receipts.points.for_linking(&receipts.passes.templates);
+    match receipts.passes.store.insert_receipt(&record, &rows, new_pass, points).await {
         Ok((stored, pass)) => {
             receipts.passes.created(&pass).await?;
             Ok(Posted { receipt: stored, replayed: false })
@@ -341,62 +380,5 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
                 )
             }))
         }
-    }
-}
-
-/// Links to the member every receipt waiting for one of their verified contacts, and puts
-/// their name on those receipts' passes. Returns how many it linked.
-pub async fn link_pending(receipts: &Receipts, member: &MemberRecord) -> Result<usize> {
-    let mut linked = link_keyed(receipts, member, &receipts.hmac_key).await?;
-    if let Some(legacy) = &receipts.legacy_key {
-        linked.extend(link_keyed(receipts, member, legacy).await?);
-    }
-    name_passes(receipts, member, &linked).await;
-    if !linked.is_empty() {
-        tracing::info!(member = %member.id, count = linked.len(), "receipts linked to a verified contact");
-    }
-    Ok(linked.len())
-}
-
-/// Puts the member's name on the passes of their receipts (a failure is logged: the link stands).
-async fn name_passes(receipts: &Receipts, member: &MemberRecord, linked: &[ReceiptRecord]) {
-    let name = member_name(member);
-    for receipt in linked {
-        let mut patch = Map::new();
-        patch.insert("member_name".into(), json!(name));
-        if let Err(e) = receipts.passes.change(&receipt.pass_serial, Some(patch), None).await {
-            tracing::warn!(receipt = %receipt.id, "putting the member's name on the receipt pass: {e}");
-        }
-    }
-}
-
-/// Moves the receipts of member `from_id` (a merged provisional card) to `member`, their name
-/// on the passes. Returns how many moved.
-pub async fn move_to(receipts: &Receipts, from_id: &str, member: &MemberRecord) -> Result<usize> {
-    let moved = receipts.passes.store.move_receipts(from_id, &member.id).await?;
-    name_passes(receipts, member, &moved).await;
-    Ok(moved.len())
-}
-
-/// Links the receipts waiting for the member's verified contacts, as keyed with `key`.
-async fn link_keyed(receipts: &Receipts, member: &MemberRecord, key: &[u8]) -> Result<Vec<ReceiptRecord>> {
-    let email_hmac = match (&member.email, member.email_verified) {
-        (Some(e), true) => Some(contact_hmac_with(key, "email", e)?),
-        _ => None,
-    };
-    let phone_hmac = match (&member.phone, member.phone_verified) {
-        (Some(p), true) => Some(contact_hmac_with(key, "phone", p)?),
-        _ => None,
-    };
-    if email_hmac.is_none() && phone_hmac.is_none() {
-        return Ok(Vec::new());
-    }
-    Ok(receipts.passes.store.link_receipts(&member.id, email_hmac.as_deref(), phone_hmac.as_deref()).await?)
-}
-
-/// `link_pending` for hooks that must not fail the change that verified a contact.
-pub async fn link_pending_logged(receipts: &Receipts, member: &MemberRecord) {
-    if let Err(e) = link_pending(receipts, member).await {
-        tracing::error!(member = %member.id, "linking the receipts waiting for a verified contact: {e}");
     }
 }

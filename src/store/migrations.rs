@@ -39,6 +39,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     16 "0016_console_users" "console_users",
     17 "0017_campaign_drafts" "campaign_drafts",
     18 "0018_flyer_visitors" "flyer_visitors",
+    19 "0019_receipt_purchases" "receipt_purchases",
     21 "0021_holdouts" "holdouts",
 ];
 

@@ -51,7 +51,7 @@ pub use members::{
     PointsOutcome,
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
-pub use receipts::{ReceiptRecord, ReceiptsStore};
+pub use receipts::{ReceiptLine, ReceiptPoints, ReceiptRecord, ReceiptsStore};
 pub use reports::{DailyFigures, FlyerSignups, OverviewCounts, PassDevice, ReportsStore};
 pub use shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
 pub use signup::{ProvisionalCard, SignupStore};
@@ -232,6 +232,8 @@ pub struct DbSettings {
     pub google_first_sync_delay_ms: i64,
     /// Whether order changes and device registrations queue webhook events.
     pub webhooks_enabled: bool,
+    /// The shop's currency (PASSERELLE_CURRENCY): the one segments add spending up in.
+    pub currency: String,
 }
 
 impl From<&crate::config::Config> for DbSettings {
@@ -245,6 +247,7 @@ impl From<&crate::config::Config> for DbSettings {
             google_enabled: config.google.enabled(),
             google_first_sync_delay_ms: config.google.timeout_ms as i64,
             webhooks_enabled: config.webhooks.enabled(),
+            currency: config.loyalty.currency.0.clone(),
         }
     }
 }

@@ -123,6 +123,7 @@ pub async fn open_store(backend: &Backend, dir: &Path) -> std::sync::Arc<dyn pas
         google_enabled: true,
         google_first_sync_delay_ms: 0,
         webhooks_enabled: false,
+        currency: "EUR".into(),
     };
     let store = passerelle::store::connect(&settings).await.unwrap();
     store.migrate().await.unwrap();

@@ -38,6 +38,8 @@ mod orders;
 mod page_audit;
 mod permissions;
 mod pkpass;
+mod purchase_segments;
+mod purchases;
 mod push;
 mod push_recovery;
 mod receipts;

@@ -119,7 +119,7 @@ async fn segments_select_the_right_members_on_sqlite() {
          CREATE TABLE passes (serial_number TEXT); \
          CREATE TABLE registrations (device_library_id TEXT, serial_number TEXT); \
          CREATE TABLE google_objects (serial_number TEXT, saved INTEGER); \
-         CREATE TABLE receipts (member_id TEXT, issued_at INTEGER);",
+         CREATE TABLE receipts (member_id TEXT, issued_at INTEGER, kind TEXT NOT NULL DEFAULT 'sale');",
     )
     .await
     .unwrap();
@@ -128,7 +128,7 @@ async fn segments_select_the_right_members_on_sqlite() {
     }
 
     for (input, expected) in CASES {
-        let filter = parse(input).unwrap().to_sql(Dialect::Sqlite, NOW, 2);
+        let filter = parse(input).unwrap().to_sql(Dialect::Sqlite, NOW, "EUR", 2);
         let query =
             sqlx::query_scalar::<_, String>(AssertSqlSafe(query_for(Dialect::Sqlite, &filter.sql))).bind("nobody");
         let ids = bind_sqlite_scalar(query, &filter.params)
@@ -142,7 +142,7 @@ async fn segments_select_the_right_members_on_sqlite() {
     assert_eq!(count, 6);
 
     // The plain `Query` binder behaves the same.
-    let filter = parse(r#"email_verified = true"#).unwrap().to_sql(Dialect::Sqlite, NOW, 1);
+    let filter = parse(r#"email_verified = true"#).unwrap().to_sql(Dialect::Sqlite, NOW, "EUR", 1);
     let sql = format!(
         "SELECT COUNT(*) AS n FROM members m LEFT JOIN passes p ON p.serial_number = m.pass_serial WHERE {}",
         filter.sql
@@ -174,7 +174,7 @@ async fn run_postgres_cases(conn: &mut sqlx::PgConnection, schema: &str) -> Resu
          CREATE TABLE passes (serial_number TEXT); \
          CREATE TABLE registrations (device_library_id TEXT, serial_number TEXT); \
          CREATE TABLE google_objects (serial_number TEXT, saved BOOLEAN); \
-         CREATE TABLE receipts (member_id TEXT, issued_at BIGINT);",
+         CREATE TABLE receipts (member_id TEXT, issued_at BIGINT, kind TEXT NOT NULL DEFAULT 'sale');",
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -184,7 +184,7 @@ async fn run_postgres_cases(conn: &mut sqlx::PgConnection, schema: &str) -> Resu
     }
     let mut failures = Vec::new();
     for (input, expected) in CASES {
-        let filter = parse(input).unwrap().to_sql(Dialect::Postgres, NOW, 2);
+        let filter = parse(input).unwrap().to_sql(Dialect::Postgres, NOW, "EUR", 2);
         let query =
             sqlx::query_scalar::<_, String>(AssertSqlSafe(query_for(Dialect::Postgres, &filter.sql))).bind("nobody");
         match bind_postgres_scalar(query, &filter.params).fetch_all(&mut *conn).await {

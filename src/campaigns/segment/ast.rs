@@ -13,6 +13,20 @@ pub(crate) enum FieldKind {
     Date(&'static str),
     Installed,
     Platform,
+    /// A figure of the member's linked sales (returns never count), compiled with `now` and
+    /// the shop's currency as bound values.
+    Purchases(Purchases),
+}
+
+/// The purchase figures a segment can compare with numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purchases {
+    /// Whole days since the latest sale; no value (matching no comparison) without one.
+    DaysSinceLast,
+    /// Sales in the last 90 days.
+    Count90d,
+    /// Their totals in the shop's currency (minor units); other currencies are not added.
+    Spend90d,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -35,8 +49,12 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef { name: "joined_at", kind: FieldKind::Date("m.created_at") },
     FieldDef {
         name: "last_purchase_at",
-        kind: FieldKind::Date("(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id)"),
+        // Returns are not purchases.
+        kind: FieldKind::Date("(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id AND r.kind = 'sale')"),
     },
+    FieldDef { name: "days_since_last_purchase", kind: FieldKind::Purchases(Purchases::DaysSinceLast) },
+    FieldDef { name: "purchases_90d", kind: FieldKind::Purchases(Purchases::Count90d) },
+    FieldDef { name: "spend_90d", kind: FieldKind::Purchases(Purchases::Spend90d) },
     FieldDef { name: "installed", kind: FieldKind::Installed },
     FieldDef { name: "platform", kind: FieldKind::Platform },
 ];
@@ -105,4 +123,9 @@ pub(crate) enum Expr {
     And(Vec<Expr>),
     Not(Box<Expr>),
     Cmp(Comparison),
+    /// `bought("SKU", days)`: a linked sale with a line of that SKU within the last `days` days.
+    Bought {
+        sku: String,
+        days: i64,
+    },
 }

@@ -73,7 +73,9 @@ pub(crate) fn check_types(field: &Field, values: &[(Value, usize)]) -> Result<()
             for (value, pos) in values {
                 let (ok, wanted) = match def.kind {
                     FieldKind::Text(_) => (matches!(value, Value::Text(_)), "text in double quotes"),
-                    FieldKind::Integer(_) => (matches!(value, Value::Int(_) | Value::Float(_)), "a number"),
+                    FieldKind::Integer(_) | FieldKind::Purchases(_) => {
+                        (matches!(value, Value::Int(_) | Value::Float(_)), "a number")
+                    }
                     FieldKind::Bool(_) | FieldKind::Installed => (matches!(value, Value::Bool(_)), "true or false"),
                     FieldKind::Date(_) => (
                         matches!(value, Value::Now(_) | Value::Timestamp(_)),
@@ -127,7 +129,7 @@ pub(crate) fn check_operator(
 ) -> Result<(), SegmentError> {
     let allowed = match field {
         Field::Known(def) => match def.kind {
-            FieldKind::Integer(_) | FieldKind::Date(_) => true,
+            FieldKind::Integer(_) | FieldKind::Date(_) | FieldKind::Purchases(_) => true,
             // Text ordering differs between SQLite and PostgreSQL collations, so it is not offered.
             FieldKind::Text(_) | FieldKind::Bool(_) | FieldKind::Installed | FieldKind::Platform => !op.is_ordering(),
         },

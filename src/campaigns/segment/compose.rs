@@ -1,6 +1,7 @@
 //! The console's segment builder: rows of field / operator / value written as the segment
 //! language (joined with `and`), so the builder and the language are one thing, and what the
-//! builder writes is parsed and checked like anything typed.
+//! builder writes is parsed and checked like anything typed. `bought("SKU", days)` has two
+//! arguments and no operator, so it does not fit a row: it is written in the language itself.
 
 use super::ast::{FIELDS, FieldKind};
 
@@ -25,7 +26,7 @@ pub fn fields() -> Vec<&'static str> {
 fn literal(field: &str, value: &str) -> String {
     let kind = FIELDS.iter().find(|f| f.name == field).map(|f| f.kind);
     let bare = match kind {
-        Some(FieldKind::Integer(_)) => value.parse::<i64>().is_ok(),
+        Some(FieldKind::Integer(_) | FieldKind::Purchases(_)) => value.parse::<i64>().is_ok(),
         Some(FieldKind::Bool(_) | FieldKind::Installed) => value == "true" || value == "false",
         Some(FieldKind::Date(_)) => value.starts_with("now"),
         _ => false,
@@ -62,5 +63,9 @@ mod tests {
         assert_eq!(compose(&[row("store", "=", r#"pa"ris"#)]).unwrap(), r#"store = "pa\"ris""#);
         assert!(super::super::parse(&compose(&[row("store", "=", r#"pa"ris"#)]).unwrap()).is_ok());
         assert_eq!(compose(&[row("tier", "=", "")]), None);
+        let text = compose(&[row("days_since_last_purchase", ">=", "60"), row("spend_90d", "<", "10000")]).unwrap();
+        assert_eq!(text, "days_since_last_purchase >= 60 and spend_90d < 10000");
+        assert!(super::super::parse(&text).is_ok());
+        assert!(fields().contains(&"purchases_90d"));
     }
 }

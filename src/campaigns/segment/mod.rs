@@ -3,6 +3,7 @@
 //! ```text
 //! tier = "premium" and points >= 300 and store in ("paris-01", "lyon-02") and installed = true
 //! last_purchase_at < now - 90d or not (attributes.vip = true)
+//! days_since_last_purchase >= 60 or (purchases_90d >= 3 and spend_90d < 10000) or bought("LAMP-1", 30)
 //! ```
 //!
 //! The fragment expects the members row aliased `m` and its pass `p` (LEFT JOIN passes p ON p.serial_number =
@@ -13,6 +14,7 @@ mod check;
 pub mod compose;
 mod lexer;
 mod parser;
+mod purchases;
 mod sql;
 
 use ast::{Expr, Field, FieldKind, Value};
@@ -60,9 +62,10 @@ pub fn parse(input: &str) -> Result<Segment, SegmentError> {
 }
 
 impl Segment {
-    /// The WHERE fragment; placeholders numbered from `first_param` (SQLite `?N`, PostgreSQL `$N`), dates relative to `now_ms`.
-    pub fn to_sql(&self, dialect: Dialect, now_ms: i64, first_param: usize) -> SqlFilter {
-        sql::compile(&self.expr, dialect, now_ms, first_param)
+    /// The WHERE fragment; placeholders numbered from `first_param` (SQLite `?N`, PostgreSQL `$N`), dates relative to
+    /// `now_ms`, spending added up in `currency` (PASSERELLE_CURRENCY).
+    pub fn to_sql(&self, dialect: Dialect, now_ms: i64, currency: &str, first_param: usize) -> SqlFilter {
+        sql::compile(&self.expr, dialect, now_ms, currency, first_param)
     }
 
     /// Every string value compared with the `store` field (for access checks).
@@ -73,6 +76,7 @@ impl Segment {
             match expr {
                 Expr::Or(items) | Expr::And(items) => stack.extend(items.iter().rev()),
                 Expr::Not(inner) => stack.push(inner),
+                Expr::Bought { .. } => {}
                 Expr::Cmp(cmp) => {
                     if let Field::Known(def) = &cmp.field
                         && def.name == "store"

@@ -128,6 +128,9 @@ impl Parser {
 
     fn comparison(&mut self) -> Result<Expr, SegmentError> {
         let token = self.next();
+        if token.tok == Tok::Ident("bought".into()) && self.peek().tok == Tok::LParen {
+            return self.bought(token.pos);
+        }
         let field = match &token.tok {
             Tok::Ident(name) => resolve_field(name, token.pos)?,
             Tok::Eof => return Err(err(token.pos, "expected a condition, found end of input")),
@@ -298,5 +301,6 @@ impl Parser {
     }
 }
 
+mod bought;
 #[cfg(test)]
 mod tests;

@@ -3,13 +3,14 @@
 //! Every user-supplied value (including attribute names) becomes a bound parameter; the SQL text is built
 //! only from the field table and fixed keywords.
 
-use super::ast::{Comparison, Expr, Field, FieldKind, Op, Value};
+use super::ast::{Comparison, Expr, Field, FieldKind, Op, Purchases, Value};
+use super::purchases::{self, Needed};
 use super::{Dialect, SqlFilter, SqlParam};
 
 const APPLE_EXISTS: &str = "EXISTS (SELECT 1 FROM registrations g WHERE g.serial_number = p.serial_number)";
 
-pub(crate) fn compile(expr: &Expr, dialect: Dialect, now_ms: i64, first_param: usize) -> SqlFilter {
-    let mut builder = Builder { dialect, now_ms, next: first_param, params: Vec::new() };
+pub(crate) fn compile(expr: &Expr, dialect: Dialect, now_ms: i64, currency: &str, first_param: usize) -> SqlFilter {
+    let mut builder = Builder { dialect, now_ms, currency: currency.to_owned(), next: first_param, params: Vec::new() };
     let sql = builder.expr(expr);
     SqlFilter { sql, params: builder.params }
 }
@@ -17,6 +18,8 @@ pub(crate) fn compile(expr: &Expr, dialect: Dialect, now_ms: i64, first_param: u
 struct Builder {
     dialect: Dialect,
     now_ms: i64,
+    /// The currency `spend_90d` adds up.
+    currency: String,
     next: usize,
     params: Vec<SqlParam>,
 }
@@ -57,6 +60,12 @@ impl Builder {
             Expr::Or(items) => self.join(items, " OR "),
             Expr::And(items) => self.join(items, " AND "),
             Expr::Not(inner) => format!("(NOT {})", self.expr(inner)),
+            Expr::Bought { sku, days } => {
+                let sku = self.placeholder(SqlParam::Text(sku.clone()));
+                let since = self.placeholder(SqlParam::Int(self.now_ms.saturating_sub(purchases::days_ms(*days))));
+                let now = self.placeholder(SqlParam::Int(self.now_ms));
+                purchases::bought(&sku, &since, &now)
+            }
             Expr::Cmp(cmp) => {
                 let inner = self.comparison(cmp);
                 // Two-valued logic: a comparison on a missing value is false, so `not (...)` selects it.
@@ -88,6 +97,10 @@ impl Builder {
                 | FieldKind::Integer(column)
                 | FieldKind::Bool(column)
                 | FieldKind::Date(column) => self.simple(column, cmp.op, &cmp.values),
+                FieldKind::Purchases(field) => {
+                    let figure = self.purchase_figure(field);
+                    self.simple(&figure, cmp.op, &cmp.values)
+                }
                 FieldKind::Installed => {
                     let installed = format!("({APPLE_EXISTS} OR {})", self.google_exists());
                     self.boolean_condition(cmp, |value| match value {
@@ -109,6 +122,21 @@ impl Builder {
                 self.simple(&extracted, cmp.op, &cmp.values)
             }
         }
+    }
+
+    fn purchase_figure(&mut self, field: Purchases) -> String {
+        let placeholders: Vec<String> = purchases::needs(field)
+            .iter()
+            .map(|needed| {
+                let param = match needed {
+                    Needed::Now => SqlParam::Int(self.now_ms),
+                    Needed::Since => SqlParam::Int(self.now_ms.saturating_sub(purchases::WINDOW_MS)),
+                    Needed::Currency => SqlParam::Text(self.currency.clone()),
+                };
+                self.placeholder(param)
+            })
+            .collect();
+        purchases::figure(field, &placeholders)
     }
 
     /// `lhs op ?` or `lhs [NOT] IN (?, ...)`; `lhs` is trusted SQL.
@@ -191,43 +219,47 @@ mod tests {
     #[test]
     fn numbers_placeholders_from_first_param() {
         let segment = parse(r#"tier = "premium" and points >= 300"#).unwrap();
-        let lite = segment.to_sql(Dialect::Sqlite, NOW, 3);
+        let lite = segment.to_sql(Dialect::Sqlite, NOW, "EUR", 3);
         assert_eq!(lite.sql, "(COALESCE((m.tier = ?3), 0) AND COALESCE((m.points >= ?4), 0))");
         assert_eq!(lite.params, vec![SqlParam::Text("premium".into()), SqlParam::Int(300)]);
-        let pg = segment.to_sql(Dialect::Postgres, NOW, 1);
+        let pg = segment.to_sql(Dialect::Postgres, NOW, "EUR", 1);
         assert_eq!(pg.sql, "(COALESCE((m.tier = $1), FALSE) AND COALESCE((m.points >= $2), FALSE))");
     }
 
     #[test]
     fn resolves_dates_against_now() {
         let segment = parse(r#"last_purchase_at < now - 1d or joined_at in ("2026-01-31", now)"#).unwrap();
-        let filter = segment.to_sql(Dialect::Postgres, NOW, 1);
+        let filter = segment.to_sql(Dialect::Postgres, NOW, "EUR", 1);
         assert_eq!(
             filter.params,
             vec![SqlParam::Int(NOW - 86_400_000), SqlParam::Int(1_769_817_600_000), SqlParam::Int(NOW)]
         );
-        assert!(filter.sql.contains("(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id) < $1"));
+        assert!(
+            filter.sql.contains(
+                "(SELECT MAX(r.issued_at) FROM receipts r WHERE r.member_id = m.id AND r.kind = 'sale') < $1"
+            )
+        );
         assert!(filter.sql.contains("m.created_at IN ($2, $3)"));
     }
 
     #[test]
     fn platform_and_installed_use_exists_without_params() {
         let segment = parse(r#"platform not in ("apple") and installed = false"#).unwrap();
-        let filter = segment.to_sql(Dialect::Sqlite, NOW, 1);
+        let filter = segment.to_sql(Dialect::Sqlite, NOW, "EUR", 1);
         assert!(filter.params.is_empty());
         assert!(filter.sql.contains("NOT (EXISTS (SELECT 1 FROM registrations g"));
         assert!(filter.sql.contains("o.saved = 1"));
-        let pg = segment.to_sql(Dialect::Postgres, NOW, 1);
+        let pg = segment.to_sql(Dialect::Postgres, NOW, "EUR", 1);
         assert!(pg.sql.contains("AND o.saved)"));
     }
 
     #[test]
     fn attribute_keys_are_parameters() {
         let segment = parse("attributes.loyalty_zz >= 2").unwrap();
-        let lite = segment.to_sql(Dialect::Sqlite, NOW, 1);
+        let lite = segment.to_sql(Dialect::Sqlite, NOW, "EUR", 1);
         assert!(!lite.sql.contains("loyalty_zz"), "{}", lite.sql);
         assert_eq!(lite.params, vec![SqlParam::Text("$.\"loyalty_zz\"".into()), SqlParam::Int(2)]);
-        let pg = segment.to_sql(Dialect::Postgres, NOW, 5);
+        let pg = segment.to_sql(Dialect::Postgres, NOW, "EUR", 5);
         assert!(!pg.sql.contains("loyalty_zz"), "{}", pg.sql);
         assert_eq!(pg.params, vec![SqlParam::Text("loyalty_zz".into()), SqlParam::Int(2)]);
         assert!(pg.sql.contains("$5") && pg.sql.contains("$6") && !pg.sql.contains("$7"));
@@ -245,7 +277,7 @@ mod tests {
         for (input, needle) in hostile {
             let segment = parse(input).unwrap();
             for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-                let filter = segment.to_sql(dialect, NOW, 1);
+                let filter = segment.to_sql(dialect, NOW, "EUR", 1);
                 assert!(!filter.sql.contains(needle), "{input} leaked into {}", filter.sql);
                 // Only the fixed SQL vocabulary may contain quotes: the JSON type names.
                 let stripped = filter

@@ -160,7 +160,7 @@ impl FanoutStore for SqlStore {
         pressure: &Pressure,
     ) -> Result<SegmentCounts> {
         let now = now_ms();
-        let filter = segment.to_sql(SEGMENT_DIALECT, now, 6);
+        let filter = segment.to_sql(SEGMENT_DIALECT, now, &self.settings.currency, 6);
         let sql = format!(
             "SELECT s.timezone AS timezone, m.language AS language, COUNT(*) AS members, COUNT(p.serial_number) AS passes, \
              CAST(COALESCE(SUM((SELECT COUNT(*) FROM registrations g WHERE g.serial_number = p.serial_number)), 0) \
@@ -187,7 +187,7 @@ impl FanoutStore for SqlStore {
         let rows = bind_segment(query, &filter.params).fetch_all(&self.pool).await?;
         let groups = zone_counts(&rows)?;
         let mut counts = sum_zones(groups, pressure, now);
-        let filter = segment.to_sql(SEGMENT_DIALECT, now, 2);
+        let filter = segment.to_sql(SEGMENT_DIALECT, now, &self.settings.currency, 2);
         let sql = format!(
             "SELECT COUNT(*) FROM members m \
              LEFT JOIN passes p ON p.serial_number = m.pass_serial AND p.voided = FALSE \
@@ -231,7 +231,7 @@ impl FanoutStore for SqlStore {
                 return Ok(None);
             }
         };
-        let filter = parsed.to_sql(SEGMENT_DIALECT, now, 4);
+        let filter = parsed.to_sql(SEGMENT_DIALECT, now, &self.settings.currency, 4);
         let sql = format!(
             "INSERT INTO campaign_recipients (campaign_id, member_id, serial_number, language, timezone, state, run_at) \
              SELECT $1, m.id, p.serial_number, m.language, s.timezone, 'pending', $2 \

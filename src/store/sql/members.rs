@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::rows::{from_row, json, row_by};
-use super::{Conn, Db, DbRow, SqlStore};
+use super::{Conn, Db, DbRow, SqlStore, WriteTx};
 use crate::store::error::is_unique;
 use crate::store::members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberSearch, MemberUpdate, MembersStore, PointsEntry,
     PointsOutcome,
 };
+use crate::store::receipts::{ReceiptPoints, ReceiptRecord};
 use crate::store::{MemberTokenRecord, NewPass, PassRecord, StoreError, StoreResult};
 
 /// The columns `member_from_row` reads (`attributes` as JSON text, parsed with serde_json).
@@ -127,7 +128,80 @@ async fn write_member(conn: &mut Conn, m: &MemberRecord) -> Result<DbRow, sqlx::
     bind_member(sqlx::query(sql), m).fetch_one(conn).await
 }
 
+/// Writes the ledger row of `entry`, the member being `next` after it.
+async fn insert_ledger(
+    conn: &mut Conn,
+    member_id: &str,
+    entry: &PointsEntry,
+    next: &MemberRecord,
+) -> Result<LedgerRecord> {
+    let row = sqlx::query(concat!(
+        "INSERT INTO points_ledger (member_id, delta, reason, store_id, idempotency_key, balance_after, \
+         tier_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+        ledger_columns!()
+    ))
+    .bind(member_id)
+    .bind(entry.delta)
+    .bind(&entry.reason)
+    .bind(&entry.store_id)
+    .bind(&entry.idempotency_key)
+    .bind(next.points)
+    .bind(&next.tier)
+    .bind(next.updated_at)
+    .fetch_one(conn)
+    .await?;
+    ledger_from_row(&row)
+}
+
+/// Whether the member's ledger holds an entry under this idempotency key.
+async fn ledger_has_key(conn: &mut Conn, member_id: &str, key: &str) -> Result<bool> {
+    let sql = "SELECT 1 FROM points_ledger WHERE member_id = $1 AND idempotency_key = $2";
+    Ok(sqlx::query(sql).bind(member_id).bind(key).fetch_optional(conn).await?.is_some())
+}
+
 impl SqlStore {
+    /// Credits the points each receipt earns to the member, inside the caller's transaction
+    /// (the one that links the receipts): one ledger entry per receipt that earns any, written
+    /// at most once per receipt, then the member row and their loyalty pass once.
+    pub(crate) async fn credit_receipts(
+        &self,
+        tx: &mut WriteTx,
+        member_id: &str,
+        receipts: &[ReceiptRecord],
+        points: ReceiptPoints,
+    ) -> StoreResult<()> {
+        let earning: Vec<(&ReceiptRecord, i64)> =
+            receipts.iter().map(|r| (r, (points.points)(r))).filter(|(_, p)| *p != 0).collect();
+        if earning.is_empty() {
+            return Ok(());
+        }
+        let Some(mut current) = lock_member(tx, member_id).await? else { return Ok(()) };
+        let mut changed = false;
+        for (receipt, earned) in earning {
+            let key = format!("receipt:{}", receipt.id);
+            if ledger_has_key(tx, member_id, &key).await? {
+                continue;
+            }
+            let next = (points.apply)(&current, earned).map_err(StoreError::Refused)?;
+            let entry = PointsEntry {
+                // A take-back may stop at zero: the entry records what really moved.
+                delta: next.points - current.points,
+                reason: Some(format!("receipt {}", receipt.id)),
+                store_id: Some(receipt.store_id.clone()),
+                idempotency_key: Some(key),
+            };
+            insert_ledger(tx, member_id, &entry, &next).await?;
+            current = next;
+            changed = true;
+        }
+        if changed {
+            write_member(tx, &current).await?;
+            let pass = points.pass;
+            self.change_linked_pass(tx, current.pass_serial.as_deref(), |p| pass(&current, p)).await?;
+        }
+        Ok(())
+    }
+
     /// The error for a unique violation of `member`: the member who has its e-mail, phone or card
     /// number (`Other` for any other failure).
     async fn duplicate_of(&self, member: &MemberRecord, e: sqlx::Error) -> StoreError {
@@ -282,22 +356,7 @@ impl MembersStore for SqlStore {
         }
         let next = apply(&current).map_err(StoreError::Refused)?;
         write_member(&mut tx, &next).await?;
-        let row = sqlx::query(concat!(
-            "INSERT INTO points_ledger (member_id, delta, reason, store_id, idempotency_key, balance_after, \
-             tier_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-            ledger_columns!()
-        ))
-        .bind(member_id)
-        .bind(entry.delta)
-        .bind(&entry.reason)
-        .bind(&entry.store_id)
-        .bind(&entry.idempotency_key)
-        .bind(next.points)
-        .bind(&next.tier)
-        .bind(next.updated_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let recorded = ledger_from_row(&row)?;
+        let recorded = insert_ledger(&mut tx, member_id, entry, &next).await?;
         let pass = self.change_linked_pass(&mut tx, next.pass_serial.as_deref(), |p| pass(&next, p)).await?;
         tx.commit().await?;
         Ok(Some(PointsOutcome { entry: recorded, replayed: false, pass }))

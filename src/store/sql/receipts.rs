@@ -1,5 +1,6 @@
-//! Receipts (see `receipts.rs`): the receipt rows, looked up by id, key, number or member, and
-//! linked to a member once their contact is verified.
+//! Receipts (see `receipts.rs`): the receipt rows and their lines, looked up by id, key, number
+//! or member, and linked to a member once their contact is verified (earning their points in
+//! the same transaction).
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -7,31 +8,37 @@ use sqlx::Row;
 
 use super::rows::{from_row, json, row_by};
 use super::{DbRow, SqlStore};
-use crate::store::receipts::{ReceiptRecord, ReceiptsStore};
+use crate::store::receipts::{ReceiptLine, ReceiptPoints, ReceiptRecord, ReceiptsStore};
 use crate::store::{NewPass, PassRecord, StoreError, StoreResult};
 
 /// The columns `receipt_from_row` reads (`body` is JSON text on both backends).
 macro_rules! receipt_columns {
     () => {
         "id, receipt_number, store_id, issued_at, body, member_id, idempotency_key, email_hmac, phone_hmac, \
-         pass_serial, created_at"
+         pass_serial, created_at, kind, total, currency"
     };
 }
 
 fn receipt_from_row(row: &DbRow) -> Result<ReceiptRecord> {
     Ok(from_row!(row, ReceiptRecord { id, receipt_number, store_id, issued_at, member_id, idempotency_key,
-        email_hmac, phone_hmac, pass_serial, created_at; body: json(row, "body")? }))
+        email_hmac, phone_hmac, pass_serial, created_at, kind, total, currency; body: json(row, "body")? }))
 }
 
 #[async_trait]
 impl ReceiptsStore for SqlStore {
-    async fn insert_receipt(&self, r: &ReceiptRecord, pass: NewPass) -> StoreResult<(ReceiptRecord, PassRecord)> {
+    async fn insert_receipt(
+        &self,
+        r: &ReceiptRecord,
+        lines: &[ReceiptLine],
+        pass: NewPass,
+        points: Option<ReceiptPoints>,
+    ) -> StoreResult<(ReceiptRecord, PassRecord)> {
         let mut tx = self.write_tx().await?;
         let pass = self.write_new_pass(&mut tx, &pass).await?;
         sqlx::query(concat!(
             "INSERT INTO receipts (",
             receipt_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&r.id)
         .bind(&r.receipt_number)
@@ -44,9 +51,27 @@ impl ReceiptsStore for SqlStore {
         .bind(&r.phone_hmac)
         .bind(&r.pass_serial)
         .bind(r.created_at)
+        .bind(&r.kind)
+        .bind(r.total)
+        .bind(&r.currency)
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "receipt_number", &r.receipt_number))?;
+        for (i, line) in lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO receipt_lines (receipt_id, line_no, sku, quantity, amount) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&r.id)
+            .bind(i as i32 + 1)
+            .bind(&line.sku)
+            .bind(line.quantity)
+            .bind(line.amount)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let (Some(member_id), Some(points)) = (&r.member_id, points) {
+            self.credit_receipts(&mut tx, member_id, std::slice::from_ref(r), points).await?;
+        }
         tx.commit().await?;
         Ok((r.clone(), pass))
     }
@@ -93,10 +118,12 @@ impl ReceiptsStore for SqlStore {
         member_id: &str,
         email_hmac: Option<&str>,
         phone_hmac: Option<&str>,
-    ) -> Result<Vec<ReceiptRecord>> {
+        points: Option<ReceiptPoints>,
+    ) -> StoreResult<Vec<ReceiptRecord>> {
         if email_hmac.is_none() && phone_hmac.is_none() {
             return Ok(Vec::new());
         }
+        let mut tx = self.write_tx().await?;
         let rows = sqlx::query(concat!(
             "UPDATE receipts SET member_id = $1, email_hmac = NULL, phone_hmac = NULL \
              WHERE member_id IS NULL AND (email_hmac = $2 OR phone_hmac = $3) RETURNING ",
@@ -105,9 +132,14 @@ impl ReceiptsStore for SqlStore {
         .bind(member_id)
         .bind(email_hmac)
         .bind(phone_hmac)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter().map(receipt_from_row).collect()
+        let linked = rows.iter().map(receipt_from_row).collect::<Result<Vec<_>>>()?;
+        if let Some(points) = points {
+            self.credit_receipts(&mut tx, member_id, &linked, points).await?;
+        }
+        tx.commit().await?;
+        Ok(linked)
     }
 
     async fn move_receipts(&self, from: &str, to: &str) -> Result<Vec<ReceiptRecord>> {
