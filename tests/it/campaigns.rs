@@ -206,7 +206,7 @@ async fn previews_match_a_brute_force_count(backend: Backend) {
         let matching = seeded.iter().filter(|s| rule(s)).count();
         let expected = json!({
             "matching": matching, "members": picked.len(), "passes": picked.len(), "apple_devices": devices, "google_objects": 0,
-            "held_back": {"daily_cap": 0, "quiet_hours": 0, "weekly_cap": 0},
+            "held_back": {"daily_cap": 0, "quiet_hours": 0, "weekly_cap": 0}, "holdout": 0,
         });
         assert_eq!(counts, expected, "{segment}");
     }

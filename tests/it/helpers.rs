@@ -323,3 +323,17 @@ pub async fn add_store(app: &TestApp, id: &str, timezone: &str) {
     let resp = app.api(reqwest::Method::POST, "/api/v1/stores").json(&body).send().await.unwrap();
     assert_eq!(resp.status(), reqwest::StatusCode::CREATED, "{}", resp.text().await.unwrap_or_default());
 }
+
+/// Runs one statement on the test server's database (to move a clock the server reads, as
+/// time would).
+pub async fn execute_sql(database_url: &str, sql: &str) {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if database_url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}

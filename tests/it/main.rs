@@ -11,6 +11,7 @@ mod campaign_approval;
 mod campaign_checks;
 mod campaign_drafts;
 mod campaign_recovery;
+mod campaign_results;
 mod campaign_wallets;
 mod campaigns;
 mod certificates;
