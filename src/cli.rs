@@ -45,6 +45,10 @@ fn bench(config: &Config, command: BenchCommand) -> Result<ExitCode> {
             config.validate()?;
             block_on(crate::bench::campaign(config, holders))
         }
+        BenchCommand::Results { holders, receipts } => {
+            config.validate()?;
+            block_on(crate::bench::results(config, holders, receipts))
+        }
         BenchCommand::Push { devices } => {
             config.validate()?;
             block_on(crate::bench::push(config, devices))

@@ -2,33 +2,23 @@
 //! the real fan-out, outbox, APNs client and the mock APNs on loopback; prints the time to
 //! enqueue, pushes per second and peak memory.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 
+use super::holders::{Holders, bench_database, campaign_to_all, seed};
 use crate::app::{self, PushParts};
 use crate::campaigns::worker::CampaignWorker;
 use crate::config::Config;
-use crate::store::{HolderSeed, MemberRecord, NewCampaign, NewPass, now_ms};
 use crate::testkit::mock_apns::{MockApns, MockApnsConfig};
-use crate::tokens;
-
-/// Holders written per seeding transaction.
-const SEED_CHUNK: usize = 5_000;
 
 pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     if holders == 0 {
         bail!("--holders must be positive");
     }
-    let dir = std::env::temp_dir().join(format!("passerelle-bench-campaign-{}", tokens::random_hex(4)));
-    std::fs::create_dir_all(&dir)?;
     let mut config = config.clone();
-    if config.database.url.expose() == "sqlite://data/passerelle.db" {
-        config.database.url = crate::secret::Secret::new(format!("sqlite://{}/bench.db", dir.display()));
-    }
+    let dir = bench_database(&mut config, "campaign")?;
     let config_apns = MockApnsConfig { keep_received: false, ..MockApnsConfig::default() };
     let apns = std::sync::Arc::new(MockApns::start(std::path::Path::new("certs-example"), config_apns).await?);
     config.apns.url = apns.url();
@@ -40,66 +30,10 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     let store = app::open_store(&config).await?;
     let template = templates.get("loyalty").context("the bench needs the loyalty template")?;
     let data = template.example.clone().context("loyalty has no example.json")?;
-
-    let started = Instant::now();
-    let mut seeds = Vec::with_capacity(SEED_CHUNK);
-    for n in 0..holders {
-        let serial = tokens::serial_number();
-        let now = now_ms();
-        seeds.push(HolderSeed {
-            member: MemberRecord {
-                id: format!("mem_bench{n:09}"),
-                card_number: format!("B{n:011}"),
-                first_name: "Bench".into(),
-                language: Some(if n % 2 == 0 { "fr" } else { "en" }.into()),
-                consent_terms: true,
-                consent_marketing: true,
-                consent_at: Some(now),
-                points: (n % 1000) as i64,
-                tier: "member".into(),
-                attributes: json!({}),
-                created_at: now,
-                updated_at: now,
-                ..MemberRecord::default()
-            },
-            pass: NewPass {
-                serial_number: serial,
-                template: "loyalty".into(),
-                data: data.clone(),
-                authentication_token: tokens::authentication_token(),
-                share_token: tokens::serial_number(),
-            },
-            device: Some((format!("bench-device-{n}"), format!("{n:064x}"))),
-        });
-        if seeds.len() == SEED_CHUNK || n + 1 == holders {
-            store.seed_holders(&seeds).await?;
-            seeds.clear();
-        }
-    }
+    seed(store.as_ref(), &Holders { count: holders, data: &data, devices: true, home_stores: 0 }).await?;
     store.optimize().await?;
-    println!("# passerelle bench campaign: {holders} holders seeded in {:.1} s", started.elapsed().as_secs_f64());
     let rss_before = memory("VmRSS");
-
-    let messages: BTreeMap<String, String> =
-        [("fr", "Soldes d'hiver : -20 % ce week-end"), ("en", "Winter sale: 20% off this weekend")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-    let new = NewCampaign {
-        id: format!("cmp_{}", tokens::random_hex(8)),
-        name: "bench".into(),
-        segment: "points >= 0".into(),
-        scope: "hq".into(),
-        messages,
-        priority: "normal".into(),
-        status: "approved".into(),
-        send_at: None,
-        created_by: "bench".into(),
-        test_card_number: None,
-        holdout_percent: 0,
-        conversion_days: 7,
-    };
-    let campaign = store.insert_campaign(new, "bench").await?;
+    let campaign = store.insert_campaign(campaign_to_all(0), "bench").await?;
 
     let push = PushParts::new(&config.apns, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -161,7 +95,7 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn memory(field: &str) -> String {
+pub(super) fn memory(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(|l| l[field.len() + 1..].trim().to_owned()))

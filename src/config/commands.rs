@@ -158,6 +158,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         holders: usize,
     },
+    /// A campaign to N seeded holders with a 10% holdout and R linked receipts around its
+    /// start: how long its results take, whole and per store (a temporary SQLite database
+    /// unless PASSERELLE_DATABASE_URL names another).
+    Results {
+        #[arg(long, default_value_t = 100_000)]
+        holders: usize,
+        #[arg(long, default_value_t = 300_000)]
+        receipts: usize,
+    },
     /// Fill the database (PASSERELLE_DATABASE_URL) with passes and device registrations
     /// for the web-service load test, and write the targets file its wrk script reads.
     SeedWeb {

@@ -75,4 +75,8 @@ pub trait CampaignResultsStore: Send + Sync {
     /// Each group's figures for purchases with `issued_at` in `[from, to)`; per home store
     /// when `by_store` (holders without one under `None`), else all under `None`.
     async fn conversion_figures(&self, campaign_id: &str, from: i64, to: i64, by_store: bool) -> Result<Figures>;
+
+    /// Bulk load of linked receipts in one transaction (benchmarks; tills post them one by
+    /// one): rows only, without lines, passes or points.
+    async fn seed_receipts(&self, receipts: &[crate::store::ReceiptRecord]) -> Result<()>;
 }

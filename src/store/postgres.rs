@@ -49,7 +49,7 @@ pub(super) async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transacti
 pub(super) use super::migrations::postgres as migrator;
 
 /// Refreshes the planner's statistics of the tables bulk loads fill.
-pub(super) const OPTIMIZE: &str = "ANALYZE passes, registrations, devices";
+pub(super) const OPTIMIZE: &str = "ANALYZE";
 
 /// Makes concurrent campaign batches take turns until commit, so each batch counts a holder's
 /// recent sends after the previous batch committed (the caps hold). Batches queue on the version

@@ -62,8 +62,9 @@ pub(super) async fn begin_write(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transacti
 
 pub(super) use super::migrations::sqlite as migrator;
 
-/// Refreshes the planner's statistics.
-pub(super) const OPTIMIZE: &str = "PRAGMA optimize";
+/// Refreshes the planner's statistics, and moves a bulk load out of the write-ahead log (a
+/// reader looks every page up in a large log first).
+pub(super) const OPTIMIZE: &str = "PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE)";
 
 /// Makes concurrent campaign batches take turns: SQLite's write lock already does.
 pub(super) async fn lock_fanout(_conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {

@@ -5,9 +5,11 @@
 
 use anyhow::Result;
 use async_trait::async_trait;
+use serde_json::{Value, json};
 use sqlx::Row;
 
 use super::SqlStore;
+use crate::store::ReceiptRecord;
 use crate::store::campaign_results::{CampaignResultsStore, Figures, Group, Recipient};
 
 /// The group of a recipients row `r`, as text.
@@ -71,11 +73,13 @@ impl CampaignResultsStore for SqlStore {
              WHERE r.campaign_id = $1 GROUP BY 1, 2, 3"
         );
         let mut figures = Figures::new();
+        // Both statements on one connection, whose page cache the first warms for the second.
+        let mut conn = self.pool.acquire().await?;
         for row in sqlx::query(sqlx::AssertSqlSafe(holders))
             .bind(campaign_id)
             .bind(from)
             .bind(to)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?
         {
             let key = (row.try_get("store_id")?, group_of(&row.try_get::<String, _>("grp")?)?);
@@ -87,7 +91,7 @@ impl CampaignResultsStore for SqlStore {
             .bind(campaign_id)
             .bind(from)
             .bind(to)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?
         {
             let key = (row.try_get("store_id")?, group_of(&row.try_get::<String, _>("grp")?)?);
@@ -96,5 +100,59 @@ impl CampaignResultsStore for SqlStore {
                 row.try_get::<i64, _>("revenue")?;
         }
         Ok(figures)
+    }
+
+    async fn seed_receipts(&self, receipts: &[ReceiptRecord]) -> Result<()> {
+        let rows: Vec<Value> = receipts
+            .iter()
+            .map(|r| {
+                json!([
+                    r.id,
+                    r.receipt_number,
+                    r.store_id,
+                    r.issued_at,
+                    r.body.to_string(),
+                    r.member_id,
+                    r.pass_serial,
+                    r.created_at,
+                    r.kind,
+                    r.total,
+                    r.currency
+                ])
+            })
+            .collect();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(concat!(
+            "INSERT INTO receipts (id, receipt_number, store_id, issued_at, body, member_id, pass_serial, created_at, \
+             kind, total, currency) SELECT ",
+            jv!(0),
+            ", ",
+            jv!(1),
+            ", ",
+            jv!(2),
+            ", CAST(",
+            jv!(3),
+            " AS BIGINT), ",
+            jv!(4),
+            ", ",
+            jv!(5),
+            ", ",
+            jv!(6),
+            ", CAST(",
+            jv!(7),
+            " AS BIGINT), ",
+            jv!(8),
+            ", CAST(",
+            jv!(9),
+            " AS BIGINT), ",
+            jv!(10),
+            " FROM ",
+            json_rows!("$1")
+        ))
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
