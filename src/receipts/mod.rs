@@ -29,7 +29,7 @@ mod lookup;
 use amounts::major;
 pub use amounts::{currency_exponent, format_amount};
 pub use input::{Customer, NewLine, NewPayment, NewReceipt, NewTotals};
-use input::{MAX_LINES, integer, text, unprocessable};
+use input::{MAX_LINES, MAX_OFFERS, integer, text, unprocessable};
 pub use lookup::{by_barcode_or_number, of_member};
 
 /// The pass template of receipts.
@@ -138,6 +138,16 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
     let issued_given = text(input.issued_at, "issued_at", true)?.unwrap_or_default();
     let issued = parse_w3c(&issued_given).map_err(|e| unprocessable("issued_at", e))?;
     let issued_at = (issued.unix_timestamp_nanos() / 1_000_000) as i64;
+
+    if input.offers.len() > MAX_OFFERS {
+        return Err(unprocessable("offers", format!("may list at most {MAX_OFFERS} offers")));
+    }
+    let offer_targets = input
+        .offers
+        .iter()
+        .enumerate()
+        .map(|(i, v)| crate::offers::redeem::receipt_target(v, i))
+        .collect::<Result<Vec<_>>>()?;
 
     // Amounts.
     if input.lines.is_empty() {
@@ -321,9 +331,18 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         pass_serial: new_pass.serial_number.clone(),
         created_at: now_ms(),
     };
-    // One transaction: a refused receipt leaves no pass behind.
-    match receipts.passes.store.insert_receipt(&record, new_pass).await {
-        Ok((stored, pass)) => {
+    let redeem = offer_targets
+        .into_iter()
+        .enumerate()
+        .map(|(i, target)| {
+            let field = format!("offers[{i}]");
+            let receipt = Some((record.id.as_str(), record.receipt_number.as_str()));
+            crate::offers::redeem::prepare(&receipts.passes, target, &record.store_id, receipt, &field, &field)
+        })
+        .collect();
+    // One transaction: a refused receipt (or offer) leaves no pass, and no redemption, behind.
+    match receipts.passes.store.insert_receipt_redeeming(&record, new_pass, redeem).await {
+        Ok((stored, pass, _)) => {
             receipts.passes.created(&pass).await?;
             Ok(Posted { receipt: stored, replayed: false })
         }

@@ -39,6 +39,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     16 "0016_console_users" "console_users",
     17 "0017_campaign_drafts" "campaign_drafts",
     18 "0018_flyer_visitors" "flyer_visitors",
+    20 "0020_offers" "offers",
 ];
 
 fn migrator(sql: fn(&Embedded) -> &'static str) -> Migrator {

@@ -15,6 +15,7 @@ pub mod google;
 pub mod jobs;
 mod members;
 pub mod migrations;
+pub mod offers;
 mod orders;
 pub mod postgres;
 mod receipts;
@@ -47,6 +48,10 @@ pub use jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, Queu
 pub use members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberSearch, MemberUpdate, MembersStore, PointsEntry,
     PointsOutcome,
+};
+pub use offers::{
+    CouponChange, IssueCheck, IssueCounts, IssueRecord, NewInstance, OfferInstanceRecord, OfferQuery, OfferRecord,
+    OfferUpdate, OffersStore, Redeem, RedeemCheck, RedeemState, RedeemTarget, RedemptionRecord, ReverseCheck,
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptRecord, ReceiptsStore};
@@ -164,6 +169,7 @@ pub trait Store:
     + MembersStore
     + OrdersStore
     + ReceiptsStore
+    + OffersStore
     + FlyerStatsStore
     + TokensStore
     + SignupStore

@@ -5,7 +5,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{NewPass, PassRecord, StoreResult};
+use super::{NewPass, PassRecord, Redeem, RedemptionRecord, StoreResult};
 
 /// One stored receipt.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,15 @@ pub trait ReceiptsStore: Send + Sync {
     /// `Conflict` on `receipt_number` if its idempotency key, or its number in its store, is
     /// taken (nothing is stored; the caller tells which by looking the key up).
     async fn insert_receipt(&self, receipt: &ReceiptRecord, pass: NewPass) -> StoreResult<(ReceiptRecord, PassRecord)>;
+    /// `insert_receipt` that also redeems offers in the receipt's transaction: a refused
+    /// redemption refuses the receipt (nothing is stored). Returns the redemptions made, in
+    /// order, each with its changed coupon pass.
+    async fn insert_receipt_redeeming(
+        &self,
+        receipt: &ReceiptRecord,
+        pass: NewPass,
+        offers: Vec<Redeem>,
+    ) -> StoreResult<(ReceiptRecord, PassRecord, Vec<(RedemptionRecord, Option<PassRecord>)>)>;
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>>;
     async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>>;
     /// Every receipt with this number (one per store at most), oldest first.

@@ -32,6 +32,8 @@ mod me_page;
 mod member_links;
 mod member_points;
 mod members;
+mod offer_redemption;
+mod offers;
 mod operators;
 mod orders;
 mod page_audit;

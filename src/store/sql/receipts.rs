@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::rows::{from_row, json, row_by};
 use super::{DbRow, SqlStore};
 use crate::store::receipts::{ReceiptRecord, ReceiptsStore};
-use crate::store::{NewPass, PassRecord, StoreError, StoreResult};
+use crate::store::{NewPass, PassRecord, Redeem, RedemptionRecord, StoreError, StoreResult};
 
 /// The columns `receipt_from_row` reads (`body` is JSON text on both backends).
 macro_rules! receipt_columns {
@@ -26,6 +26,16 @@ fn receipt_from_row(row: &DbRow) -> Result<ReceiptRecord> {
 #[async_trait]
 impl ReceiptsStore for SqlStore {
     async fn insert_receipt(&self, r: &ReceiptRecord, pass: NewPass) -> StoreResult<(ReceiptRecord, PassRecord)> {
+        let (receipt, pass, _) = self.insert_receipt_redeeming(r, pass, Vec::new()).await?;
+        Ok((receipt, pass))
+    }
+
+    async fn insert_receipt_redeeming(
+        &self,
+        r: &ReceiptRecord,
+        pass: NewPass,
+        offers: Vec<Redeem>,
+    ) -> StoreResult<(ReceiptRecord, PassRecord, Vec<(RedemptionRecord, Option<PassRecord>)>)> {
         let mut tx = self.write_tx().await?;
         let pass = self.write_new_pass(&mut tx, &pass).await?;
         sqlx::query(concat!(
@@ -47,8 +57,12 @@ impl ReceiptsStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "receipt_number", &r.receipt_number))?;
+        let mut redeemed = Vec::with_capacity(offers.len());
+        for redeem in offers {
+            redeemed.push(self.write_redemption(&mut tx, redeem).await?);
+        }
         tx.commit().await?;
-        Ok((r.clone(), pass))
+        Ok((r.clone(), pass, redeemed))
     }
 
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>> {
