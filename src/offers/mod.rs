@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::access::{Actor, Area, Reach, audit};
+use crate::access::{Actor, Area, Reach};
 use crate::error::{Error, Result};
 use crate::passes::Passes;
 use crate::store::{OfferInstanceRecord, OfferQuery, OfferRecord, Store, now_ms};
@@ -82,14 +82,7 @@ impl Offers {
             let job = crate::jobs::mail::MailJob::OfferWaiting { offer_id: offer.id.clone() };
             let payload = serde_json::to_string(&job).map_err(anyhow::Error::from)?;
             self.store().queue_mail(&job.key(), &payload).await?;
-            let what = audit::Audited {
-                action: "offer.proposed",
-                object_kind: "offer",
-                object_id: &offer.id,
-                store_id: offer.store_id.as_deref(),
-                detail: json!({"title": offer.title}),
-            };
-            audit::record(self.store(), actor, what).await?;
+            self.audit(actor, &offer, "offer.proposed", json!({"title": offer.title})).await?;
         }
         Ok(offer)
     }
