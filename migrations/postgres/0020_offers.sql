@@ -71,3 +71,4 @@ CREATE INDEX offer_redemptions_instance ON offer_redemptions (instance_id, redee
 CREATE INDEX offer_redemptions_member ON offer_redemptions (member_id, redeemed_at);
 CREATE INDEX offer_redemptions_offer ON offer_redemptions (offer_id, store_id);
 CREATE INDEX offer_redemptions_receipt ON offer_redemptions (receipt_id) WHERE receipt_id IS NOT NULL;
+CREATE INDEX offer_instances_pass ON offer_instances (pass_serial) WHERE pass_serial IS NOT NULL;

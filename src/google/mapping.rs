@@ -27,7 +27,8 @@ impl Vertical {
     pub fn of(kind: Kind) -> Self {
         match kind {
             Kind::Loyalty => Self::Loyalty,
-            Kind::Reservation | Kind::Receipt => Self::Generic,
+            // Until offers get Google's offerClass, a coupon is a generic voucher.
+            Kind::Reservation | Kind::Receipt | Kind::Offer => Self::Generic,
         }
     }
 
@@ -183,8 +184,11 @@ pub fn object_json(
             first_modules.extend(showing(&roles.tier).copied());
         }
         Vertical::Generic => {
-            let genre =
-                if template.definition.kind == Kind::Receipt { "GENERIC_RECEIPT" } else { "GENERIC_RESERVATIONS" };
+            let genre = match template.definition.kind {
+                Kind::Receipt => "GENERIC_RECEIPT",
+                Kind::Offer => "GENERIC_VOUCHER",
+                _ => "GENERIC_RESERVATIONS",
+            };
             put(&mut obj, "genericType", genre);
             let organization = strings.text(&organization_name(&pass, template));
             put(&mut obj, "cardTitle", organization.localized());

@@ -178,6 +178,8 @@ async fn object_state(store: &dyn Store, template: &Template, pass: &PassRecord)
     let fallback = if pass.voided { ObjectState::Inactive } else { ObjectState::Active };
     match template.definition.kind {
         Kind::Receipt if !pass.voided => Ok(ObjectState::Completed),
+        // A used coupon is done, not withdrawn.
+        Kind::Offer if pass.voided => Ok(ObjectState::Completed),
         Kind::Reservation if template.id == crate::orders::ORDER_TEMPLATE => {
             let Some(number) = pass.data.get("order_number").and_then(|v| v.as_str()) else { return Ok(fallback) };
             let order = store.order(number).await?;

@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 use super::Offers;
 use crate::error::Result;
 use crate::passes::Passes;
+use crate::receipts::{currency_exponent, format_amount};
+use crate::shops::locations_near;
 use crate::store::{CouponChange, NewPass, OfferInstanceRecord, OfferRecord, PassChange};
-use crate::templates::datetime::rfc3339;
+use crate::store::{ShopRecord, Store};
+use crate::templates::datetime::{format_w3c, rfc3339};
 
 /// The pass template of offer instances.
 pub const OFFER_TEMPLATE: &str = "offer";
@@ -33,14 +36,60 @@ impl Offers {
         let member = self.store().member(&instance.member_id).await?;
         let language = member.as_ref().and_then(|m| m.language.clone());
         let pick = |texts: &Value| localized(texts, language.as_deref());
-        Ok(json!({
+        let mut data = json!({
             "title": pick(&offer.title),
+            "reward": reward_text(&offer.reward, language.as_deref()),
+            "code": instance.code,
+            "valid_from": w3c(offer.valid_from),
+            "valid_until": w3c(offer.valid_until),
             "description": pick(&offer.description),
             "terms": pick(&offer.terms),
-            "code": instance.code,
-            "valid_until": rfc3339(offer.valid_until),
-        }))
+        });
+        if let Some(ids) = &offer.stores {
+            let mut names = Vec::with_capacity(ids.len());
+            for id in ids {
+                names.push(self.store().shop(id).await?.map_or_else(|| id.clone(), |s| s.name));
+            }
+            data["stores"] = json!(names.join(", "));
+        }
+        Ok(data)
     }
+}
+
+/// Unix milliseconds as Wallet's W3C date-time (UTC).
+fn w3c(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format_w3c(t.replace_nanosecond(0).unwrap_or(t))
+}
+
+/// The reward as the coupon shows it: `10 %`, `5.00 EUR`, `200 points`, `Gift`.
+pub fn reward_text(reward: &Value, language: Option<&str>) -> String {
+    let value = reward["value"].as_i64().unwrap_or_default();
+    let french = language.is_some_and(|l| l.starts_with("fr"));
+    match reward["kind"].as_str().unwrap_or_default() {
+        "percent" => format!("{value} %"),
+        "amount" => {
+            let currency = reward["currency"].as_str().unwrap_or_default();
+            format!("{} {currency}", format_amount(value, currency_exponent(currency)))
+        }
+        "points" => format!("{value} points"),
+        _ if french => "Cadeau".to_owned(),
+        _ => "Gift".to_owned(),
+    }
+}
+
+/// A coupon's `locations`: up to 10 of the offer's stores (every store when it names none),
+/// nearest the holder's home store first, since Wallet ignores a coupon's relevant date.
+pub async fn locations(store: &dyn Store, serial: &str) -> Result<Vec<Value>> {
+    let Some(instance) = store.offer_instance_by_pass(serial).await? else { return Ok(Vec::new()) };
+    let Some(offer) = store.offer(&instance.offer_id).await? else { return Ok(Vec::new()) };
+    let home = match store.member(&instance.member_id).await?.and_then(|m| m.home_store_id) {
+        Some(id) => store.shop(&id).await?,
+        None => None,
+    };
+    let shops: Vec<ShopRecord> = store.all_shops().await?.into_iter().filter(|s| offer.covers(&s.id)).collect();
+    Ok(locations_near(&shops, home.as_ref()))
 }
 
 /// The text in `language`, else the first one given.

@@ -193,6 +193,8 @@ pub trait OffersStore: Send + Sync {
         instances: Vec<NewInstance>,
         check: IssueCheck,
     ) -> StoreResult<Option<IssueCounts>>;
+    /// The instance whose coupon pass this is.
+    async fn offer_instance_by_pass(&self, serial: &str) -> Result<Option<OfferInstanceRecord>>;
     /// A member's instances (of one state, if given) with their offers, newest first.
     async fn member_offers(
         &self,

@@ -185,7 +185,7 @@ sync_test!(every_demo_template_maps_to_valid_google_json);
 fn every_demo_template_maps_to_valid_google_json() {
     let discovery = Discovery::load();
     let set = templates();
-    assert_eq!(set.ids(), ["click-and-collect", "loyalty", "receipt"]);
+    assert_eq!(set.ids(), ["click-and-collect", "loyalty", "offer", "receipt"]);
     for t in set.iter() {
         let vertical = Vertical::of(t.definition.kind);
         let (class, object) = mapped(t);

@@ -274,6 +274,11 @@ impl OffersStore for SqlStore {
         Ok(Some(counts))
     }
 
+    async fn offer_instance_by_pass(&self, serial: &str) -> Result<Option<OfferInstanceRecord>> {
+        let sql = concat!("SELECT ", instance_columns!(), " FROM offer_instances WHERE pass_serial = $1");
+        row_by(&self.pool, sql, serial, instance_from_row).await
+    }
+
     async fn member_offers(
         &self,
         member_id: &str,
