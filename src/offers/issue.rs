@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Offers, codes, may_manage};
+use super::{Offers, card, codes, may_manage};
 use crate::access::Actor;
 use crate::campaigns::audience::Audience;
 use crate::campaigns::holdout::{check_percent, held_out};
@@ -140,6 +140,9 @@ impl Offers {
             let check = Box::new(|o: &OfferRecord| issuable(o, now_ms()));
             let counts = self.store().issue_offer(issue, instances, check).await?;
             let counts = counts.ok_or_else(|| Error::NotFound(format!("no offer {:?}", offer.id)))?;
+            for member_id in batch.iter().filter(|m| !held_out(&issue.id, m, percent)) {
+                card::refresh(&self.passes, member_id).await;
+            }
             total.issued += counts.issued;
             total.holdout += counts.holdout;
             total.skipped += counts.skipped;

@@ -14,6 +14,7 @@ use crate::store::{OfferInstanceRecord, OfferQuery, OfferRecord, Store, now_ms};
 use crate::templates::datetime::rfc3339;
 use crate::tokens;
 
+pub mod card;
 pub mod codes;
 pub mod coupon;
 mod decisions;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Offers, codes, coupon};
+use super::{Offers, card, codes, coupon};
 use crate::access::{Actor, Area};
 use crate::error::{Error, Result};
 use crate::passes::Passes;
@@ -165,6 +165,7 @@ impl Offers {
         (redeem.receipt_id, redeem.receipt_number) = (receipt_id, number);
         let (redemption, pass) = self.store().redeem_offer(redeem).await?;
         tracing::info!(redemption = %redemption.id, offer = %redemption.offer_id, store = %redemption.store_id, "offer redeemed");
+        card::refresh(&self.passes, &redemption.member_id).await;
         Ok(Redeemed { redemption, pass })
     }
 
@@ -204,6 +205,7 @@ impl Offers {
         let detail = json!({"redemption_id": redemption.id, "instance_id": redemption.instance_id,
             "store_id": redemption.store_id, "redeemed_at": rfc3339(redemption.redeemed_at)});
         self.audit(actor, &offer, "offer.redemption_reversed", detail).await?;
+        card::refresh(&self.passes, &redemption.member_id).await;
         Ok(Redeemed { redemption, pass })
     }
 }

@@ -342,8 +342,11 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         .collect();
     // One transaction: a refused receipt (or offer) leaves no pass, and no redemption, behind.
     match receipts.passes.store.insert_receipt_redeeming(&record, new_pass, redeem).await {
-        Ok((stored, pass, _)) => {
+        Ok((stored, pass, redeemed)) => {
             receipts.passes.created(&pass).await?;
+            for (redemption, _) in &redeemed {
+                crate::offers::card::refresh(&receipts.passes, &redemption.member_id).await;
+            }
             Ok(Posted { receipt: stored, replayed: false })
         }
         Err(e) => {

@@ -2,7 +2,8 @@
 //! signed (the signature verifies), `coupon` style, the reward, title, validity and stores on
 //! it, terms on the back, `expirationDate` = `valid_until`, the code in the barcode, `locations`
 //! of the offer's stores nearest the holder's home store; redeemed, it says "Used on …", is
-//! voided and its iPhone pushed; the reversal restores it and pushes again.
+//! voided and its iPhone pushed; the reversal restores it and pushes again. The loyalty card's
+//! "Your offers" and the `/me` page list the live ones with their Add to Apple Wallet links.
 
 use std::collections::BTreeSet;
 
@@ -73,6 +74,24 @@ async fn an_instance_is_a_signed_coupon_voided_and_pushed_when_used(backend: Bac
     assert_eq!(names, ["Paris Marais", "Versailles", "Lyon Presqu'île"], "home first, then nearest; only the offer's");
     assert!(pass.get("voided").is_none());
 
+    // The loyalty card lists it ("Your offers", with the link that adds the coupon), and so does
+    // the holder's /me page, with its Add to Apple Wallet button.
+    let (_, m) = send(&app, None, Method::GET, &format!("/api/v1/members/{holder}"), None).await;
+    let card_url = m["pass"]["apple_pass_url"].as_str().unwrap().to_owned();
+    let card = pass_json(&app, &card_url).await;
+    let back = |card: &Value, key: &str| -> Value {
+        card["storeCard"]["backFields"].as_array().unwrap().iter().find(|f| f["key"] == key).cloned().unwrap()
+    };
+    let listed = back(&card, "your_offers");
+    let text = listed["value"].as_str().unwrap();
+    assert!(text.contains("-10 % sur les bougies") && text.contains("5.00 EUR") && text.contains(&code), "{listed}");
+    assert!(listed["attributedValue"].as_str().unwrap().contains(&format!("<a href='{url}'>")), "{listed}");
+    let me = back(&card, "my_receipts")["value"].as_str().unwrap().to_owned();
+    let page = app.client.get(me.replace(&app.public_url, &app.base_url)).send().await.unwrap().text().await.unwrap();
+    // The page escapes the link's slashes; its unguessable share token is in it.
+    let share = url.split("/p/").nth(1).unwrap().split('/').next().unwrap();
+    assert!(page.contains(&code) && page.contains(share) && page.contains("Add to Apple Wallet"), "{page}");
+
     // On an iPhone; redeemed: "Used on …", voided, pushed.
     on_iphone(&app, store.as_ref(), &serial, "device-coupon", &token(7)).await;
     let before = apns.received_count();
@@ -88,6 +107,8 @@ async fn an_instance_is_a_signed_coupon_voided_and_pushed_when_used(backend: Bac
     assert_eq!(used["voided"], true, "{used}");
     let text = field(&used, "backFields", "used").as_str().unwrap();
     assert!(text.contains("lyon-02") && text.contains(&done["redeemed_at"].as_str().unwrap()[..16]), "{text}");
+    let card = pass_json(&app, &card_url).await;
+    assert_eq!(back(&card, "your_offers")["value"], "", "a used offer leaves the card");
 
     // Reversed: live again, un-voided, pushed again.
     let before = apns.received_count();
@@ -98,6 +119,8 @@ async fn an_instance_is_a_signed_coupon_voided_and_pushed_when_used(backend: Bac
     let restored = pass_json(&app, &url).await;
     assert!(restored.get("voided").is_none(), "{restored}");
     assert_eq!(field(&restored, "backFields", "used"), "");
+    let card = pass_json(&app, &card_url).await;
+    assert!(back(&card, "your_offers")["value"].as_str().unwrap().contains(&code));
 }
 
 on_both_backends!(an_instance_is_a_signed_coupon_voided_and_pushed_when_used);
