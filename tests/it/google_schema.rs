@@ -14,7 +14,9 @@ const ID: Identity<'static> =
     Identity { pass_type_identifier: "pass.com.passerelle.demo", team_identifier: "PASSDEMO42" };
 
 /// Required fields: the discovery document says "Required." only in descriptions.
-const REQUIRED: [(&str, &[&str]); 4] = [
+const REQUIRED: [(&str, &[&str]); 6] = [
+    ("OfferClass", &["id", "issuerName", "provider", "title", "redemptionChannel", "reviewStatus"]),
+    ("OfferObject", &["id", "classId", "state"]),
     ("LoyaltyClass", &["id", "issuerName", "programName", "programLogo", "reviewStatus"]),
     ("LoyaltyObject", &["id", "classId", "state"]),
     ("GenericClass", &["id"]),

@@ -32,6 +32,7 @@ mod me_page;
 mod member_links;
 mod member_points;
 mod members;
+mod offer_google;
 mod offer_passes;
 mod offer_redemption;
 mod offers;
