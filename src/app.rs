@@ -28,6 +28,7 @@ pub use crate::jobs::push::PushParts;
 use crate::jobs::runner::Handler;
 use crate::jobs::webhook::WebhookHandler;
 use crate::loyalty::Loyalty;
+use crate::offers::Offers;
 use crate::passes::Passes;
 use crate::receipts::Receipts;
 use crate::receipts::points::PointsRule;
@@ -45,6 +46,7 @@ pub struct Services {
     pub loyalty: Arc<Loyalty>,
     pub receipts: Arc<Receipts>,
     pub campaigns: Arc<Campaigns>,
+    pub offers: Arc<Offers>,
     pub push: PushParts,
     /// Google Wallet, when PASSERELLE_GOOGLE_SA_KEY and PASSERELLE_GOOGLE_ISSUER_ID are set.
     pub google: Option<Arc<GoogleService>>,
@@ -94,6 +96,7 @@ impl Services {
             points_allow_negative: config.loyalty.points_allow_negative,
         });
         let campaigns = Arc::new(Campaigns::new(&config.campaigns, store.clone(), templates.clone())?);
+        let offers = Arc::new(Offers::new(passes.clone(), config.offers.reverse_minutes));
         Ok(Self {
             config,
             store,
@@ -102,6 +105,7 @@ impl Services {
             loyalty,
             receipts,
             campaigns,
+            offers,
             push,
             google,
             dependencies,
@@ -119,6 +123,7 @@ impl Services {
             loyalty: self.loyalty.clone(),
             receipts: self.receipts.clone(),
             campaigns: self.campaigns.clone(),
+            offers: self.offers.clone(),
             push_health: self.push.health.clone(),
             google: self.google.clone(),
             dependencies: self.dependencies.clone(),

@@ -174,7 +174,7 @@ impl Passes {
         let data = template.validate_data(&pass.data).map_err(|e| {
             anyhow::anyhow!("stored data of pass {} no longer fits its template: {e}", pass.serial_number)
         })?;
-        let locations = self.loyalty_locations(&template, &data).await?;
+        let locations = self.loyalty_locations(&template, &data, &pass.serial_number).await?;
         let builder = self.builder.clone();
         let (serial, token, voided) = (pass.serial_number.clone(), pass.authentication_token.clone(), pass.voided);
         let web_service_url = self.public_url.clone();
@@ -194,10 +194,20 @@ impl Passes {
     }
 
     /// A loyalty card shows the stores on the lock screen nearby: the holder's home store first,
-    /// then the nearest (at most 10). Other passes keep their template's locations.
-    async fn loyalty_locations(&self, template: &Template, data: &Map<String, Value>) -> Result<Vec<Value>> {
-        if template.definition.kind != crate::templates::Kind::Loyalty {
-            return Ok(Vec::new());
+    /// then the nearest (at most 10); a coupon its offer's stores nearest the holder's home
+    /// store. Other passes keep their template's locations.
+    async fn loyalty_locations(
+        &self,
+        template: &Template,
+        data: &Map<String, Value>,
+        serial: &str,
+    ) -> Result<Vec<Value>> {
+        match template.definition.kind {
+            crate::templates::Kind::Loyalty => {}
+            crate::templates::Kind::Offer => {
+                return crate::offers::coupon::locations(self.store.as_ref(), serial).await;
+            }
+            _ => return Ok(Vec::new()),
         }
         let card = template.definition.roles.card_number.as_ref().and_then(|f| data.get(f)).and_then(Value::as_str);
         let home = match card {

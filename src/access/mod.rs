@@ -48,6 +48,8 @@ pub enum Area {
     Points,
     Orders,
     Receipts,
+    /// Offers, their issues and redemptions at the till.
+    Offers,
 }
 
 /// How far a role reaches into an area.
@@ -97,6 +99,8 @@ impl Role {
             (Self::Store | Self::StoreManager, Orders | Receipts) => Reach::OwnStore,
             // A till prints its own store's flyers too (the console's store manager, or a key).
             (Self::Store | Self::StoreManager, Flyers) => Reach::OwnStore,
+            // A till redeems, and a store proposes offers, for its own store (HQ approves them).
+            (Self::Store | Self::StoreManager, Offers) => Reach::OwnStore,
             (Self::StoreManager, Campaigns) => Reach::OwnStore,
             (Self::Store | Self::StoreManager, _) => Reach::None,
         }
@@ -246,6 +250,7 @@ fn area_name(area: Area) -> &'static str {
         Area::Points => "points",
         Area::Orders => "orders",
         Area::Receipts => "receipts",
+        Area::Offers => "offers",
     }
 }
 

@@ -226,7 +226,7 @@ pub fn new_campaign(
 }
 
 /// `en`, `fr`, `fr-CA`, `zh-Hant`: a language subtag and optional subtags.
-fn is_language_tag(tag: &str) -> bool {
+pub(crate) fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
     let first = parts.next().unwrap_or("");
     (2..=3).contains(&first.len())

@@ -21,6 +21,7 @@ mod http;
 mod jobs;
 mod loyalty;
 mod mail;
+mod offers;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ pub use self::http::{Http, TrustedProxies};
 pub use self::jobs::Jobs;
 pub use self::loyalty::{Country, Currency, Loyalty, PointsRates, TierRules};
 pub use self::mail::Mail;
+pub use self::offers::Offers;
 pub use self::webhooks::Webhooks;
 
 /// Settings shared by every command.
@@ -66,6 +68,8 @@ pub struct Config {
     pub campaigns: Campaigns,
     #[command(flatten)]
     pub loyalty: Loyalty,
+    #[command(flatten)]
+    pub offers: Offers,
     #[command(flatten)]
     pub mail: Mail,
     #[command(flatten)]

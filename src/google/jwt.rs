@@ -54,6 +54,7 @@ impl SaveLinkSigner {
         let payload = match vertical {
             Vertical::Loyalty => json!({"loyaltyObjects": [{"id": object_id}]}),
             Vertical::Generic => json!({"genericObjects": [{"id": object_id}]}),
+            Vertical::Offer => json!({"offerObjects": [{"id": object_id}]}),
         };
         let claims = json!({
             "iss": self.client_email,

@@ -20,13 +20,17 @@ const MAX_TEXT_MODULES: usize = 10;
 pub enum Vertical {
     Loyalty,
     Generic,
+    /// An offer instance: an `offerObject` of its offer's own `offerClass`.
+    Offer,
 }
 
 impl Vertical {
-    /// A loyalty template is a loyalty card; reservations and receipts are generic passes.
+    /// A loyalty template is a loyalty card, an offer template an offer; reservations and
+    /// receipts are generic passes.
     pub fn of(kind: Kind) -> Self {
         match kind {
             Kind::Loyalty => Self::Loyalty,
+            Kind::Offer => Self::Offer,
             Kind::Reservation | Kind::Receipt => Self::Generic,
         }
     }
@@ -36,6 +40,7 @@ impl Vertical {
         match self {
             Self::Loyalty => "loyaltyClass",
             Self::Generic => "genericClass",
+            Self::Offer => "offerClass",
         }
     }
 
@@ -43,6 +48,7 @@ impl Vertical {
         match self {
             Self::Loyalty => "loyaltyObject",
             Self::Generic => "genericObject",
+            Self::Offer => "offerObject",
         }
     }
 }
@@ -82,6 +88,38 @@ pub fn class_id(ctx: &GoogleContext<'_>, template_id: &str) -> String {
     format!("{}.{}", ctx.issuer_id, sanitise(template_id, true))
 }
 
+/// `<issuer>.offer-<offer id>`, the class of one offer (shared by its instances).
+pub fn offer_class_id(ctx: &GoogleContext<'_>, offer_id: &str) -> String {
+    format!("{}.offer-{}", ctx.issuer_id, sanitise(offer_id, false))
+}
+
+/// An offer's `OfferClass`, from its instance's rendered coupon: the title, the organisation
+/// as issuer and provider, redeemed in store, the details and the terms.
+pub fn offer_class_json(
+    ctx: &GoogleContext<'_>,
+    template: &Template,
+    data: &Map<String, Value>,
+    class_id: &str,
+) -> Value {
+    let pass = ApplePass::render(template, data);
+    let strings = Strings::of(template);
+    let organization = strings.text(&organization_name(&pass, template));
+    let text = |key: &str| data.get(key).and_then(Value::as_str).filter(|t| !t.trim().is_empty());
+    let mut class = Map::new();
+    put(&mut class, "id", class_id);
+    put(&mut class, "issuerName", organization.en.as_str());
+    put_opt(&mut class, "localizedIssuerName", organization.translated());
+    put(&mut class, "provider", organization.en.as_str());
+    put(&mut class, "title", text("title").unwrap_or(organization.en.as_str()));
+    put_opt(&mut class, "details", text("description"));
+    put_opt(&mut class, "finePrint", text("terms"));
+    put(&mut class, "redemptionChannel", "INSTORE");
+    put(&mut class, "reviewStatus", "UNDER_REVIEW");
+    put_opt(&mut class, "hexBackgroundColor", pass.hex_background());
+    put(&mut class, "callbackOptions", callback_options(ctx));
+    Value::Object(class)
+}
+
 /// `<issuer>.<serial number>`, one pass.
 pub fn object_id(ctx: &GoogleContext<'_>, serial: &str) -> String {
     format!("{}.{}", ctx.issuer_id, sanitise(serial, true))
@@ -102,6 +140,10 @@ pub fn class_json(ctx: &GoogleContext<'_>, template: &Template) -> Value {
     let strings = Strings::of(template);
     let mut class = Map::new();
     put(&mut class, "id", class_id(ctx, &template.id));
+    if Vertical::of(template.definition.kind) == Vertical::Offer {
+        // Each offer has its own class (`offer_class_json`); this one shows the template's design.
+        return offer_class_json(ctx, template, &Map::new(), &class_id(ctx, &template.id));
+    }
     if Vertical::of(template.definition.kind) == Vertical::Generic {
         // GenericClass has no issuerName, reviewStatus or display fields: the object carries them.
         put(&mut class, "callbackOptions", callback_options(ctx));
@@ -206,6 +248,8 @@ pub fn object_json(
             // LoyaltyObject has no colour of its own (the class's applies); GenericClass has none.
             put_opt(&mut obj, "hexBackgroundColor", pass.hex_background());
         }
+        // The offer's class carries its title, details and terms; the object its code and dates.
+        Vertical::Offer => mapped.extend(["title", "reward", "description", "terms", "valid_from", "valid_until"]),
     }
     put_opt(&mut obj, "barcode", pass.barcode());
     put_opt(&mut obj, "validTimeInterval", valid_time_interval(template, data));

@@ -4,6 +4,7 @@ pub mod callback;
 pub mod client;
 pub mod jwt;
 pub mod mapping;
+mod offers;
 pub mod sync;
 
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use super::client::{GoogleError, RateLimiter, WalletApi};
 use super::jwt::SaveLinkSigner;
 use super::mapping::{self, GoogleContext, ObjectState, Vertical};
 use crate::store::{PassRecord, Store, now_ms};
+use crate::templates::datetime::parse_w3c;
 use crate::templates::{Template, TemplateSet};
 
 /// Google keeps at most 10 messages per object; older ones are pruned before adding.
@@ -75,20 +76,39 @@ impl GoogleService {
         let data = template.validate_data(&pass.data).map_err(|e| anyhow::anyhow!("stored data: {e}"))?;
         let vertical = Vertical::of(template.definition.kind);
         let ctx = self.ctx();
-        let class_key = (template.id.clone(), template.design_hash.clone());
+        let offer = match vertical {
+            Vertical::Offer => store.offer_instance_by_pass(serial).await?.map(|i| i.offer_id),
+            _ => None,
+        };
+        let class_id = match &offer {
+            // Each offer has its class; written by its first instance (and again on a new design).
+            Some(offer_id) => mapping::offer_class_id(&ctx, offer_id),
+            None => mapping::class_id(&ctx, &template.id),
+        };
+        let class_key = (class_id.clone(), template.design_hash.clone());
         if !self.classes.lock().await.contains(&class_key) {
-            let class_id = mapping::class_id(&ctx, &template.id);
-            self.api.upsert(vertical.class_resource(), &class_id, &mapping::class_json(&ctx, template)).await?;
+            let class = match &offer {
+                Some(_) => mapping::offer_class_json(&ctx, template, &data, &class_id),
+                None => mapping::class_json(&ctx, template),
+            };
+            self.api.upsert(vertical.class_resource(), &class_id, &class).await?;
             self.classes.lock().await.insert(class_key);
         }
         let state = object_state(store, template, &pass).await?;
         let object_id = mapping::object_id(&ctx, serial);
-        let object = mapping::object_json(&ctx, template, &data, serial, state);
+        let mut object = mapping::object_json(&ctx, template, &data, serial, state);
+        object["classId"] = json!(class_id);
+        if vertical == Vertical::Loyalty && known.as_ref().is_some_and(|k| k.saved) {
+            super::offers::link(store, &ctx, &pass, template, &mut object).await?;
+        }
         // A new object is inserted (one request); a known one is patched (insert if Google lost it).
         if known.is_some() {
             self.api.patch_or_insert(vertical.object_resource(), &object_id, &object).await?;
         } else {
             self.api.upsert(vertical.object_resource(), &object_id, &object).await?;
+        }
+        if offer.is_some() && known.is_none() {
+            super::offers::relink(store, self.api.as_ref(), &ctx, serial).await?;
         }
         if let Some(text) = message {
             // The id comes from the campaign or the pass version: a retried job never shows it twice.
@@ -178,6 +198,13 @@ async fn object_state(store: &dyn Store, template: &Template, pass: &PassRecord)
     let fallback = if pass.voided { ObjectState::Inactive } else { ObjectState::Active };
     match template.definition.kind {
         Kind::Receipt if !pass.voided => Ok(ObjectState::Completed),
+        // A used coupon is done, not withdrawn; past its last day, expired.
+        Kind::Offer if pass.voided => Ok(ObjectState::Completed),
+        Kind::Offer => {
+            let until = pass.data.get("valid_until").and_then(Value::as_str).and_then(|d| parse_w3c(d).ok());
+            let expired = until.is_some_and(|t| t.unix_timestamp_nanos() / 1_000_000 <= i128::from(now_ms()));
+            Ok(if expired { ObjectState::Expired } else { ObjectState::Active })
+        }
         Kind::Reservation if template.id == crate::orders::ORDER_TEMPLATE => {
             let Some(number) = pass.data.get("order_number").and_then(|v| v.as_str()) else { return Ok(fallback) };
             let order = store.order(number).await?;

@@ -1,5 +1,6 @@
 //! The member's private "My receipts" pages, opened from the link on the back of the loyalty
-//! pass: `GET /me/{token}` (the loyalty card and the receipts, newest first) and
+//! pass: `GET /me/{token}` (the loyalty card, the live offers with their wallet buttons, and
+//! the receipts, newest first) and
 //! `GET /me/{token}/receipts/{receipt_id}` (one receipt with its own wallet buttons). Without a
 //! valid token, or for another member's receipt, a plain 404 page that names no one. Plus the
 //! admin `POST /api/v1/members/{id}/me-link/revoke`, which puts a fresh link on the pass.
@@ -18,6 +19,7 @@ use crate::access::{Actor, Area};
 use crate::error::Result;
 use crate::http::AppState;
 use crate::loyalty::me;
+use crate::offers::coupon::{localized, reward_text};
 use crate::receipts::{currency_exponent, format_amount};
 use crate::store::{MemberRecord, PassRecord, ReceiptRecord};
 
@@ -71,7 +73,7 @@ fn texts(lang: &str) -> Value {
             "apple": "Ajouter à Apple Wallet", "google": "Enregistrer dans Google Wallet",
             "back": "← Mes tickets", "receipt": "Ticket", "subtotal": "Sous-total", "tax": "TVA",
             "tax_included": "TVA incluse", "total": "Total", "payment": "Paiement", "voided": "Cette carte n'est plus valable.",
-            "private": "Page privée : ne partagez pas ce lien.",
+            "private": "Page privée : ne partagez pas ce lien.", "offers": "Mes offres", "until": "jusqu'au",
         })
     } else {
         json!({
@@ -80,7 +82,7 @@ fn texts(lang: &str) -> Value {
             "apple": "Add to Apple Wallet", "google": "Save to Google Wallet",
             "back": "← My receipts", "receipt": "Receipt", "subtotal": "Subtotal", "tax": "Tax",
             "tax_included": "Tax included", "total": "Total", "payment": "Payment", "voided": "This card is no longer valid.",
-            "private": "Private page: do not share this link.",
+            "private": "Private page: do not share this link.", "offers": "My offers", "until": "until",
         })
     }
 }
@@ -137,6 +139,21 @@ async fn me_page(
         None => None,
     };
     let card = card.map(|p| json!({"voided": p.voided, "buttons": buttons(&state, &p, &headers, &t)}));
+    let mut offers = Vec::new();
+    for (instance, offer) in crate::offers::card::live(state.store.as_ref(), &member.id).await? {
+        let pass = match &instance.pass_serial {
+            Some(serial) => state.store.pass(serial).await?,
+            None => None,
+        };
+        let until = views::rfc3339(offer.valid_until);
+        offers.push(json!({
+            "title": localized(&offer.title, Some(lang)),
+            "reward": reward_text(&offer.reward, Some(lang)),
+            "until": until.get(..10).unwrap_or_default(),
+            "code": instance.code,
+            "buttons": pass.map(|p| buttons(&state, &p, &headers, &t)).unwrap_or_default(),
+        }));
+    }
     let mut receipts = Vec::new();
     for r in state.store.member_receipts(&member.id, None, MAX_RECEIPTS).await? {
         let currency = currency(&r);
@@ -152,7 +169,7 @@ async fn me_page(
         "me.html",
         json!({
             "lang": lang, "t": t, "first_name": member.first_name, "points": member.points,
-            "card_number": member.card_number, "card": card, "receipts": receipts,
+            "card_number": member.card_number, "card": card, "receipts": receipts, "offers": offers,
         }),
     )?;
     Ok(private(StatusCode::OK, html))

@@ -108,10 +108,16 @@ async fn find(
     actor: Actor,
     QueryParams(q): QueryParams<FindQuery>,
 ) -> Result<Json<Value>> {
+    // A till that scanned the card sees the holder's live offers with the member.
+    let by_card = q.card_number.is_some() && actor.reach(crate::access::Area::Offers) != crate::access::Reach::None;
     let found = members::find(&state.loyalty, &actor, q.email, q.phone, q.card_number).await?;
     let mut items = Vec::with_capacity(found.len());
     for m in &found {
-        items.push(member_view(&state, m).await?);
+        let mut view = member_view(&state, m).await?;
+        if by_card {
+            view["offers"] = json!(super::offers_api::live_offers(&state, &actor, &m.id, Some("live")).await?);
+        }
+        items.push(view);
     }
     Ok(Json(json!({"items": items})))
 }

@@ -25,6 +25,7 @@ mod limits;
 mod me_page;
 mod member_links;
 mod members_api;
+mod offers_api;
 mod orders_api;
 mod pages;
 mod passes_api;
@@ -67,6 +68,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(jobs_api::router())
         .merge(publish_api::router())
         .merge(receipts_api::router())
+        .merge(offers_api::router())
         .merge(google_api::router())
         .merge(downloads::router())
         .merge(campaigns_api::router())

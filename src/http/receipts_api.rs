@@ -33,6 +33,7 @@ pub fn router() -> Router<Arc<AppState>> {
 /// The receipt object of the API.
 async fn receipt_view(state: &AppState, r: &ReceiptRecord) -> Result<Value> {
     let pass = state.store.pass(&r.pass_serial).await?;
+    let redemptions = state.store.receipt_redemptions(&r.id).await?;
     Ok(json!({
         "id": r.id,
         "receipt_number": r.receipt_number,
@@ -46,6 +47,7 @@ async fn receipt_view(state: &AppState, r: &ReceiptRecord) -> Result<Value> {
         "payment": r.body.get("payment").cloned().unwrap_or(Value::Null),
         "idempotency_key": r.idempotency_key,
         "pass": pass.as_ref().map(|p| views::pass_ref(state, p)),
+        "offers_redeemed": redemptions.iter().map(super::offers_api::redemption_view).collect::<Vec<_>>(),
         "created_at": rfc3339(r.created_at),
     }))
 }

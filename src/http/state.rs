@@ -8,6 +8,7 @@ use crate::dependencies::Dependencies;
 use crate::google::sync::GoogleService;
 use crate::jobs::push::PushHealth;
 use crate::loyalty::Loyalty;
+use crate::offers::Offers;
 use crate::passes::Passes;
 use crate::receipts::Receipts;
 use crate::secret_keys::SecretKeys;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub loyalty: Arc<Loyalty>,
     pub receipts: Arc<Receipts>,
     pub campaigns: Arc<Campaigns>,
+    pub offers: Arc<Offers>,
     /// Whether pushing is paused; `/readyz` reports it.
     pub push_health: Arc<PushHealth>,
     /// How APNs, Google and SMTP have been answering; `/readyz` and `/metrics` report it.

@@ -1,19 +1,11 @@
 //! JSON shapes the admin API answers with.
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::http::AppState;
 use crate::store::{ApiKeyRecord, PassRecord};
 
-/// Unix milliseconds as RFC 3339 (UTC).
-pub fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
+pub use crate::templates::datetime::rfc3339;
 
 /// The pass object of the admin API.
 pub fn pass(state: &AppState, pass: &PassRecord) -> Value {

@@ -1,5 +1,5 @@
 //! The mail handler: sends the e-mails queued by the API (`verify_email`: a member's
-//! verification link; `approval_waiting`: head office told a store's campaign waits), so an SMTP server that is down delays a mail instead of failing the
+//! verification link; `approval_waiting`, `offer_waiting`: head office told a store's campaign or offer waits), so an SMTP server that is down delays a mail instead of failing the
 //! request. The payload names what to send; the link's token is drawn when the mail goes out,
 //! so no usable link ever sits in the queue.
 
@@ -20,6 +20,8 @@ pub enum MailJob {
     VerifyEmail { member_id: String },
     /// Head office's console users told that a store's campaign waits for their decision.
     ApprovalWaiting { campaign_id: String },
+    /// Head office's console users told that a store's offer waits for their decision.
+    OfferWaiting { offer_id: String },
     /// A console user's one-time link to choose a new password.
     PasswordReset { user_id: String },
 }
@@ -31,6 +33,7 @@ impl MailJob {
             Self::VerifyEmail { member_id } => format!("verify_email:{member_id}"),
             Self::ApprovalWaiting { campaign_id } => format!("approval_waiting:{campaign_id}"),
             Self::PasswordReset { user_id } => format!("password_reset:{user_id}"),
+            Self::OfferWaiting { offer_id } => format!("offer_waiting:{offer_id}"),
         }
     }
 }
@@ -56,6 +59,9 @@ impl MailHandler {
                     .await
                     .map_err(|e| (e.to_string(), true))
             }
+            MailJob::OfferWaiting { offer_id } => crate::campaigns::approval_mail::send_offer(&self.loyalty, offer_id)
+                .await
+                .map_err(|e| (e.to_string(), true)),
             MailJob::ApprovalWaiting { campaign_id } => {
                 crate::campaigns::approval_mail::send(&self.loyalty, campaign_id)
                     .await

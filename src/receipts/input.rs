@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 
 /// Most lines on one receipt.
 pub(super) const MAX_LINES: usize = 500;
+/// Most offers redeemed with one receipt.
+pub(super) const MAX_OFFERS: usize = 20;
 /// Longest receipt number, store id, label or idempotency key.
 const MAX_TEXT: usize = 200;
 
@@ -26,6 +28,9 @@ pub struct NewReceipt {
     pub payment: Option<NewPayment>,
     pub customer: Option<Customer>,
     pub idempotency_key: Option<String>,
+    /// Offers redeemed with the sale, in its transaction: each a code or `{"card_number", "offer_id"}`.
+    #[serde(default)]
+    pub offers: Vec<Value>,
     /// Prices include the tax (French TTC): `total = subtotal`. Also accepted in `totals`.
     #[serde(default)]
     pub tax_included: bool,

@@ -35,7 +35,7 @@ pub mod points;
 use amounts::major;
 pub use amounts::{currency_exponent, format_amount};
 pub use input::{Customer, NewLine, NewPayment, NewReceipt, NewTotals};
-use input::{MAX_LINES, integer, text, unprocessable};
+use input::{MAX_LINES, MAX_OFFERS, integer, text, unprocessable};
 pub use linking::{link_pending, link_pending_logged, move_to};
 pub use lookup::{by_barcode_or_number, of_member};
 use points::PointsRule;
@@ -154,6 +154,16 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         Some("return") => "return",
         Some(_) => return Err(unprocessable("kind", "must be \"sale\" or \"return\"")),
     };
+
+    if input.offers.len() > MAX_OFFERS {
+        return Err(unprocessable("offers", format!("may list at most {MAX_OFFERS} offers")));
+    }
+    let offer_targets = input
+        .offers
+        .iter()
+        .enumerate()
+        .map(|(i, v)| crate::offers::redeem::receipt_target(v, i))
+        .collect::<Result<Vec<_>>>()?;
 
     // Amounts.
     if input.lines.is_empty() {
@@ -359,11 +369,23 @@ pub async fn post(receipts: &Receipts, actor: &Actor, input: NewReceipt) -> Resu
         pass_serial: new_pass.serial_number.clone(),
         created_at: now_ms(),
     };
-    // One transaction: a refused receipt leaves no pass behind.
     let points = receipts.points.for_linking(&receipts.passes.templates);
-    match receipts.passes.store.insert_receipt(&record, &rows, new_pass, points).await {
-        Ok((stored, pass)) => {
+    let redeem = offer_targets
+        .into_iter()
+        .enumerate()
+        .map(|(i, target)| {
+            let field = format!("offers[{i}]");
+            let receipt = Some((record.id.as_str(), record.receipt_number.as_str()));
+            crate::offers::redeem::prepare(&receipts.passes, target, &record.store_id, receipt, &field, &field)
+        })
+        .collect();
+    // One transaction: a refused receipt (or offer) leaves no pass, and no redemption, behind.
+    match receipts.passes.store.insert_receipt(&record, &rows, new_pass, points, redeem).await {
+        Ok((stored, pass, redeemed)) => {
             receipts.passes.created(&pass).await?;
+            for (redemption, _) in &redeemed {
+                crate::offers::card::refresh(&receipts.passes, &redemption.member_id).await;
+            }
             Ok(Posted { receipt: stored, replayed: false })
         }
         Err(e) => {

@@ -24,8 +24,15 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// Apple `locations` entries for a loyalty pass: the home store first, then the stores
 /// nearest to it; without a (known) home store, the first ten by id.
 pub fn pass_locations(stores: &[ShopRecord], home_store_id: Option<&str>) -> Vec<Value> {
+    locations_near(stores, home_store_id.and_then(|id| stores.iter().find(|s| s.id == id)))
+}
+
+/// Apple `locations` entries among `stores`: `home` first if it is one of them, then the
+/// nearest to `home` (which may be outside `stores`: a coupon's stores near the holder's home
+/// store); without a home, the first ten by id.
+pub fn locations_near(stores: &[ShopRecord], home: Option<&ShopRecord>) -> Vec<Value> {
     let mut chosen: Vec<&ShopRecord> = stores.iter().collect();
-    match home_store_id.and_then(|id| stores.iter().find(|s| s.id == id)) {
+    match home {
         Some(home) => {
             let at = (home.latitude, home.longitude);
             let key = |s: &ShopRecord| if s.id == home.id { -1.0 } else { distance_km(at, (s.latitude, s.longitude)) };

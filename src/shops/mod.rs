@@ -6,7 +6,7 @@ pub mod flyers;
 mod locations;
 pub mod qr;
 
-pub use locations::{MAX_PASS_LOCATIONS, distance_km, pass_locations};
+pub use locations::{MAX_PASS_LOCATIONS, distance_km, locations_near, pass_locations};
 
 use crate::error::{Error, Result, phrase_conflict};
 use crate::store::{NewShop, ShopChange, ShopRecord, Store};

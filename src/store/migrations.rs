@@ -40,6 +40,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     17 "0017_campaign_drafts" "campaign_drafts",
     18 "0018_flyer_visitors" "flyer_visitors",
     19 "0019_receipt_purchases" "receipt_purchases",
+    20 "0020_offers" "offers",
     21 "0021_holdouts" "holdouts",
 ];
 

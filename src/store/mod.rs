@@ -16,6 +16,7 @@ pub mod google;
 pub mod jobs;
 mod members;
 pub mod migrations;
+pub mod offers;
 mod orders;
 pub mod postgres;
 mod receipts;
@@ -49,6 +50,10 @@ pub use jobs::{DeadJob, Effect, Finished, Job, JobKind, JobsStore, Outcome, Queu
 pub use members::{
     LedgerRecord, MemberLookup, MemberPassUpdate, MemberRecord, MemberSearch, MemberUpdate, MembersStore, PointsEntry,
     PointsOutcome,
+};
+pub use offers::{
+    CouponChange, IssueCheck, IssueCounts, IssueRecord, NewInstance, OfferInstanceRecord, OfferQuery, OfferRecord,
+    OfferUpdate, OffersStore, Redeem, RedeemCheck, RedeemState, RedeemTarget, RedemptionRecord, ReverseCheck,
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptLine, ReceiptPoints, ReceiptRecord, ReceiptsStore};
@@ -166,6 +171,7 @@ pub trait Store:
     + MembersStore
     + OrdersStore
     + ReceiptsStore
+    + OffersStore
     + FlyerStatsStore
     + TokensStore
     + SignupStore

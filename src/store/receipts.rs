@@ -6,7 +6,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{MemberPassUpdate, MemberRecord, NewPass, PassRecord, StoreResult};
+use super::{MemberPassUpdate, MemberRecord, NewPass, PassRecord, Redeem, RedemptionRecord, StoreResult};
 use crate::error::Error;
 
 /// One stored receipt.
@@ -64,14 +64,17 @@ pub trait ReceiptsStore: Send + Sync {
     /// Stores a new receipt with its pass (which `receipt.pass_serial` names) in one transaction;
     /// `Conflict` on `receipt_number` if its idempotency key, or its number in its store, is
     /// taken (nothing is stored; the caller tells which by looking the key up). Its `lines` go in
-    /// the same transaction, and so do its `points` when it is linked to a member.
+    /// the same transaction, and so do its `points` when it is linked to a member, and the
+    /// redemption of its `offers`: a refused redemption refuses the receipt (nothing is stored).
+    /// Returns the redemptions made, in order, each with its changed coupon pass.
     async fn insert_receipt(
         &self,
         receipt: &ReceiptRecord,
         lines: &[ReceiptLine],
         pass: NewPass,
         points: Option<ReceiptPoints>,
-    ) -> StoreResult<(ReceiptRecord, PassRecord)>;
+        offers: Vec<Redeem>,
+    ) -> StoreResult<(ReceiptRecord, PassRecord, Vec<(RedemptionRecord, Option<PassRecord>)>)>;
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>>;
     async fn receipt_by_idempotency_key(&self, key: &str) -> Result<Option<ReceiptRecord>>;
     /// Every receipt with this number (one per store at most), oldest first.

@@ -44,6 +44,14 @@ fn split_offset(s: &str) -> Option<(&str, UtcOffset)> {
     Some((local, offset))
 }
 
+/// Unix milliseconds as RFC 3339 (UTC).
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
 /// Formats as `2026-11-23T10:30:00+01:00`, the form Wallet documents.
 pub fn format_w3c(dt: OffsetDateTime) -> String {
     dt.format(format_description!(

@@ -11,6 +11,8 @@ pub enum Kind {
     Loyalty,
     Reservation,
     Receipt,
+    /// An offer instance's coupon (its code in the barcode).
+    Offer,
 }
 
 /// The type of one data field.
@@ -115,7 +117,7 @@ impl Kind {
         match self {
             Self::Loyalty => &["card_number", "offer"],
             Self::Reservation => &["status"],
-            Self::Receipt => &[],
+            Self::Receipt | Self::Offer => &[],
         }
     }
 }

@@ -66,7 +66,7 @@ sync_test!(templates_check_exit_status);
 fn templates_check_exit_status() {
     let (ok, text) = run(passerelle().args(["templates", "check"]));
     assert!(ok, "{text}");
-    assert!(text.contains("3 template(s) valid"), "{text}");
+    assert!(text.contains("4 template(s) valid"), "{text}");
 
     let broken = tempfile::tempdir().unwrap();
     let dir = broken.path().join("bad");

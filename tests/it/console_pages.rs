@@ -396,7 +396,7 @@ async fn the_landing_page_links_the_console_and_demo_passes() {
     assert!(html.contains("href=\"/console\"") && html.contains("<html lang=\"en\">"), "{html}");
     let links: Vec<String> =
         html.split("href=\"/demo/passes/").skip(1).map(|s| s[..s.find('"').unwrap()].to_owned()).collect();
-    assert_eq!(links, ["click-and-collect", "loyalty", "receipt"], "{html}");
+    assert_eq!(links, ["click-and-collect", "loyalty", "offer", "receipt"], "{html}");
     for id in &links {
         let pass = app.client.get(app.url(&format!("/demo/passes/{id}"))).send().await.unwrap();
         assert_eq!(pass.status(), StatusCode::OK, "{id}");

@@ -14,7 +14,9 @@ const ID: Identity<'static> =
     Identity { pass_type_identifier: "pass.com.passerelle.demo", team_identifier: "PASSDEMO42" };
 
 /// Required fields: the discovery document says "Required." only in descriptions.
-const REQUIRED: [(&str, &[&str]); 4] = [
+const REQUIRED: [(&str, &[&str]); 6] = [
+    ("OfferClass", &["id", "issuerName", "provider", "title", "redemptionChannel", "reviewStatus"]),
+    ("OfferObject", &["id", "classId", "state"]),
     ("LoyaltyClass", &["id", "issuerName", "programName", "programLogo", "reviewStatus"]),
     ("LoyaltyObject", &["id", "classId", "state"]),
     ("GenericClass", &["id"]),
@@ -185,7 +187,7 @@ sync_test!(every_demo_template_maps_to_valid_google_json);
 fn every_demo_template_maps_to_valid_google_json() {
     let discovery = Discovery::load();
     let set = templates();
-    assert_eq!(set.ids(), ["click-and-collect", "loyalty", "receipt"]);
+    assert_eq!(set.ids(), ["click-and-collect", "loyalty", "offer", "receipt"]);
     for t in set.iter() {
         let vertical = Vertical::of(t.definition.kind);
         let (class, object) = mapped(t);

@@ -58,6 +58,18 @@ fn campaign(scope: &str) -> Value {
     json!({"name": "Tasting", "segment": "points >= 1000000", "message": {"fr": "Dégustation"}, "scope": scope})
 }
 
+/// An offer valid now (for `stores` when given).
+fn offer(stores: Option<&str>) -> Value {
+    let mut body = json!({
+        "title": {"fr": "Dégustation"}, "reward": {"kind": "gift", "value": 0},
+        "valid_from": "2020-01-01T00:00:00Z", "valid_until": "2099-01-01T00:00:00Z",
+    });
+    if let Some(store) = stores {
+        body["stores"] = json!([store]);
+    }
+    body
+}
+
 /// A number not used before in this test binary (fresh e-mails, order and receipt numbers).
 fn unique() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -121,6 +133,15 @@ const ROWS: &[Row] = &[
     Row { area: "Campaigns", action: "`POST /api/v1/campaigns/{id}/submit`", whose: "own" },
     Row { area: "Campaigns", action: "`POST /api/v1/campaigns/{id}/test`", whose: "own" },
     Row { area: "Campaigns", action: "`POST /api/v1/campaigns/{id}/test`", whose: "other" },
+    Row { area: "Offers", action: "`POST /api/v1/offers`", whose: "own" },
+    Row { area: "Offers", action: "`POST /api/v1/offers`", whose: "other" },
+    Row { area: "Offers", action: "`GET /api/v1/offers/{id}`", whose: "other" },
+    Row { area: "Approvals", action: "`POST /api/v1/offers/{id}/approve`", whose: "own" },
+    Row { area: "Offers", action: "`POST /api/v1/offers/{id}/issue`", whose: "own" },
+    Row { area: "Offers", action: "`POST /api/v1/offers/redeem`", whose: "own" },
+    Row { area: "Offers", action: "`POST /api/v1/offers/redeem`", whose: "other" },
+    Row { area: "Offers", action: "`POST /api/v1/offers/redemptions/{id}/reverse`", whose: "other" },
+    Row { area: "Offers", action: "`GET /api/v1/members/{id}/offers`", whose: "other" },
 ];
 
 /// What the table shows for a status: ✓ for success, else the status.
@@ -244,6 +265,49 @@ async fn attempt(app: &TestApp, i: usize, key: &str) -> String {
                 _ => send(app, key, Method::POST, &format!("{path}/test"), None).await.0,
             }
         }
+        41 | 42 => send(app, key, Method::POST, "/api/v1/offers", Some(offer(Some(whose)))).await.0,
+        43..=45 => {
+            // 43: head office's offer for the other store; 44, 45: the store's own manager's.
+            let (maker, body) = if i == 43 {
+                (ADMIN.to_owned(), offer(Some(whose)))
+            } else {
+                (manager_key(app, whose).await, offer(None))
+            };
+            let (status, made) = send(app, &maker, Method::POST, "/api/v1/offers", Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+            let path = format!("/api/v1/offers/{}", made["id"].as_str().unwrap());
+            match i {
+                43 => send(app, key, Method::GET, &path, None).await.0,
+                44 => send(app, key, Method::POST, &format!("{path}/approve"), None).await.0,
+                _ => {
+                    hq(app, Method::POST, &format!("{path}/approve"), json!({}), 200).await;
+                    let (id, _) = member(app, whose).await;
+                    send(app, key, Method::POST, &format!("{path}/issue"), Some(json!({"member_ids": [id]}))).await.0
+                }
+            }
+        }
+        46..=49 => {
+            // An offer for every store, issued to a member: redeemed, reversed, listed.
+            let (id, _) = member(app, whose).await;
+            let made = hq(app, Method::POST, "/api/v1/offers", offer(None), 201).await;
+            let path = format!("/api/v1/offers/{}", made["id"].as_str().unwrap());
+            hq(app, Method::POST, &format!("{path}/issue"), json!({"member_ids": [id]}), 200).await;
+            let items = hq(app, Method::GET, &format!("/api/v1/members/{id}/offers"), json!({}), 200).await;
+            let code = items["items"][0]["code"].as_str().unwrap().to_owned();
+            match i {
+                46 | 47 => {
+                    let body = json!({"code": code, "store_id": whose});
+                    send(app, key, Method::POST, "/api/v1/offers/redeem", Some(body)).await.0
+                }
+                48 => {
+                    let body = json!({"code": code, "store_id": whose});
+                    let done = hq(app, Method::POST, "/api/v1/offers/redeem", body, 201).await;
+                    let path = format!("/api/v1/offers/redemptions/{}/reverse", done["id"].as_str().unwrap());
+                    send(app, key, Method::POST, &path, None).await.0
+                }
+                _ => send(app, key, Method::GET, &format!("/api/v1/members/{id}/offers"), None).await.0,
+            }
+        }
         _ => unreachable!("row {i}"),
     };
     outcome(status)
@@ -327,6 +391,10 @@ async fn the_readme_table_is_what_each_role_may_do(backend: Backend) {
     assert_eq!(cell("`POST /api/v1/keys`", "-", "hq_marketer"), "403");
     assert_eq!(cell("`PATCH /api/v1/campaigns/{id}` (a draft)", "other", "store_manager"), "404");
     assert_eq!(cell("`POST /api/v1/campaigns/{id}/test`", "own", "store"), "403");
+    assert_eq!(cell("`POST /api/v1/offers`", "other", "store_manager"), "403");
+    assert_eq!(cell("`POST /api/v1/offers/redeem`", "other", "store"), "403");
+    assert_eq!(cell("`POST /api/v1/offers/redemptions/{id}/reverse`", "other", "store"), "404");
+    assert_eq!(cell("`POST /api/v1/offers/{id}/approve`", "own", "store_manager"), "403");
 }
 
 /// The exploit as it was reported: a Paris till gives a Lyon member a victim's e-mail, marks it

@@ -14,7 +14,7 @@ pub async fn fetch_demo(base: &str, template: &str) -> Vec<u8> {
 async_test!(each_demo_template_builds_a_pass_that_verifies);
 async fn each_demo_template_builds_a_pass_that_verifies() {
     let app = spawn_app(test_config()).await;
-    for template in ["loyalty", "click-and-collect", "receipt"] {
+    for template in ["loyalty", "click-and-collect", "receipt", "offer"] {
         let pkpass = fetch_demo(&app.base_url, template).await;
         let u = assert_valid_pass(&pkpass);
         let pass = u.json("pass.json");

@@ -81,7 +81,7 @@ impl Fixture {
 sync_test!(the_demo_templates_are_valid);
 fn the_demo_templates_are_valid() {
     let set = TemplateSet::load(&repo().join("pass-templates"), &ID).unwrap();
-    assert_eq!(set.ids(), ["click-and-collect", "loyalty", "receipt"]);
+    assert_eq!(set.ids(), ["click-and-collect", "loyalty", "offer", "receipt"]);
 }
 
 sync_test!(unknown_style_key);

@@ -38,6 +38,7 @@ async fn page(state: &AppState, signed: &Signed, published: Option<PublishReport
             Kind::Loyalty => "kind_loyalty",
             Kind::Reservation => "kind_reservation",
             Kind::Receipt => "kind_receipt",
+            Kind::Offer => "kind_offer",
         };
         rows.push(json!({
             "id": t.id, "name": t.definition.name, "kind": super::i18n::text(signed.lang, kind),

@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::rows::{from_row, json, row_by};
 use super::{DbRow, SqlStore};
 use crate::store::receipts::{ReceiptLine, ReceiptPoints, ReceiptRecord, ReceiptsStore};
-use crate::store::{NewPass, PassRecord, StoreError, StoreResult};
+use crate::store::{NewPass, PassRecord, Redeem, RedemptionRecord, StoreError, StoreResult};
 
 /// The columns `receipt_from_row` reads (`body` is JSON text on both backends).
 macro_rules! receipt_columns {
@@ -32,7 +32,8 @@ impl ReceiptsStore for SqlStore {
         lines: &[ReceiptLine],
         pass: NewPass,
         points: Option<ReceiptPoints>,
-    ) -> StoreResult<(ReceiptRecord, PassRecord)> {
+        offers: Vec<Redeem>,
+    ) -> StoreResult<(ReceiptRecord, PassRecord, Vec<(RedemptionRecord, Option<PassRecord>)>)> {
         let mut tx = self.write_tx().await?;
         let pass = self.write_new_pass(&mut tx, &pass).await?;
         sqlx::query(concat!(
@@ -72,8 +73,12 @@ impl ReceiptsStore for SqlStore {
         if let (Some(member_id), Some(points)) = (&r.member_id, points) {
             self.credit_receipts(&mut tx, member_id, std::slice::from_ref(r), points).await?;
         }
+        let mut redeemed = Vec::with_capacity(offers.len());
+        for redeem in offers {
+            redeemed.push(self.write_redemption(&mut tx, redeem).await?);
+        }
         tx.commit().await?;
-        Ok((r.clone(), pass))
+        Ok((r.clone(), pass, redeemed))
     }
 
     async fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>> {

@@ -33,7 +33,8 @@ use oauth::token;
 mod oauth;
 
 /// Resources the mock serves.
-pub const RESOURCES: [&str; 4] = ["loyaltyClass", "loyaltyObject", "genericClass", "genericObject"];
+pub const RESOURCES: [&str; 6] =
+    ["loyaltyClass", "loyaltyObject", "genericClass", "genericObject", "offerClass", "offerObject"];
 
 /// `TEXT_AND_NOTIFY` messages accepted per resource per "day" (see [`MockGoogle::new_day`]).
 pub const NOTIFICATIONS_PER_DAY: u32 = 3;

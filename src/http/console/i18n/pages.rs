@@ -122,6 +122,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("kind_loyalty", "Loyalty card", "Carte de fidélité"),
     ("kind_reservation", "Order or booking", "Commande ou réservation"),
     ("kind_receipt", "Receipt", "Ticket de caisse"),
+    ("kind_offer", "Offer", "Offre"),
     ("apple_front", "Apple Wallet, front", "Apple Wallet, recto"),
     ("apple_back", "Apple Wallet, back", "Apple Wallet, verso"),
     ("google_look", "Google Wallet", "Google Wallet"),
