@@ -141,6 +141,15 @@ async fn results_match_a_brute_force_computation(backend: Backend) {
         assert_eq!(resp.status(), StatusCode::OK, "holder {i}");
     }
 
+    // A holder who moves after the start stays, in the results per store, where the campaign found them.
+    let resp = app
+        .api(Method::PATCH, &format!("/api/v1/members/{}", members[0].0))
+        .json(&json!({"home_store_id": stores[1]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "the move");
+
     // Brute force: per (store, group), holders, buyers and revenue of sales in the window.
     let mut expected: BTreeMap<(Option<&str>, bool), Expected> = BTreeMap::new();
     for (i, (member, _, _)) in members.iter().enumerate() {

@@ -57,19 +57,18 @@ impl CampaignResultsStore for SqlStore {
     }
 
     async fn conversion_figures(&self, campaign_id: &str, from: i64, to: i64, by_store: bool) -> Result<Figures> {
-        let store = if by_store { "m.home_store_id" } else { "CAST(NULL AS TEXT)" };
+        // Per store: the holder's home store when the campaign started, kept on its recipients row.
+        let store = if by_store { "r.store_id" } else { "CAST(NULL AS TEXT)" };
         // A purchase: a linked sale (returns never count) issued in the window, linked late or not.
         let bought = "x.member_id = r.member_id AND x.kind = 'sale' AND x.issued_at >= $2 AND x.issued_at < $3";
         let holders = format!(
             "SELECT {GROUP} AS grp, {store} AS store_id, COUNT(*) AS holders, \
              COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM receipts x WHERE {bought})) AS buyers \
-             FROM campaign_recipients r LEFT JOIN members m ON m.id = r.member_id \
-             WHERE r.campaign_id = $1 GROUP BY 1, 2"
+             FROM campaign_recipients r WHERE r.campaign_id = $1 GROUP BY 1, 2"
         );
         let revenue = format!(
             "SELECT {GROUP} AS grp, {store} AS store_id, x.currency AS currency, CAST(SUM(x.total) AS BIGINT) AS revenue \
-             FROM campaign_recipients r LEFT JOIN members m ON m.id = r.member_id \
-             JOIN receipts x ON {bought} \
+             FROM campaign_recipients r JOIN receipts x ON {bought} \
              WHERE r.campaign_id = $1 GROUP BY 1, 2, 3"
         );
         let mut figures = Figures::new();

@@ -233,8 +233,9 @@ impl FanoutStore for SqlStore {
         };
         let filter = parsed.to_sql(SEGMENT_DIALECT, now, &self.settings.currency, 4);
         let sql = format!(
-            "INSERT INTO campaign_recipients (campaign_id, member_id, serial_number, language, timezone, state, run_at) \
-             SELECT $1, m.id, p.serial_number, m.language, s.timezone, 'pending', $2 \
+            "INSERT INTO campaign_recipients \
+             (campaign_id, member_id, serial_number, language, timezone, store_id, state, run_at) \
+             SELECT $1, m.id, p.serial_number, m.language, s.timezone, m.home_store_id, 'pending', $2 \
              FROM members m JOIN passes p ON p.serial_number = m.pass_serial AND p.voided = FALSE \
              LEFT JOIN stores s ON s.id = m.home_store_id \
              WHERE m.consent_marketing = TRUE AND (CAST($3 AS TEXT) IS NULL OR m.home_store_id = $3) AND ({}) \
