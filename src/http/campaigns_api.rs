@@ -214,6 +214,7 @@ fn campaign_view(c: &CampaignRecord) -> Value {
         "reject_reason": c.reject_reason,
         "holdout_percent": c.holdout_percent,
         "conversion_days": c.conversion_days,
+        "offer_id": c.offer_id,
         "created_by": c.created_by,
         "created_at": rfc(c.created_at),
         "started_at": c.started_at.map(rfc),
