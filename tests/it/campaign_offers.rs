@@ -134,7 +134,10 @@ async fn treated_holders_get_the_offer_once(backend: Backend) {
         }
         assert_eq!(mine.len(), 1, "treated holder {n}: {mine:?}");
         let (instance, code) = (&mine[0], mine[0].code.clone().unwrap());
-        assert_eq!((instance.state.as_str(), instance.offer_id.as_str(), instance.issue_id.as_str()), ("live", offer.as_str(), id.as_str()));
+        assert_eq!(
+            (instance.state.as_str(), instance.offer_id.as_str(), instance.issue_id.as_str()),
+            ("live", offer.as_str(), id.as_str())
+        );
         assert!(instance.pass_serial.is_some(), "a coupon pass for holder {n}");
         assert!(codes.insert(code.clone()), "codes are distinct");
         // The push that carries the message brings the offer: the card lists it.
@@ -148,14 +151,22 @@ async fn treated_holders_get_the_offer_once(backend: Backend) {
 
     // A crash in the middle of the issue: the later half of the treated holders (in member
     // order, as the issue goes) lost theirs, and the start is retried.
-    let treated_ids: Vec<&str> =
-        holders.iter().map(|(m, _)| m.as_str()).filter(|m| !held.contains(m)).collect::<BTreeSet<_>>().into_iter().collect();
+    let treated_ids: Vec<&str> = holders
+        .iter()
+        .map(|(m, _)| m.as_str())
+        .filter(|m| !held.contains(m))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let lost: Vec<String> = treated_ids[treated / 2..].iter().map(|m| format!("'{m}'")).collect();
     // One of them still waits for the fan-out, which waits for the offer: the campaign cannot
     // finish before its offer is issued again.
     for sql in [
         format!("DELETE FROM offer_instances WHERE issue_id = '{id}' AND member_id IN ({})", lost.join(", ")),
-        format!("UPDATE campaign_recipients SET state = 'pending' WHERE campaign_id = '{id}' AND member_id = {}", lost[0]),
+        format!(
+            "UPDATE campaign_recipients SET state = 'pending' WHERE campaign_id = '{id}' AND member_id = {}",
+            lost[0]
+        ),
         format!("UPDATE campaigns SET status = 'sending', offer_issued_at = NULL WHERE id = '{id}'"),
     ] {
         execute_sql(&app.database_url, &sql).await;
