@@ -3,7 +3,7 @@
 //! by a draft; at the start every treated holder gets exactly one instance with its own code and
 //! the card lists it, the holdout none; a start retried after a crash mid-issue gives no one a
 //! second instance; and the Google work still queued for the campaign's offer objects shows in
-//! its stats.
+//! its stats, its object and its console page.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -205,6 +205,48 @@ async fn treated_holders_get_the_offer_once(backend: Backend) {
     )
     .await;
     assert_eq!(stats(&app, &id).await["google"]["pending"], 1);
+    let shown = ok_json(get(&app, ADMIN, &format!("/api/v1/campaigns/{id}")).await, StatusCode::OK).await;
+    assert_eq!((&shown["google_pending"], shown["offer_issued_at"].is_string()), (&json!(1), true), "{shown}");
+
+    // The console's campaign page shows it beside the progress, with the offer, and its
+    // refresh carries it.
+    crate::console::create_user(&app, "mkt@example.com", "hq_marketer", None);
+    let client = crate::console::browser();
+    crate::console::sign_in(&app, &client, "mkt@example.com", crate::console::PASSWORD).await;
+    let html = client.get(app.url(&format!("/console/campaigns/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"data-key="google_pending">1<"#), "{html}");
+    assert!(html.contains(&format!(r#"id="offer">{offer}<"#)), "{html}");
+    let refresh = client.get(app.url(&format!("/console/campaigns/{id}/progress"))).send().await.unwrap();
+    assert_eq!(refresh.json::<Value>().await.unwrap()["progress"]["google_pending"], 1);
 }
 
 on_both_backends!(treated_holders_get_the_offer_once);
+
+/// A holder who already holds the offer (`max_per_holder` 1) is given no second one by the
+/// campaign, and the campaign goes out all the same.
+async fn a_holder_who_has_it_is_skipped(backend: Backend) {
+    let app = spawn_app_on(backend, no_quiet_hours(test_config())).await;
+    let mut holders = Vec::new();
+    for _ in 0..3 {
+        holders.push(member(&app, None, 100, true, "en", json!({})).await.0);
+    }
+    let offer = hq_offer(&app, offer_body()).await;
+    let earlier = crate::offers::issue(&app, &offer, &[holders[0].as_str()]).await;
+    let made =
+        ok_json(create_campaign(&app, ADMIN, campaign(json!({"offer_id": offer}))).await, StatusCode::CREATED).await;
+    let id = made["id"].as_str().unwrap().to_owned();
+    let sent = wait_sent(&app, &id).await;
+    assert_eq!(sent["sent"].as_i64(), Some(3), "{sent}");
+    let first = instances(&app, &holders[0]).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(Some(first[0].issue_id.as_str()), earlier["issue_id"].as_str());
+    for m in &holders[1..] {
+        let mine = instances(&app, m).await;
+        assert_eq!((mine.len(), mine[0].issue_id.as_str()), (1, id.as_str()), "{mine:?}");
+    }
+    let history = ok_json(get(&app, ADMIN, &format!("/api/v1/campaigns/{id}/history")).await, StatusCode::OK).await;
+    let issued = history["items"].as_array().unwrap().iter().find(|e| e["action"] == "offer_issued").unwrap().clone();
+    assert_eq!((issued["detail"]["issued"].as_i64(), issued["detail"]["skipped"].as_i64()), (Some(2), Some(1)));
+}
+
+on_both_backends!(a_holder_who_has_it_is_skipped);
