@@ -264,7 +264,13 @@ pub fn start_background(services: &Services, shutdown: &watch::Receiver<bool>) -
     if let Some(handler) = WebhookHandler::new(&config.webhooks)? {
         spawn_runner(Arc::new(handler), QueueSettings::webhook(&config.jobs, &config.webhooks));
     }
-    let campaigns = CampaignWorker::new(config, store.clone(), services.templates.clone(), services.google.clone())?;
+    let campaigns = CampaignWorker::new(
+        config,
+        store.clone(),
+        services.templates.clone(),
+        services.google.clone(),
+        services.offers.clone(),
+    )?;
     loops.push(tokio::spawn(campaigns.run(shutdown.clone())));
     let expiry = std::time::Duration::from_secs(config.orders.expiry_interval_secs);
     loops.push(tokio::spawn(crate::orders::run_expiry(services.passes.clone(), expiry, shutdown.clone())));

@@ -3,6 +3,7 @@
 //! enqueue, pushes per second and peak memory.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -38,7 +39,17 @@ pub async fn campaign(config: &Config, holders: usize) -> Result<ExitCode> {
     let push = PushParts::new(&config.apns, &passes)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = crate::jobs::background::push_loops(&config.jobs, &store, &push, &stopped);
-    let fanout = CampaignWorker::new(&config, store.clone(), templates.clone(), None)?;
+    // No offer in this bench: the worker's issuing finds nothing to do.
+    let offer_passes = Arc::new(crate::passes::Passes {
+        store: store.clone(),
+        templates: templates.clone(),
+        builder: passes.clone(),
+        public_url: config.http.public_url.clone().unwrap_or_default(),
+        google: None,
+        google_wait: Duration::ZERO,
+    });
+    let offers = Arc::new(crate::offers::Offers::new(offer_passes, config.offers.reverse_minutes));
+    let fanout = CampaignWorker::new(&config, store.clone(), templates.clone(), None, offers)?;
     let started = Instant::now();
     // Pushes start while the fan-out goes on: watch for the first and the last one meanwhile.
     let watcher = {

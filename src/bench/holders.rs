@@ -104,5 +104,6 @@ pub fn campaign_to_all(holdout_percent: i64) -> NewCampaign {
         test_card_number: None,
         holdout_percent,
         conversion_days: 7,
+        offer_id: None,
     }
 }

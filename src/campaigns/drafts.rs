@@ -58,6 +58,7 @@ impl Campaigns {
         let campaign = requests::new_campaign(req, actor, created_by, self.message_max_chars, now_ms())?;
         self.fits_offer_fields(&campaign.messages)?;
         self.known_store(&Audience::parse(&campaign.scope).unwrap_or(Audience::Hq)).await?;
+        self.check_offer(&campaign).await?;
         if let Some(card) = &campaign.test_card_number {
             self.test_holder(actor, card).await?;
         }

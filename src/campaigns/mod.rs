@@ -5,6 +5,7 @@ pub mod audience;
 mod decisions;
 mod drafts;
 pub mod holdout;
+pub mod offer;
 pub mod plan;
 pub mod pressure;
 pub mod requests;

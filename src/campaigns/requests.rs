@@ -42,6 +42,9 @@ pub struct CampaignRequest {
     pub holdout_percent: Option<i64>,
     /// 1 to 90 days; absent: 7.
     pub conversion_days: Option<i64>,
+    /// An offer each treated holder gets at the start (checked by the service: approved, not
+    /// expired, covering a store campaign's store).
+    pub offer_id: Option<String>,
 }
 
 /// A change to a draft: the fields given replace the draft's; `null` clears `send_at` or
@@ -60,6 +63,8 @@ pub struct DraftPatch {
     pub test_card_number: Option<Option<String>>,
     pub holdout_percent: Option<i64>,
     pub conversion_days: Option<i64>,
+    #[serde(default, deserialize_with = "crate::patch::present")]
+    pub offer_id: Option<Option<String>>,
 }
 
 impl CampaignRequest {
@@ -77,6 +82,7 @@ impl CampaignRequest {
             test_card_number: c.test_card_number.clone(),
             holdout_percent: Some(c.holdout_percent),
             conversion_days: Some(c.conversion_days),
+            offer_id: c.offer_id.clone(),
         }
     }
 
@@ -93,6 +99,7 @@ impl CampaignRequest {
             test_card_number: patch.test_card_number.unwrap_or(self.test_card_number),
             holdout_percent: patch.holdout_percent.or(self.holdout_percent),
             conversion_days: patch.conversion_days.or(self.conversion_days),
+            offer_id: patch.offer_id.unwrap_or(self.offer_id),
         }
     }
 }
@@ -222,6 +229,7 @@ pub fn new_campaign(
         test_card_number,
         holdout_percent: i64::from(holdout_percent),
         conversion_days,
+        offer_id: req.offer_id.map(|id| id.trim().to_owned()),
     })
 }
 
@@ -269,6 +277,7 @@ mod tests {
             test_card_number: None,
             holdout_percent: None,
             conversion_days: None,
+            offer_id: None,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The campaign worker: starts approved campaigns when due, fans them out to their holders in
+//! The campaign worker: starts approved campaigns when due, issues their offers, fans them out to their holders in
 //! batches (each a transaction of pass changes, pushes and Google messages), marks them sent,
 //! and sends the Google class messages of campaigns that reach a whole class.
 
@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::pressure::Pressure;
 use crate::google::sync::GoogleService;
+use crate::offers::Offers;
 use crate::store::{FanoutPlan, Store};
 use crate::templates::TemplateSet;
 
@@ -24,6 +25,8 @@ pub struct CampaignWorker {
     /// Sends class messages (absent without Google).
     pub google: Option<Arc<GoogleService>>,
     pub templates: Arc<TemplateSet>,
+    /// Issues the offers campaigns carry, at their start.
+    pub offers: Arc<Offers>,
     /// Class messages that failed: tries so far and when to try again.
     class_retries: Mutex<HashMap<String, (u32, Instant)>>,
 }
@@ -34,6 +37,7 @@ impl CampaignWorker {
         store: Arc<dyn Store>,
         templates: Arc<TemplateSet>,
         google: Option<Arc<GoogleService>>,
+        offers: Arc<Offers>,
     ) -> Result<Self> {
         Ok(Self {
             store,
@@ -45,6 +49,7 @@ impl CampaignWorker {
             poll_interval: crate::jobs::QueueSettings::push(&config.jobs).poll_interval,
             google,
             templates,
+            offers,
             class_retries: Mutex::default(),
         })
     }
@@ -84,6 +89,10 @@ impl CampaignWorker {
                     break;
                 }
             }
+        }
+        // Before any batch: the push to a treated holder brings the campaign's offer.
+        if let Err(e) = super::offer::issue_due(self.store.as_ref(), &self.offers).await {
+            tracing::error!("issuing campaign offers: {e:#}");
         }
         let mut handled = 0;
         while !stop() {

@@ -108,12 +108,16 @@ async fn list(
     Ok(Json(json!({"items": items.iter().map(campaign_view).collect::<Vec<_>>(), "next_before": next})))
 }
 
-/// The campaign; once started, with the number of holders drawn into its holdout group.
+/// The campaign; once started, with the number of holders drawn into its holdout group and
+/// the Google work still queued for it.
 async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>> {
     let campaign = state.campaigns.get(&actor, &id).await?;
     let mut out = campaign_view(&campaign);
     if campaign.started_at.is_some() {
-        out["holdout"] = json!(state.campaigns.stats(&actor, &id).await?.1.holdout);
+        let stats = state.campaigns.stats(&actor, &id).await?.1;
+        out["holdout"] = json!(stats.holdout);
+        // Google's quota may still be working through a large audience after the fan-out.
+        out["google_pending"] = json!(stats.google_pending);
     }
     Ok(Json(out))
 }
@@ -214,6 +218,8 @@ fn campaign_view(c: &CampaignRecord) -> Value {
         "reject_reason": c.reject_reason,
         "holdout_percent": c.holdout_percent,
         "conversion_days": c.conversion_days,
+        "offer_id": c.offer_id,
+        "offer_issued_at": c.offer_issued_at.map(rfc),
         "created_by": c.created_by,
         "created_at": rfc(c.created_at),
         "started_at": c.started_at.map(rfc),

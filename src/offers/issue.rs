@@ -201,8 +201,8 @@ fn issuable(offer: &OfferRecord, now: i64) -> Result<()> {
 
 /// Gives each of `member_ids` an instance of `offer_id` under issue `issue_id` (no holdout:
 /// the caller drew its own), for flows that decided the audience themselves. A campaign with
-/// an `offer_id` calls it for each batch of holders it notifies, with its own id as `issue_id`:
-/// a retried batch gives no holder a second instance of that issue.
+/// an `offer_id` calls it at its start for its treated holders (`campaigns::offer`), with its
+/// own id as `issue_id`: a retried start gives no holder a second instance of that issue.
 pub async fn issue_to(offers: &Offers, offer_id: &str, issue_id: &str, member_ids: &[String]) -> Result<IssueCounts> {
     let offer =
         offers.store().offer(offer_id).await?.ok_or_else(|| Error::NotFound(format!("no offer {offer_id:?}")))?;

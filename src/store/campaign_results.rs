@@ -54,7 +54,7 @@ pub struct GroupFigures {
     pub buyers: i64,
     /// Totals of those receipts, per currency, in minor units.
     pub revenue: BTreeMap<String, i64>,
-    /// Offers redeemed by the group's holders in the window.
+    /// Redemptions of any offer by the group's holders made in the window, not reversed.
     pub offers_redeemed: i64,
 }
 

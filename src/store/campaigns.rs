@@ -41,6 +41,10 @@ pub struct CampaignRecord {
     pub holdout_percent: i64,
     /// How long after the start a purchase counts for the campaign, in days.
     pub conversion_days: i64,
+    /// The offer every treated holder gets an instance of at the start.
+    pub offer_id: Option<String>,
+    /// When every treated holder had been given the offer (the fan-out waits for it).
+    pub offer_issued_at: Option<i64>,
 }
 
 /// What `insert_campaign` stores (and `save_draft` writes over a draft).
@@ -58,6 +62,7 @@ pub struct NewCampaign {
     pub test_card_number: Option<String>,
     pub holdout_percent: i64,
     pub conversion_days: i64,
+    pub offer_id: Option<String>,
 }
 
 /// A status change asked of `transition_campaign`.
@@ -87,7 +92,8 @@ pub struct CampaignStats {
     pub fetched: i64,
     /// `apple.accepted`, `apple.rejected.<reason>`, `google.accepted`, `google.failed`.
     pub counters: BTreeMap<String, i64>,
-    /// Google syncs of this campaign still queued.
+    /// Google work for this campaign still queued: the syncs carrying its message or made by
+    /// its pass changes, and those of the offer objects it issued.
     pub google_pending: i64,
 }
 
@@ -122,6 +128,11 @@ pub trait CampaignsStore: Send + Sync {
     async fn class_messages_due(&self) -> Result<Vec<CampaignRecord>>;
     /// Records the class message as accepted: counted for every Google holder targeted.
     async fn mark_class_message_sent(&self, id: &str) -> Result<()>;
+    /// Sending campaigns whose offer is still to be given to their treated holders.
+    async fn campaigns_awaiting_offer(&self) -> Result<Vec<CampaignRecord>>;
+    /// Records (once) that every treated holder was given the campaign's offer, with `detail`
+    /// in its history: its fan-out may go on.
+    async fn mark_offer_issued(&self, id: &str, detail: Value) -> Result<()>;
 }
 
 /// A counter increment: (campaign id, counter name, amount).
@@ -172,5 +183,5 @@ pub(super) fn creation_events(c: &NewCampaign) -> Vec<(&'static str, Value)> {
 pub fn campaign_detail(c: &NewCampaign) -> Value {
     serde_json::json!({"name": c.name, "segment": c.segment, "scope": c.scope,
         "priority": c.priority, "send_at": c.send_at, "messages": c.messages,
-        "holdout_percent": c.holdout_percent, "conversion_days": c.conversion_days})
+        "holdout_percent": c.holdout_percent, "conversion_days": c.conversion_days, "offer_id": c.offer_id})
 }

@@ -42,6 +42,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     19 "0019_receipt_purchases" "receipt_purchases",
     20 "0020_offers" "offers",
     21 "0021_holdouts" "holdouts",
+    22 "0022_campaign_offers" "campaign_offers",
     24 "0024_recipient_stores" "recipient_stores",
 ];
 

@@ -57,6 +57,7 @@ fn approved_campaign(id: &str, segment: &str, send_at: Option<i64>) -> NewCampai
         test_card_number: None,
         holdout_percent: 0,
         conversion_days: 7,
+        offer_id: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! A campaign's results against a brute-force computation, on SQLite and PostgreSQL: holders
 //! in both groups, receipts before, inside and after the window, returns, another currency, a
-//! receipt linked late; every figure of `results` (and per store) recomputed here.
+//! receipt linked late, offers redeemed before, inside and after the window and reversed;
+//! every figure of `results` (and per store) recomputed here.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use passerelle::campaigns::holdout::held_out;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::campaign_offers::{redeem_by_card, redeemed_at, reverse};
 use crate::campaigns::{add_store, create_campaign, get, no_quiet_hours, ok_json, wait_sent};
 use crate::helpers::{ADMIN, Backend, TestApp, execute_sql, spawn_app_on, test_config};
 use crate::purchases::{post, receipt_at};
@@ -51,6 +53,28 @@ struct Expected {
     holders: i64,
     buyers: i64,
     revenue: BTreeMap<String, i64>,
+    offers_redeemed: i64,
+}
+
+/// A redemption the test makes: when it ends up (relative to the start), and whether the
+/// sale was cancelled at the till (reversed).
+struct Redeemed {
+    at: i64,
+    reversed: bool,
+}
+
+/// Each holder's redemptions, by a pattern of five (the window is [start, start + 7 d)).
+fn redemptions_of(i: usize, start: i64) -> Vec<Redeemed> {
+    let r = |at: i64, reversed| Redeemed { at, reversed };
+    match i % 5 {
+        0 => vec![r(start + 2 * HOUR, false)],
+        // Before the window, and exactly at its end: outside.
+        1 => vec![r(start - HOUR, false)],
+        2 => vec![r(start + 7 * DAY, false)],
+        // Reversed inside the window, then used again inside it: one counts.
+        3 => vec![r(start + DAY, true), r(start + 4 * DAY, false)],
+        _ => vec![],
+    }
 }
 
 fn wilson(x: f64, n: f64) -> (f64, f64) {
@@ -72,6 +96,7 @@ fn check(c: &Value, treated: &Expected, holdout: &Expected, what: &str) {
         let g = &c[name];
         assert_eq!((g["holders"].as_i64(), g["buyers"].as_i64()), (Some(e.holders), Some(e.buyers)), "{what} {name}");
         close(&g["conversion"], e.buyers as f64 / e.holders as f64, &format!("{what} {name} conversion"));
+        assert_eq!(g["offers_redeemed"].as_i64(), Some(e.offers_redeemed), "{what} {name} offers redeemed");
         assert_eq!(g["revenue"], json!(e.revenue), "{what} {name} revenue");
         for (currency, amount) in &e.revenue {
             close(&g["revenue_per_holder"][currency], *amount as f64 / e.holders as f64, "per holder");
@@ -150,7 +175,25 @@ async fn results_match_a_brute_force_computation(backend: Backend) {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "the move");
 
-    // Brute force: per (store, group), holders, buyers and revenue of sales in the window.
+    // Offers used at the till by the holders, moved in time as the pattern says.
+    let offer = crate::offers::hq_offer(&app, crate::offers::offer_body()).await;
+    let ids: Vec<&str> = members.iter().map(|(m, _, _)| m.as_str()).collect();
+    crate::offers::issue(&app, &offer, &ids).await;
+    let mut redeemed: Vec<Vec<Redeemed>> = Vec::new();
+    for (i, (_, card, _)) in members.iter().enumerate() {
+        let mine = redemptions_of(i, start);
+        for r in &mine {
+            let id = redeem_by_card(&app, card, &offer).await;
+            if r.reversed {
+                reverse(&app, &id).await;
+            }
+            redeemed_at(&app, &id, r.at).await;
+        }
+        redeemed.push(mine);
+    }
+
+    // Brute force: per (store, group), holders, buyers and revenue of sales in the window, and
+    // redemptions in the window not reversed.
     let mut expected: BTreeMap<(Option<&str>, bool), Expected> = BTreeMap::new();
     for (i, (member, _, _)) in members.iter().enumerate() {
         let held = held_out(&id, member, 30);
@@ -162,19 +205,24 @@ async fn results_match_a_brute_force_computation(backend: Backend) {
             let e = expected.entry(key).or_default();
             e.holders += 1;
             e.buyers += i64::from(!in_window.is_empty());
+            e.offers_redeemed +=
+                redeemed[i].iter().filter(|r| !r.reversed && r.at >= start && r.at < start + 7 * DAY).count() as i64;
             for b in &in_window {
                 *e.revenue.entry(b.currency.to_owned()).or_default() += b.amount;
             }
         }
     }
     assert!(expected[&(None, true)].buyers > 0 && expected[&(None, false)].buyers > 0, "buyers in both groups");
+    assert!(
+        expected[&(None, true)].offers_redeemed > 0 && expected[&(None, false)].offers_redeemed > 0,
+        "offers redeemed in both groups"
+    );
 
     let results = ok_json(get(&app, ADMIN, &format!("/api/v1/campaigns/{id}/results")).await, StatusCode::OK).await;
     check(&results, &expected[&(None, false)], &expected[&(None, true)], "all");
     assert_eq!(results["window_open"], false);
     let closes = jiff::Timestamp::from_millisecond(start + 7 * DAY).unwrap();
     assert_eq!(results["window_closes_at"].as_str().map(|s| s.parse::<jiff::Timestamp>().unwrap()), Some(closes));
-    assert_eq!(results["treated"]["offers_redeemed"], 0);
 
     let by_store =
         ok_json(get(&app, ADMIN, &format!("/api/v1/campaigns/{id}/results?by=store")).await, StatusCode::OK).await;

@@ -10,6 +10,7 @@ mod browser;
 mod campaign_approval;
 mod campaign_checks;
 mod campaign_drafts;
+mod campaign_offers;
 mod campaign_recovery;
 mod campaign_results;
 mod campaign_wallets;

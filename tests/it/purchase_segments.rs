@@ -1,13 +1,15 @@
 //! The purchase fields of the segment language on SQLite and PostgreSQL: previews of
-//! `days_since_last_purchase`, `purchases_90d`, `spend_90d` and `bought("SKU", days)` equal a
-//! count computed here from the receipts the test posted (members who never bought, returns,
-//! other currencies, old and unlinked receipts included), a hostile SKU stays a value, and a
+//! `days_since_last_purchase`, `purchases_90d`, `spend_90d`, `bought("SKU", days)` and
+//! `offers_redeemed_90d` equal a count computed here from the receipts the test posted (members
+//! who never bought, returns, other currencies, old and unlinked receipts included) and the
+//! offers it redeemed (old ones and reversed ones included), a hostile SKU stays a value, and a
 //! campaign on a purchase field targets the same members.
 
 use jiff::Timestamp;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::campaign_offers::{redeem_by_card, redeemed_at, reverse};
 use crate::campaigns::{create_campaign, ok_json, preview, wait_sent};
 use crate::helpers::{ADMIN, Backend, spawn_app_on, test_config};
 use crate::members::sign_up;
@@ -77,6 +79,22 @@ fn spend(m: &Seeded) -> i64 {
     recent(m).filter(|b| b.currency == "EUR").flat_map(|b| b.lines.iter().map(|(_, q, u)| q * u)).sum()
 }
 
+/// The member's offer redemptions by index: (days ago, plus half a day; reversed at the till).
+fn redemptions_of(i: usize) -> Vec<(i64, bool)> {
+    match i % 5 {
+        1 => vec![(10, false)],
+        2 => vec![(100, false)],
+        // Used, reversed (the sale cancelled), used again: one counts.
+        3 => vec![(5, true), (30, false)],
+        4 => vec![(3, false), (80, false)],
+        _ => vec![],
+    }
+}
+
+fn offers_redeemed_90d(i: usize) -> usize {
+    redemptions_of(i).iter().filter(|(days, reversed)| !reversed && *days < 90).count()
+}
+
 fn bought(m: &Seeded, sku: &str, days: i64) -> bool {
     sales(m).any(|b| b.days_ago < days && b.lines.iter().any(|(s, _, _)| *s == sku))
 }
@@ -86,11 +104,26 @@ async fn previews_of_purchase_fields_match_a_brute_force_count(backend: Backend)
     crate::helpers::add_store(&app, "paris-01", "Europe/Paris").await;
     let now = Timestamp::now().as_millisecond();
     let seeded = seed();
+    // An offer each member holds twice (two issues), for the redemptions.
+    let mut twice = crate::offers::offer_body();
+    twice["max_per_holder"] = json!(2);
+    let offer = crate::offers::hq_offer(&app, twice).await;
     let mut n = 0;
     for (i, m) in seeded.iter().enumerate() {
         let body = json!({"first_name": "Camille", "email": format!("buyer{i}@example.com"),
             "consent": {"terms": true, "marketing": m.marketing}});
         let member = sign_up(&app, body).await;
+        let card = member["card_number"].as_str().unwrap();
+        for _ in 0..2 {
+            crate::offers::issue(&app, &offer, &[member["id"].as_str().unwrap()]).await;
+        }
+        for (days_ago, reversed) in redemptions_of(i) {
+            let id = redeem_by_card(&app, card, &offer).await;
+            if reversed {
+                reverse(&app, &id).await;
+            }
+            redeemed_at(&app, &id, now - days_ago * DAY_MS - DAY_MS / 2).await;
+        }
         for b in &m.buys {
             n += 1;
             let mut receipt =
@@ -128,6 +161,23 @@ async fn previews_of_purchase_fields_match_a_brute_force_count(backend: Backend)
     ];
     for (segment, rule) in &cases {
         let expected = seeded.iter().filter(|m| m.marketing && rule(m)).count();
+        let (status, counts) = preview(&app, segment).await;
+        assert_eq!(status, StatusCode::OK, "{segment}: {counts}");
+        assert_eq!(counts["members"], expected, "{segment}: {counts}");
+    }
+    // The same for the offers each member redeemed.
+    type ByIndex = Box<dyn Fn(usize, &Seeded) -> bool>;
+    let redemption_cases: Vec<(&str, ByIndex)> = vec![
+        ("offers_redeemed_90d >= 1", Box::new(|i, _| offers_redeemed_90d(i) >= 1)),
+        ("offers_redeemed_90d = 0", Box::new(|i, _| offers_redeemed_90d(i) == 0)),
+        ("offers_redeemed_90d >= 2", Box::new(|i, _| offers_redeemed_90d(i) >= 2)),
+        (
+            "offers_redeemed_90d = 1 and purchases_90d >= 1",
+            Box::new(|i, m| offers_redeemed_90d(i) == 1 && recent(m).count() >= 1),
+        ),
+    ];
+    for (segment, rule) in &redemption_cases {
+        let expected = seeded.iter().enumerate().filter(|(i, m)| m.marketing && rule(*i, m)).count();
         let (status, counts) = preview(&app, segment).await;
         assert_eq!(status, StatusCode::OK, "{segment}: {counts}");
         assert_eq!(counts["members"], expected, "{segment}: {counts}");

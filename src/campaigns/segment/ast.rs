@@ -27,6 +27,8 @@ pub(crate) enum Purchases {
     Count90d,
     /// Their totals in the shop's currency (minor units); other currencies are not added.
     Spend90d,
+    /// Offer redemptions in the last 90 days, those reversed at the till not counted.
+    OffersRedeemed90d,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -55,6 +57,7 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef { name: "days_since_last_purchase", kind: FieldKind::Purchases(Purchases::DaysSinceLast) },
     FieldDef { name: "purchases_90d", kind: FieldKind::Purchases(Purchases::Count90d) },
     FieldDef { name: "spend_90d", kind: FieldKind::Purchases(Purchases::Spend90d) },
+    FieldDef { name: "offers_redeemed_90d", kind: FieldKind::Purchases(Purchases::OffersRedeemed90d) },
     FieldDef { name: "installed", kind: FieldKind::Installed },
     FieldDef { name: "platform", kind: FieldKind::Platform },
 ];

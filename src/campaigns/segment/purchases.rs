@@ -1,13 +1,14 @@
 //! The SQL of the purchase fields and of `bought`, from the receipts linked to the member
 //! (`r.member_id = m.id`; the columns and indexes of migration 0019). Only sales count: a
-//! return is never a purchase. `now`, the window's start, the currency and the SKU arrive as
-//! placeholders, never as text.
+//! return is never a purchase. `offers_redeemed_90d` counts the member's offer redemptions
+//! (`offer_redemptions (member_id, redeemed_at)`, migration 0020) not reversed. `now`, the
+//! window's start, the currency and the SKU arrive as placeholders, never as text.
 
 use super::ast::Purchases;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The look-back of `purchases_90d` and `spend_90d`.
+/// The look-back of `purchases_90d`, `spend_90d` and `offers_redeemed_90d`.
 pub(crate) const WINDOW_MS: i64 = 90 * DAY_MS;
 
 /// The linked sales of member `m`, issued from `since` up to `now` (placeholders).
@@ -21,6 +22,7 @@ pub(crate) fn needs(field: Purchases) -> &'static [Needed] {
         Purchases::DaysSinceLast => &[Needed::Now],
         Purchases::Count90d => &[Needed::Since, Needed::Now],
         Purchases::Spend90d => &[Needed::Since, Needed::Now, Needed::Currency],
+        Purchases::OffersRedeemed90d => &[Needed::Since, Needed::Now],
     }
 }
 
@@ -45,6 +47,11 @@ pub(crate) fn figure(field: Purchases, p: &[String]) -> String {
             "(SELECT COALESCE(SUM(r.total), 0) FROM receipts r WHERE {} AND r.currency = {})",
             sales_between(&p[0], &p[1]),
             p[2]
+        ),
+        Purchases::OffersRedeemed90d => format!(
+            "(SELECT COUNT(*) FROM offer_redemptions o WHERE o.member_id = m.id AND o.reversed_at IS NULL \
+             AND o.redeemed_at >= {} AND o.redeemed_at <= {})",
+            p[0], p[1]
         ),
     }
 }
@@ -91,6 +98,14 @@ mod tests {
         assert!(pg.sql.contains("r.currency = $5"), "{}", pg.sql);
         assert!(pg.sql.contains("r.kind = 'sale'"), "returns never count: {}", pg.sql);
         assert!(segment.to_sql(Dialect::Sqlite, NOW, "EUR", 1).sql.contains("CAST(?1 AS BIGINT)"));
+    }
+
+    #[test]
+    fn offers_redeemed_binds_its_window() {
+        let segment = parse("offers_redeemed_90d >= 1").unwrap();
+        let pg = segment.to_sql(Dialect::Postgres, NOW, "EUR", 1);
+        assert_eq!(pg.params, vec![SqlParam::Int(NOW - 90 * 86_400_000), SqlParam::Int(NOW), SqlParam::Int(1)]);
+        assert!(pg.sql.contains("o.reversed_at IS NULL"), "reversed redemptions never count: {}", pg.sql);
     }
 
     #[test]

@@ -89,7 +89,9 @@ pub async fn show(State(state): State<Arc<AppState>>, signed: Signed, Path(id): 
         "progress": progress(&stats),
         "history": history,
         "cancellable": matches!(campaign.status.as_str(), "pending_approval" | "approved" | "sending"),
-        "live": matches!(campaign.status.as_str(), "approved" | "sending"),
+        "live": matches!(campaign.status.as_str(), "approved" | "sending") || stats.google_pending > 0,
+        "google": state.google.is_some() || stats.google_pending > 0,
+        "offer_id": campaign.offer_id,
     });
     pages::render(&signed, "campaign.html", "campaigns", ctx)
 }

@@ -225,6 +225,7 @@ async fn request_of(state: &AppState, signed: &Signed, f: &Fields) -> Result<Cam
         test_card_number: Some(get(f, "test_card_number").trim().to_owned()).filter(|c| !c.is_empty()),
         holdout_percent: whole_number(f, "holdout_percent")?,
         conversion_days: whole_number(f, "conversion_days")?,
+        offer_id: None,
     })
 }
 
@@ -305,6 +306,8 @@ pub async fn save(State(state): State<Arc<AppState>>, Path(id): Path<String>, fo
                 test_card_number: Some(req.test_card_number),
                 holdout_percent: req.holdout_percent,
                 conversion_days: req.conversion_days,
+                // The composer has no offer field: a draft keeps the offer the API gave it.
+                offer_id: None,
             };
             state.campaigns.change_draft(&signed.actor, &id, patch).await
         }

@@ -1,5 +1,5 @@
 //! A campaign's recipients and each group's purchases in SQL (see `store/campaign_results.rs`).
-//! Every figure is one grouped statement over the campaign's recipients, probing each holder's
+//! Every figure (holders and buyers, revenue, offers redeemed) is one grouped statement over the campaign's recipients, probing each holder's
 //! receipts through `receipts (member_id, issued_at)`: the cost grows with the audience, not
 //! with the receipts table.
 
@@ -71,8 +71,17 @@ impl CampaignResultsStore for SqlStore {
              FROM campaign_recipients r JOIN receipts x ON {bought} \
              WHERE r.campaign_id = $1 GROUP BY 1, 2, 3"
         );
+        // Offers redeemed: redemptions of any offer (the campaign's own or another) by the
+        // group's holders, made in the window and not reversed since, through
+        // `offer_redemptions (member_id, redeemed_at)`.
+        let redeemed = format!(
+            "SELECT {GROUP} AS grp, {store} AS store_id, COUNT(*) AS redeemed \
+             FROM campaign_recipients r JOIN offer_redemptions o ON o.member_id = r.member_id AND o.reversed_at IS NULL \
+               AND o.redeemed_at >= $2 AND o.redeemed_at < $3 \
+             WHERE r.campaign_id = $1 GROUP BY 1, 2"
+        );
         let mut figures = Figures::new();
-        // Both statements on one connection, whose page cache the first warms for the second.
+        // The statements on one connection, whose page cache the first warms for the others.
         let mut conn = self.pool.acquire().await?;
         for row in sqlx::query(sqlx::AssertSqlSafe(holders))
             .bind(campaign_id)
@@ -97,6 +106,16 @@ impl CampaignResultsStore for SqlStore {
             let currency: String = row.try_get("currency")?;
             *figures.entry(key).or_default().revenue.entry(currency).or_default() +=
                 row.try_get::<i64, _>("revenue")?;
+        }
+        for row in sqlx::query(sqlx::AssertSqlSafe(redeemed))
+            .bind(campaign_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            let key = (row.try_get("store_id")?, group_of(&row.try_get::<String, _>("grp")?)?);
+            figures.entry(key).or_default().offers_redeemed += row.try_get::<i64, _>("redeemed")?;
         }
         Ok(figures)
     }

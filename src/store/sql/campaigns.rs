@@ -70,8 +70,8 @@ impl CampaignsStore for SqlStore {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO campaigns (id, name, segment, scope, messages, priority, status, send_at, created_by, \
-             created_at, updated_at, test_card_number, holdout_percent, conversion_days) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)",
+             created_at, updated_at, test_card_number, holdout_percent, conversion_days, offer_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -86,6 +86,7 @@ impl CampaignsStore for SqlStore {
         .bind(&c.test_card_number)
         .bind(c.holdout_percent)
         .bind(c.conversion_days)
+        .bind(&c.offer_id)
         .execute(&mut *tx)
         .await?;
         for (action, detail) in creation_events(&c) {
@@ -139,8 +140,8 @@ impl CampaignsStore for SqlStore {
         }
         sqlx::query(
             "UPDATE campaigns SET name = $1, segment = $2, scope = $3, messages = $4, priority = $5, status = $6, \
-             send_at = $7, test_card_number = $8, updated_at = $9, holdout_percent = $11, conversion_days = $12 \
-             WHERE id = $10",
+             send_at = $7, test_card_number = $8, updated_at = $9, holdout_percent = $11, conversion_days = $12, \
+             offer_id = $13 WHERE id = $10",
         )
         .bind(&c.name)
         .bind(&c.segment)
@@ -154,6 +155,7 @@ impl CampaignsStore for SqlStore {
         .bind(&c.id)
         .bind(c.holdout_percent)
         .bind(c.conversion_days)
+        .bind(&c.offer_id)
         .execute(&mut *tx)
         .await?;
         add_event(&mut tx, &c.id, actor, action, &detail).await?;
@@ -198,8 +200,14 @@ impl CampaignsStore for SqlStore {
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
+        // Two indexed counts: the jobs tagged with the campaign (`jobs_campaign`), and the waiting
+        // syncs of the coupon passes it issued (its instances by `issue_id`, each probing
+        // `jobs_one_pending`); an offer object's sync being worked this very moment is not counted.
         let google_pending: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM jobs WHERE kind = 'google' AND campaign_id = $1 AND state IN ('pending', 'leased')",
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE kind = 'google' AND campaign_id = $1 \
+               AND state IN ('pending', 'leased')) \
+             + (SELECT COUNT(*) FROM offer_instances i JOIN jobs j ON j.kind = 'google' AND j.key = i.pass_serial \
+               AND j.state = 'pending' WHERE i.issue_id = $1 AND i.pass_serial IS NOT NULL)",
         )
         .bind(id)
         .fetch_one(&self.pool)
@@ -242,6 +250,34 @@ impl CampaignsStore for SqlStore {
             add_counters(&mut tx, &[(id.to_owned(), "google.accepted".to_owned(), holders)]).await?;
             let detail = json!({"holders": holders});
             add_event(&mut tx, id, "google", "google_class_message", &detail).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn campaigns_awaiting_offer(&self) -> Result<Vec<CampaignRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            campaign_columns!(),
+            " FROM campaigns WHERE status = 'sending' AND offer_id IS NOT NULL AND offer_issued_at IS NULL"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(campaign_from_row).collect()
+    }
+
+    async fn mark_offer_issued(&self, id: &str, detail: Value) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let marked = sqlx::query(
+            "UPDATE campaigns SET offer_issued_at = $1, updated_at = $1 WHERE id = $2 AND offer_issued_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 1 {
+            add_event(&mut tx, id, "scheduler", "offer_issued", &detail).await?;
         }
         tx.commit().await?;
         Ok(())

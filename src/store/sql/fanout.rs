@@ -53,6 +53,14 @@ async fn draw_holdout(conn: &mut Conn, campaign: &CampaignRecord) -> Result<i64>
     Ok(count)
 }
 
+/// A campaign `c` whose holders may be handled: it carries no offer, or every treated holder
+/// already holds it (`campaigns::offer`), so the push brings the offer with the message.
+macro_rules! offer_ready {
+    () => {
+        "(c.offer_id IS NULL OR c.offer_issued_at IS NOT NULL)"
+    };
+}
+
 /// Holdout rows marked per statement (one bound JSON array each).
 const HOLDOUT_CHUNK: usize = 5_000;
 
@@ -270,8 +278,12 @@ impl FanoutStore for SqlStore {
 
     async fn fan_out_batch(&self, plan: &FanoutPlan) -> Result<usize> {
         let now = now_ms();
-        let probe = "SELECT 1 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
-                     WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' LIMIT 1";
+        let probe = concat!(
+            "SELECT 1 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+             WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' AND ",
+            offer_ready!(),
+            " LIMIT 1"
+        );
         if idle(&self.pool, sqlx::query_scalar(probe).bind(now)).await? {
             return Ok(0);
         }
@@ -285,7 +297,9 @@ impl FanoutStore for SqlStore {
              EXISTS (SELECT 1 FROM google_objects o WHERE o.serial_number = r.serial_number AND o.saved = TRUE) \
                AS on_google \
              FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
-             WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' ORDER BY r.run_at LIMIT $2",
+             WHERE r.state = 'pending' AND r.run_at <= $1 AND c.status = 'sending' AND ",
+            offer_ready!(),
+            " ORDER BY r.run_at LIMIT $2",
             skip_locked!("r")
         ))
         .bind(now)

@@ -49,7 +49,7 @@ macro_rules! campaign_columns {
     () => {
         "id, name, segment, scope, messages, priority, status, send_at, reject_reason, google_class, \
          google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at, test_card_number, \
-         holdout_percent, conversion_days"
+         holdout_percent, conversion_days, offer_id, offer_issued_at"
     };
 }
 pub(crate) use campaign_columns;
@@ -57,7 +57,7 @@ pub(crate) use campaign_columns;
 pub(crate) fn campaign_from_row(row: &DbRow) -> Result<CampaignRecord> {
     Ok(from_row!(row, CampaignRecord { id, name, segment, scope, priority, status, send_at, reject_reason,
         google_class, google_class_sent_at, created_by, created_at, updated_at, started_at, finished_at,
-        test_card_number, holdout_percent, conversion_days;
+        test_card_number, holdout_percent, conversion_days, offer_id, offer_issued_at;
         messages: json(row, "messages")? }))
 }
 

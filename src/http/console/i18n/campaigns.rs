@@ -151,6 +151,18 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
         "Holders not handled yet (quiet hours included)",
         "Détenteurs pas encore traités (heures calmes comprises)",
     ),
+    ("google_pending", "Google: still queued", "Google : encore en file"),
+    (
+        "google_pending_help",
+        "Card and offer updates Google's quota has yet to let through",
+        "Mises à jour de cartes et d'offres que le quota de Google n'a pas encore laissé passer",
+    ),
+    ("campaign_offer", "Offer", "Offre"),
+    (
+        "campaign_offer_help",
+        "Each notified holder got it at the start (not the holdout group)",
+        "Chaque détenteur notifié l'a reçue au lancement (pas le groupe témoin)",
+    ),
     ("held_back", "Held back by rule", "Retenus par règle"),
     ("rule_weekly_cap", "Weekly cap", "Plafond hebdomadaire"),
     ("rule_daily_cap", "Daily cap", "Plafond quotidien"),

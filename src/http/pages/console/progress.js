@@ -1,4 +1,4 @@
-// Refreshes a sending campaign's figures every five seconds until it is done.
+// Refreshes a sending campaign's figures every five seconds until it is done (Google's work included).
 (function () {
   "use strict";
   var section = document.getElementById("progress");
@@ -12,7 +12,9 @@
           var v = data.progress[el.getAttribute("data-key")];
           if (v !== undefined) { el.textContent = v; }
         });
-        if (data.status === "approved" || data.status === "sending") { setTimeout(tick, 5000); }
+        // Google's quota may still be working through a large audience after the fan-out.
+        var google = data.progress.google_pending > 0;
+        if (data.status === "approved" || data.status === "sending" || google) { setTimeout(tick, 5000); }
       }).catch(function () {});
   }
   setTimeout(tick, 5000);
