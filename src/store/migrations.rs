@@ -42,6 +42,8 @@ const MIGRATIONS: &[Embedded] = migrations![
     19 "0019_receipt_purchases" "receipt_purchases",
     20 "0020_offers" "offers",
     21 "0021_holdouts" "holdouts",
+    // 22 is another branch's.
+    23 "0023_store_report" "store_report",
 ];
 
 fn migrator(sql: fn(&Embedded) -> &'static str) -> Migrator {
