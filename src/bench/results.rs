@@ -54,7 +54,7 @@ pub async fn results(config: &Config, holders: usize, receipts: usize) -> Result
     let mut chunk = Vec::with_capacity(RECEIPT_CHUNK);
     for n in 0..receipts {
         let r = spread(n as u64);
-        let kind = if r % 10 == 0 { "return" } else { "sale" };
+        let kind = if r.is_multiple_of(10) { "return" } else { "sale" };
         let amount = 500 + (r >> 8) as i64 % 20_000;
         let issued_at = start - 30 * DAY_MS + ((r >> 24) % (60 * DAY_MS as u64)) as i64;
         chunk.push(ReceiptRecord {
@@ -64,7 +64,7 @@ pub async fn results(config: &Config, holders: usize, receipts: usize) -> Result
             issued_at,
             kind: kind.into(),
             total: if kind == "return" { -amount } else { amount },
-            currency: if (r >> 48) % 20 == 0 { "CHF" } else { "EUR" }.into(),
+            currency: if (r >> 48).is_multiple_of(20) { "CHF" } else { "EUR" }.into(),
             body: json!({}),
             member_id: Some(member_id((r >> 16) as usize % holders)),
             idempotency_key: None,

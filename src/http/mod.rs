@@ -34,8 +34,8 @@ mod rate_limit;
 mod receipts_api;
 pub mod server;
 mod shops_api;
-mod store_report_api;
 mod state;
+mod store_report_api;
 pub(crate) mod views;
 mod web_service;
 

@@ -38,7 +38,10 @@ pub fn period(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Period> 
         return Err(Error::unprocessable("from must be before to", "from"));
     }
     if to - from > MAX_DAYS * DAY_MS {
-        return Err(Error::unprocessable(format!("the period from from to to may span at most {MAX_DAYS} days"), "from"));
+        return Err(Error::unprocessable(
+            format!("the period from from to to may span at most {MAX_DAYS} days"),
+            "from",
+        ));
     }
     Ok(Period { from, to })
 }

@@ -310,7 +310,8 @@ async fn refused_receipts_leave_no_pass(backend: Backend) {
         store.insert_receipt(&first, &[], new_pass("receipt", "PASS-rcp_first"), None, Vec::new()).await.unwrap();
     assert_eq!((stored, pass.serial_number.as_str()), (first, "PASS-rcp_first"));
     for refused in [receipt("rcp_same_key", "T1-0002", "key-1"), receipt("rcp_same_number", "T1-0001", "key-2")] {
-        let result = store.insert_receipt(&refused, &[], new_pass("receipt", &refused.pass_serial), None, Vec::new()).await;
+        let result =
+            store.insert_receipt(&refused, &[], new_pass("receipt", &refused.pass_serial), None, Vec::new()).await;
         assert!(
             matches!(result, Err(StoreError::Conflict { field: "receipt_number", .. })),
             "{}: {result:?}",

@@ -54,7 +54,8 @@ async fn new_member(app: &TestApp, home: Option<&'static str>, extra: Value) -> 
     for (k, v) in extra.as_object().into_iter().flatten() {
         body[k] = v.clone();
     }
-    let m = ok_json(app.api(Method::POST, "/api/v1/members").json(&body).send().await.unwrap(), StatusCode::CREATED).await;
+    let m =
+        ok_json(app.api(Method::POST, "/api/v1/members").json(&body).send().await.unwrap(), StatusCode::CREATED).await;
     Member {
         id: m["id"].as_str().unwrap().to_owned(),
         card: m["card_number"].as_str().unwrap().to_owned(),
@@ -176,7 +177,11 @@ fn close(a: &Value, b: f64, what: &str) {
 
 fn check_row(got: &Value, e: &Row, store: &str) {
     assert_eq!(got["store_id"], store);
-    assert_eq!((got["signups"].as_i64(), got["holders"].as_i64()), (Some(e.signups), Some(e.holders)), "{store}: {got}");
+    assert_eq!(
+        (got["signups"].as_i64(), got["holders"].as_i64()),
+        (Some(e.signups), Some(e.holders)),
+        "{store}: {got}"
+    );
     assert_eq!(got["campaigns"], json!({"local": e.local, "hq": e.hq.len()}), "{store}");
     let groups = &got["local_groups"];
     for (name, (holders, buyers)) in [("treated", e.treated), ("holdout", e.holdout)] {
@@ -225,7 +230,10 @@ async fn recipients(app: &TestApp, id: &str) -> Vec<(String, String)> {
     let page =
         ok_json(get(app, ADMIN, &format!("/api/v1/campaigns/{id}/recipients?limit=1000")).await, StatusCode::OK).await;
     let items = page["items"].as_array().unwrap();
-    items.iter().map(|r| (r["member_id"].as_str().unwrap().to_owned(), r["group"].as_str().unwrap().to_owned())).collect()
+    items
+        .iter()
+        .map(|r| (r["member_id"].as_str().unwrap().to_owned(), r["group"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 async fn report(app: &TestApp, key: &str, query: &str) -> (StatusCode, Value) {
@@ -277,7 +285,8 @@ async fn the_store_report_matches_a_brute_force_computation(backend: Backend) {
         ("hq", campaign(&app, ADMIN, hq("store = \"paris-01\""), now - 2 * DAY).await),
         ("hq", campaign(&app, ADMIN, hq("store = \"lyon-02\""), now - 40 * DAY).await),
     ];
-    let starts = [now - 10 * DAY, now - 5 * DAY, now - 25 * DAY, now - 6 * DAY, now - 8 * DAY, now - 2 * DAY, now - 40 * DAY];
+    let starts =
+        [now - 10 * DAY, now - 5 * DAY, now - 25 * DAY, now - 6 * DAY, now - 8 * DAY, now - 2 * DAY, now - 40 * DAY];
     let days = [7, 3, 7, 7, 7, 7, 7];
 
     // Receipts at either store, linked: inside and outside the period and the windows, returns,
@@ -315,7 +324,8 @@ async fn the_store_report_matches_a_brute_force_computation(backend: Backend) {
     for (k, m) in holders.iter().enumerate() {
         let code = member_offers(&app, &m.id, "live").await[0]["code"].as_str().unwrap().to_owned();
         let (store, key) = if k == 2 { ("lyon-02", &lyon_till) } else { ("paris-01", &till) };
-        let (status, done) = send(&app, Some(key), Method::POST, "/api/v1/offers/redeem", Some(json!({"code": code}))).await;
+        let (status, done) =
+            send(&app, Some(key), Method::POST, "/api/v1/offers/redeem", Some(json!({"code": code}))).await;
         assert_eq!(status, StatusCode::CREATED, "{done}");
         let id = done["id"].as_str().unwrap();
         match k {
@@ -415,7 +425,10 @@ async fn the_store_report_period_is_checked(backend: Backend) {
     assert_eq!(got["stores"][0]["signups"], 0);
     // Dates are whole UTC days, `to` included.
     let (_, got) = report(&app, ADMIN, "?from=2026-01-01&to=2026-01-31").await;
-    assert_eq!((got["from"].as_str(), got["to"].as_str()), (Some("2026-01-01T00:00:00Z"), Some("2026-02-01T00:00:00Z")));
+    assert_eq!(
+        (got["from"].as_str(), got["to"].as_str()),
+        (Some("2026-01-01T00:00:00Z"), Some("2026-02-01T00:00:00Z"))
+    );
     assert_eq!(span(&got), 31 * DAY);
     // An offset's `+` left unencoded still reads.
     let (status, got) = report(&app, ADMIN, "?from=2026-01-01T00:00:00+01:00&to=2026-01-02").await;
@@ -427,7 +440,11 @@ async fn the_store_report_period_is_checked(backend: Backend) {
         ("?to=2026-01-01T10:00", "to"),
     ] {
         let (status, err) = report(&app, ADMIN, query).await;
-        assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{query}: {err}");
+        assert_eq!(
+            (status, err["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{query}: {err}"
+        );
     }
     let (status, _) = report(&app, ADMIN, "?from=2025-01-01&to=2026-01-01").await;
     assert_eq!(status, StatusCode::OK, "366 days are allowed");

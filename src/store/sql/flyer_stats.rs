@@ -84,6 +84,8 @@ impl FlyerStatsStore for SqlStore {
             .iter()
             .map(|r| Ok((r.try_get::<String, _>("currency")?, r.try_get::<i64, _>("revenue")?)))
             .collect::<Result<_>>()?;
-        Ok(from_row!(row, FlyerStats { scans, unique_scans, signups, apple_added, google_added, buyers; revenue: revenue }))
+        Ok(
+            from_row!(row, FlyerStats { scans, unique_scans, signups, apple_added, google_added, buyers; revenue: revenue }),
+        )
     }
 }

@@ -19,7 +19,12 @@ const DAY_MS: i64 = 86_400_000;
 /// The stores asked (`$1`: one id, or NULL for all).
 const STORES: &str = "(CAST($1 AS TEXT) IS NULL OR s.id = $1)";
 
-pub(super) async fn store_figures(db: &SqlStore, store_id: Option<&str>, from: i64, to: i64) -> Result<Vec<StoreFigures>> {
+pub(super) async fn store_figures(
+    db: &SqlStore,
+    store_id: Option<&str>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<StoreFigures>> {
     let mut conn = db.pool.acquire().await?;
     let counts = format!(
         "SELECT s.id AS store_id, s.name, \
@@ -34,7 +39,8 @@ pub(super) async fn store_figures(db: &SqlStore, store_id: Option<&str>, from: i
          FROM stores s WHERE {STORES} ORDER BY s.id"
     );
     let mut rows: BTreeMap<String, StoreFigures> = BTreeMap::new();
-    for row in sqlx::query(sqlx::AssertSqlSafe(counts)).bind(store_id).bind(from).bind(to).fetch_all(&mut *conn).await? {
+    for row in sqlx::query(sqlx::AssertSqlSafe(counts)).bind(store_id).bind(from).bind(to).fetch_all(&mut *conn).await?
+    {
         let f = from_row!(row, StoreFigures { store_id, name, signups, holders, local_campaigns, offers_redeemed;
             hq_campaigns: 0, treated: Default::default(), holdout: Default::default(), revenue: BTreeMap::new() });
         rows.insert(f.store_id.clone(), f);
@@ -70,7 +76,8 @@ pub(super) async fn store_figures(db: &SqlStore, store_id: Option<&str>, from: i
            AND (CAST($1 AS TEXT) IS NULL OR c.scope = 'store:' || $1) \
          GROUP BY c.scope, 2"
     );
-    for row in sqlx::query(sqlx::AssertSqlSafe(pooled)).bind(store_id).bind(from).bind(to).fetch_all(&mut *conn).await? {
+    for row in sqlx::query(sqlx::AssertSqlSafe(pooled)).bind(store_id).bind(from).bind(to).fetch_all(&mut *conn).await?
+    {
         let scope: String = row.try_get("scope")?;
         let Some(f) = scope.strip_prefix("store:").and_then(|s| rows.get_mut(s)) else { continue };
         let into = match group_of(&row.try_get::<String, _>("grp")?)? {
@@ -88,7 +95,9 @@ pub(super) async fn store_figures(db: &SqlStore, store_id: Option<&str>, from: i
            AND x.member_id IS NOT NULL \
          WHERE {STORES} GROUP BY s.id, x.currency"
     );
-    for row in sqlx::query(sqlx::AssertSqlSafe(revenue)).bind(store_id).bind(from).bind(to).fetch_all(&mut *conn).await? {
+    for row in
+        sqlx::query(sqlx::AssertSqlSafe(revenue)).bind(store_id).bind(from).bind(to).fetch_all(&mut *conn).await?
+    {
         let store: String = row.try_get("store_id")?;
         if let Some(f) = rows.get_mut(&store) {
             f.revenue.insert(row.try_get("currency")?, row.try_get("revenue")?);
