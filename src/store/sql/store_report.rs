@@ -65,14 +65,17 @@ pub(super) async fn store_figures(
     }
 
     // The local campaigns' groups, each campaign in its own window (as its results count them),
-    // summed per store: the pooled lift.
+    // summed per store: the pooled lift. The period's local campaigns first (a few rows of a
+    // small table), then their recipients by key: SQLite, left free, read every campaign's
+    // recipients.
     let pooled = format!(
         "SELECT c.scope, {GROUP} AS grp, COUNT(*) AS holders, \
            COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM receipts x WHERE x.member_id = r.member_id \
              AND x.kind = 'sale' AND x.issued_at >= c.started_at \
              AND x.issued_at < c.started_at + c.conversion_days * {DAY_MS})) AS buyers \
-         FROM campaigns c JOIN campaign_recipients r ON r.campaign_id = c.id \
-         WHERE c.scope LIKE 'store:%' AND c.started_at >= $2 AND c.started_at < $3 \
+         FROM campaigns c CROSS JOIN campaign_recipients r \
+         WHERE r.campaign_id = c.id AND c.scope LIKE 'store:%' \
+           AND c.started_at >= $2 AND c.started_at < $3 \
            AND (CAST($1 AS TEXT) IS NULL OR c.scope = 'store:' || $1) \
          GROUP BY c.scope, 2"
     );
@@ -88,12 +91,14 @@ pub(super) async fn store_figures(
         into.buyers += row.try_get::<i64, _>("buyers")?;
     }
 
-    // A return's total is negative: the sum is sales minus returns.
+    // A return's total is negative: the sum is sales minus returns. CROSS JOIN keeps SQLite's
+    // join order (each store, then its receipts of the period by `receipts_store_issued`): left
+    // free, it read every linked receipt through `receipts_member`. PostgreSQL plans it as a join.
     let revenue = format!(
         "SELECT s.id AS store_id, x.currency, CAST(SUM(x.total) AS BIGINT) AS revenue \
-         FROM stores s JOIN receipts x ON x.store_id = s.id AND x.issued_at >= $2 AND x.issued_at < $3 \
-           AND x.member_id IS NOT NULL \
-         WHERE {STORES} GROUP BY s.id, x.currency"
+         FROM stores s CROSS JOIN receipts x \
+         WHERE x.store_id = s.id AND x.issued_at >= $2 AND x.issued_at < $3 AND x.member_id IS NOT NULL \
+           AND {STORES} GROUP BY s.id, x.currency"
     );
     for row in
         sqlx::query(sqlx::AssertSqlSafe(revenue)).bind(store_id).bind(from).bind(to).fetch_all(&mut *conn).await?
