@@ -50,6 +50,8 @@ pub enum Area {
     Receipts,
     /// Offers, their issues and redemptions at the till.
     Offers,
+    /// Figures across stores (the store report).
+    Reports,
 }
 
 /// How far a role reaches into an area.
@@ -102,6 +104,8 @@ impl Role {
             // A till redeems, and a store proposes offers, for its own store (HQ approves them).
             (Self::Store | Self::StoreManager, Offers) => Reach::OwnStore,
             (Self::StoreManager, Campaigns) => Reach::OwnStore,
+            // A store sees its own row of the store report (a till key as its manager would).
+            (Self::Store | Self::StoreManager, Reports) => Reach::OwnStore,
             (Self::Store | Self::StoreManager, _) => Reach::None,
         }
     }
@@ -251,6 +255,7 @@ fn area_name(area: Area) -> &'static str {
         Area::Orders => "orders",
         Area::Receipts => "receipts",
         Area::Offers => "offers",
+        Area::Reports => "reports",
     }
 }
 

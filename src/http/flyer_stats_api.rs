@@ -16,9 +16,11 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/v1/flyers/{code}/stats", get(stats))
 }
 
-/// `{"code", "scans", "unique_scans", "signups", "apple_added", "google_added"}`: enrollment page
+/// `{"code", "scans", "unique_scans", "signups", "apple_added", "google_added", "buyers", "revenue"}`: enrollment page
 /// views, visitors (once a day each), members who signed up from the flyer, and how many of
-/// their cards are on an iPhone or saved to Google Wallet.
+/// their cards are on an iPhone or saved to Google Wallet; `buyers` and `revenue` (per currency,
+/// minor units): those members who bought (a sale, not a return) in their first 30 days, and
+/// what they spent then.
 async fn stats(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Path<String>) -> Result<Json<Value>> {
     let (flyer, s) = flyers::stats_for(state.store.as_ref(), &actor, &code).await?;
     Ok(Json(json!({
@@ -28,5 +30,7 @@ async fn stats(State(state): State<Arc<AppState>>, actor: Actor, Path(code): Pat
         "signups": s.signups,
         "apple_added": s.apple_added,
         "google_added": s.google_added,
+        "buyers": s.buyers,
+        "revenue": s.revenue,
     })))
 }

@@ -35,6 +35,7 @@ mod receipts_api;
 pub mod server;
 mod shops_api;
 mod state;
+mod store_report_api;
 pub(crate) mod views;
 mod web_service;
 
@@ -73,6 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(downloads::router())
         .merge(campaigns_api::router())
         .merge(campaign_results_api::router())
+        .merge(store_report_api::router())
         .merge(audit_api::router())
         .merge(console::router(&state))
         .fallback(|| async { crate::error::Error::NotFound("no such route".into()) })

@@ -5,6 +5,7 @@
 pub mod flyers;
 mod locations;
 pub mod qr;
+pub mod report;
 
 pub use locations::{MAX_PASS_LOCATIONS, distance_km, locations_near, pass_locations};
 

@@ -1,11 +1,13 @@
 //! Flyer attribution: page views of `/join/{code}` and what became of them (sign-ups, cards
 //! added to Apple Wallet, saved to Google Wallet).
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use async_trait::async_trait;
 
 /// A flyer's numbers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlyerStats {
     /// Views of the enrollment page (each GET).
     pub scans: i64,
@@ -17,7 +19,15 @@ pub struct FlyerStats {
     pub apple_added: i64,
     /// Of those, members whose pass Google reported saved.
     pub google_added: i64,
+    /// Of those, members with a linked sale (not a return) issued in their first
+    /// `BUYER_DAYS` days after joining.
+    pub buyers: i64,
+    /// The totals of those sales, per currency, in minor units.
+    pub revenue: BTreeMap<String, i64>,
 }
+
+/// How long after joining a flyer's member's purchases count for the flyer.
+pub const BUYER_DAYS: i64 = 30;
 
 #[async_trait]
 pub trait FlyerStatsStore: Send + Sync {

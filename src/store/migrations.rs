@@ -43,6 +43,7 @@ const MIGRATIONS: &[Embedded] = migrations![
     20 "0020_offers" "offers",
     21 "0021_holdouts" "holdouts",
     22 "0022_campaign_offers" "campaign_offers",
+    23 "0023_store_report" "store_report",
     24 "0024_recipient_stores" "recipient_stores",
 ];
 

@@ -57,7 +57,7 @@ pub use offers::{
 };
 pub use orders::{OrderPassUpdate, OrderRecord, OrderUpdate, OrdersStore};
 pub use receipts::{ReceiptLine, ReceiptPoints, ReceiptRecord, ReceiptsStore};
-pub use reports::{DailyFigures, FlyerSignups, OverviewCounts, PassDevice, ReportsStore};
+pub use reports::{DailyFigures, FlyerSignups, OverviewCounts, PassDevice, ReportsStore, StoreFigures};
 pub use shops::{FlyerRecord, NewFlyer, NewShop, ShopChange, ShopRecord, ShopsStore};
 pub use signup::{ProvisionalCard, SignupStore};
 pub use tokens::{MemberTokenRecord, TokenPurpose, TokensStore};

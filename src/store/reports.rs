@@ -1,8 +1,12 @@
 //! Figures for the console: counts of members and their cards, for everyone or one store, and
-//! the same per day and per flyer for the overview's charts.
+//! the same per day and per flyer for the overview's charts; the store report's figures.
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 use async_trait::async_trait;
+
+use super::campaign_results::GroupFigures;
 
 /// The overview's figures (one store's when asked: members whose home store it is).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +52,34 @@ pub struct FlyerSignups {
     pub signups: i64,
 }
 
+/// One store's row of the store report, over a period `[from, to)`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreFigures {
+    pub store_id: String,
+    pub name: String,
+    /// Members created in the period with this home store.
+    pub signups: i64,
+    /// Members of this home store whose loyalty pass is not voided, now.
+    pub holders: i64,
+    /// The store's own campaigns started in the period.
+    pub local_campaigns: i64,
+    /// Head office's campaigns started in the period that targeted a member of this home store.
+    pub hq_campaigns: i64,
+    /// The local campaigns' groups pooled (holders and buyers summed, each campaign counted in
+    /// its own conversion window).
+    pub treated: GroupFigures,
+    pub holdout: GroupFigures,
+    /// Redemptions at this store in the period, not reversed.
+    pub offers_redeemed: i64,
+    /// Linked members' sales minus returns at this store in the period, per currency (minor units).
+    pub revenue: BTreeMap<String, i64>,
+}
+
 #[async_trait]
 pub trait ReportsStore {
+    /// The store report's rows, by store id: every store's, or one store's; `[from, to)` in
+    /// unix milliseconds.
+    async fn store_figures(&self, store_id: Option<&str>, from: i64, to: i64) -> Result<Vec<StoreFigures>>;
     async fn overview_counts(&self, store_id: Option<&str>, since_ms: i64) -> Result<OverviewCounts>;
     /// The figures of each day `[start, end)` given (unix milliseconds), in that order; for one
     /// store, its home members only.

@@ -77,7 +77,7 @@ fn redemptions_of(i: usize, start: i64) -> Vec<Redeemed> {
     }
 }
 
-fn wilson(x: f64, n: f64) -> (f64, f64) {
+pub(crate) fn wilson(x: f64, n: f64) -> (f64, f64) {
     let z: f64 = 1.959964;
     let p = x / n;
     let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);

@@ -336,7 +336,8 @@ async fn forwarded_for_only_from_trusted_proxies(backend: Backend) {
 async fn flyer_stats(backend: Backend) {
     let app = spawn_app_on(backend, test_config()).await;
     let code = flyer(&app).await;
-    let zero = json!({"code": code, "scans": 0, "unique_scans": 0, "signups": 0, "apple_added": 0, "google_added": 0});
+    let zero = json!({"code": code, "scans": 0, "unique_scans": 0, "signups": 0, "apple_added": 0, "google_added": 0,
+                      "buyers": 0, "revenue": {}});
     assert_eq!(stats(&app, &code).await, zero);
 
     let client = browser();
@@ -364,8 +365,8 @@ async fn flyer_stats(backend: Backend) {
     assert_eq!(register(&app, &held, "0123456789abcdef0123456789abcdef").await, 201);
     assert_eq!(register(&app, &held, "fedcba9876543210fedcba9876543210").await, 201, "a second device");
     let s = stats(&app, &code).await;
-    let expected =
-        json!({"code": code, "scans": 2, "unique_scans": 1, "signups": 1, "apple_added": 1, "google_added": 0});
+    let expected = json!({"code": code, "scans": 2, "unique_scans": 1, "signups": 1, "apple_added": 1, "google_added": 0,
+               "buyers": 0, "revenue": {}});
     assert_eq!(s, expected, "two views by one visitor");
 
     // Another flyer's numbers are its own; unknown flyers and callers without a key are refused.

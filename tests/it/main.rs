@@ -56,6 +56,7 @@ mod server;
 mod signup;
 mod signup_guard;
 mod storage;
+mod store_report;
 mod stores_flyers;
 mod template_rules;
 mod web_service;

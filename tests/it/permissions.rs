@@ -142,6 +142,11 @@ const ROWS: &[Row] = &[
     Row { area: "Offers", action: "`POST /api/v1/offers/redeem`", whose: "other" },
     Row { area: "Offers", action: "`POST /api/v1/offers/redemptions/{id}/reverse`", whose: "other" },
     Row { area: "Offers", action: "`GET /api/v1/members/{id}/offers`", whose: "other" },
+    Row { area: "Campaigns", action: "`GET /api/v1/campaigns/{id}/results`", whose: "own" },
+    Row { area: "Campaigns", action: "`GET /api/v1/campaigns/{id}/results`", whose: "other" },
+    Row { area: "Campaigns", action: "`GET /api/v1/campaigns/{id}/recipients`", whose: "own" },
+    Row { area: "Campaigns", action: "`GET /api/v1/campaigns/{id}/recipients`", whose: "other" },
+    Row { area: "Reports", action: "`GET /api/v1/reports/stores`", whose: "both" },
 ];
 
 /// What the table shows for a status: ✓ for success, else the status.
@@ -308,9 +313,47 @@ async fn attempt(app: &TestApp, i: usize, key: &str) -> String {
                 _ => send(app, key, Method::GET, &format!("/api/v1/members/{id}/offers"), None).await.0,
             }
         }
+        50..=53 => {
+            // The store's own manager's campaign, approved and started.
+            let id = started_local_campaign(app, whose).await;
+            let what = if i <= 51 { "results" } else { "recipients" };
+            send(app, key, Method::GET, &format!("/api/v1/campaigns/{id}/{what}"), None).await.0
+        }
+        54 => {
+            let (status, body) = send(app, key, Method::GET, "/api/v1/reports/stores", None).await;
+            if !status.is_success() {
+                return outcome(status);
+            }
+            let stores: Vec<&str> =
+                body["stores"].as_array().unwrap().iter().map(|r| r["store_id"].as_str().unwrap()).collect();
+            return match stores[..] {
+                [_, _, ..] => "✓ all".to_owned(),
+                [only] if only == own => "✓ own store's".to_owned(),
+                _ => panic!("unexpected report {body}"),
+            };
+        }
         _ => unreachable!("row {i}"),
     };
     outcome(status)
+}
+
+/// A campaign of `store`'s manager, approved by head office and sent (to nobody: it has results
+/// and recipients all the same); returns its id.
+async fn started_local_campaign(app: &TestApp, store: &str) -> String {
+    let manager = manager_key(app, store).await;
+    let (status, made) =
+        send(app, &manager, Method::POST, "/api/v1/campaigns", Some(campaign(&format!("store:{store}")))).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    hq(app, Method::POST, &format!("/api/v1/campaigns/{id}/approve"), json!({}), 200).await;
+    for _ in 0..600 {
+        let got = hq(app, Method::GET, &format!("/api/v1/campaigns/{id}"), json!({}), 200).await;
+        if got["status"] == "sent" {
+            return id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("campaign {id} was not sent");
 }
 
 /// A new store_manager key of `store`.
@@ -395,6 +438,13 @@ async fn the_readme_table_is_what_each_role_may_do(backend: Backend) {
     assert_eq!(cell("`POST /api/v1/offers/redeem`", "other", "store"), "403");
     assert_eq!(cell("`POST /api/v1/offers/redemptions/{id}/reverse`", "other", "store"), "404");
     assert_eq!(cell("`POST /api/v1/offers/{id}/approve`", "own", "store_manager"), "403");
+    assert_eq!(cell("`GET /api/v1/campaigns/{id}/results`", "own", "store_manager"), "✓");
+    assert_eq!(cell("`GET /api/v1/campaigns/{id}/results`", "other", "store_manager"), "404");
+    assert_eq!(cell("`GET /api/v1/campaigns/{id}/recipients`", "other", "store_manager"), "404");
+    assert_eq!(cell("`GET /api/v1/campaigns/{id}/results`", "other", "hq_marketer"), "✓");
+    assert_eq!(cell("`GET /api/v1/reports/stores`", "both", "store"), "✓ own store's");
+    assert_eq!(cell("`GET /api/v1/reports/stores`", "both", "hq_marketer"), "✓ all");
+    assert_eq!(cell("`GET /api/v1/flyers/{code}/stats`", "other", "store_manager"), "404");
 }
 
 /// The exploit as it was reported: a Paris till gives a Lyon member a victim's e-mail, marks it

@@ -44,7 +44,8 @@ pub struct FlyerForm {
 
 fn figures(s: &FlyerStats) -> Value {
     json!({"scans": s.scans, "unique_scans": s.unique_scans, "signups": s.signups,
-           "apple_added": s.apple_added, "google_added": s.google_added})
+           "apple_added": s.apple_added, "google_added": s.google_added, "buyers": s.buyers,
+           "revenue": s.revenue})
 }
 
 fn view(state: &AppState, f: &FlyerRecord, s: &FlyerStats) -> Value {

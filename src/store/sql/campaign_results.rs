@@ -13,9 +13,9 @@ use crate::store::ReceiptRecord;
 use crate::store::campaign_results::{CampaignResultsStore, Figures, Group, Recipient};
 
 /// The group of a recipients row `r`, as text.
-const GROUP: &str = "CASE WHEN r.state = 'holdout' THEN 'holdout' ELSE 'treated' END";
+pub(super) const GROUP: &str = "CASE WHEN r.state = 'holdout' THEN 'holdout' ELSE 'treated' END";
 
-fn group_of(text: &str) -> Result<Group> {
+pub(super) fn group_of(text: &str) -> Result<Group> {
     Group::parse(text).ok_or_else(|| anyhow::anyhow!("unknown group {text:?}"))
 }
 

@@ -43,6 +43,7 @@ pub(crate) mod rows;
 pub mod segment;
 mod shops;
 mod signup;
+mod store_report;
 mod tokens;
 mod tx;
 mod users;

@@ -6,10 +6,14 @@ use sqlx::Row;
 
 use super::SqlStore;
 use super::rows::from_row;
-use crate::store::reports::{DailyFigures, FlyerSignups, OverviewCounts, PassDevice, ReportsStore};
+use crate::store::reports::{DailyFigures, FlyerSignups, OverviewCounts, PassDevice, ReportsStore, StoreFigures};
 
 #[async_trait]
 impl ReportsStore for SqlStore {
+    async fn store_figures(&self, store_id: Option<&str>, from: i64, to: i64) -> Result<Vec<StoreFigures>> {
+        super::store_report::store_figures(self, store_id, from, to).await
+    }
+
     async fn overview_counts(&self, store_id: Option<&str>, since_ms: i64) -> Result<OverviewCounts> {
         let row = sqlx::query(
             "SELECT COUNT(m.id) AS members, \
