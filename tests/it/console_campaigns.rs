@@ -229,10 +229,10 @@ async fn campaigns_in_chromium() {
             .iter()
             .enumerate()
     {
-        let (_, serial) = member(&app, Some(home), *points, *marketing, "en", json!({})).await;
+        let (member_id, serial) = member(&app, Some(home), *points, *marketing, "en", json!({})).await;
         on_iphone(&app, store.as_ref(), &serial, &format!("device-{i}"), &token(i + 1)).await;
         if *marketing && *points >= 300 {
-            targets.push(token(i + 1));
+            targets.push((member_id, token(i + 1)));
         }
     }
     let (lyon_member, _) = member(&app, Some("lyon-02"), 0, false, "fr", json!({})).await;
@@ -269,11 +269,17 @@ async fn campaigns_in_chromium() {
     browser.wait_for_text("data-key=\"sent\"").await;
     let id = browser.path().await.rsplit('/').next().unwrap().to_owned();
     wait_sent(&app, &id).await;
-    eventually("the targeted pushes", async || apns.received_count() >= targets.len()).await;
+    // The composer proposes a holdout: the holders it draws get nothing.
+    let sent: Value =
+        app.api(Method::GET, &format!("/api/v1/campaigns/{id}")).send().await.unwrap().json().await.unwrap();
+    let percent = u8::try_from(sent["holdout_percent"].as_u64().unwrap()).unwrap();
+    let mut treated: Vec<String> =
+        targets.iter().filter(|(m, _)| !held_out(&id, m, percent)).map(|(_, t)| t.clone()).collect();
+    eventually("the targeted pushes", async || apns.received_count() >= treated.len()).await;
     let mut pushed: Vec<String> = apns.received().into_iter().map(|r| r.token).collect();
     pushed.sort();
-    targets.sort();
-    assert_eq!(pushed, targets, "exactly the targeted holders' devices");
+    treated.sort();
+    assert_eq!(pushed, treated, "exactly the treated holders' devices");
 
     // A store manager submits a local campaign; approvals and another store's member are not theirs.
     sign_in_as(&browser, &app, "paris@example.com").await;
