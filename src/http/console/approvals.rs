@@ -31,7 +31,7 @@ async fn page(state: &AppState, signed: &Signed, error: Option<(String, String)>
             .campaigns
             .preview(&signed.actor, &c.segment, Some(&c.scope), Some(&c.messages))
             .await
-            .map(|p| composer::reach_view(&p, c.holdout_percent))
+            .map(|p| composer::reach_view(signed.lang, &p, c.holdout_percent))
             .unwrap_or(Value::Null);
         let error = error.as_ref().filter(|(id, _)| *id == c.id).map(|(_, m)| m.clone());
         items.push(json!({

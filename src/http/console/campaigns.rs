@@ -114,7 +114,7 @@ pub async fn confirm(State(state): State<Arc<AppState>>, signed: Signed, Path(id
     let scope = Some(campaign.scope.as_str());
     let preview = state.campaigns.preview(&signed.actor, &campaign.segment, scope, Some(&campaign.messages)).await;
     let reach = match preview {
-        Ok(p) => composer::reach_view(&p, campaign.holdout_percent),
+        Ok(p) => composer::reach_view(signed.lang, &p, campaign.holdout_percent),
         Err(e) => return refused(&signed, e),
     };
     let messages: Vec<Value> =

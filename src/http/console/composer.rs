@@ -171,7 +171,7 @@ async fn render(state: &AppState, signed: &Signed, view: View<'_>) -> Response {
         "timezone": tz,
         "hq": signed.actor.own_store().is_none(),
         "organization": crate::loyalty::verification::organization(&state.loyalty),
-        "reach": preview.as_ref().map(|p| reach_view(p, holdout_typed(f))),
+        "reach": preview.as_ref().map(|p| reach_view(signed.lang, p, holdout_typed(f))),
         "error_field": error_field,
         "error": error,
         "notice": view.notice,
@@ -190,13 +190,13 @@ fn holdout_typed(f: &Fields) -> i64 {
 
 /// The reach as the page and the live-reach script show it, with the holdout a campaign of
 /// `holdout_percent` would draw from its holders.
-pub fn reach_view(p: &Preview, holdout_percent: i64) -> Value {
+pub fn reach_view(lang: &str, p: &Preview, holdout_percent: i64) -> Value {
     let held: i64 = p.counts.held_back.values().sum();
     json!({
         "holdout": crate::campaigns::holdout::expected(p.counts.passes, holdout_percent),
         "matching": p.counts.matching, "members": p.counts.members, "passes": p.counts.passes, "apple": p.counts.apple_devices,
         "google": p.counts.google_objects, "held_back": held, "held_by_rule": p.counts.held_back,
-        "warnings": p.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
+        "warnings": p.warnings.iter().map(|w| json!({"code": w.code, "message": super::warnings::say(lang, w)})).collect::<Vec<_>>(),
     })
 }
 
@@ -357,8 +357,10 @@ pub async fn reach(State(state): State<Arc<AppState>>, form: Form<Fields>) -> Re
     let scope = scope_of(&signed, &fields);
     let messages = messages_of(&fields);
     match state.campaigns.preview(&signed.actor, &segment, scope.as_deref(), Some(&messages)).await {
-        Ok(p) => Json(json!({"segment": segment, "reach": reach_view(&p, holdout_typed(&fields)), "error": null}))
-            .into_response(),
+        Ok(p) => Json(
+            json!({"segment": segment, "reach": reach_view(signed.lang, &p, holdout_typed(&fields)), "error": null}),
+        )
+        .into_response(),
         Err(e) => match field_error(&e) {
             Some((_, message)) => Json(json!({"segment": segment, "reach": null, "error": message})).into_response(),
             None => e.into_response(),

@@ -23,6 +23,7 @@ mod results;
 mod session;
 mod stores;
 mod templates;
+mod warnings;
 
 use std::sync::Arc;
 
