@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::decision::{DecisionBody, OptionalReason};
 use super::extract::{JsonBody, QueryParams};
 use crate::access::Actor;
 use crate::campaigns::requests::{CampaignRequest, DraftPatch};
@@ -122,26 +123,12 @@ async fn show(State(state): State<Arc<AppState>>, actor: Actor, Path(id): Path<S
     Ok(Json(out))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecisionBody {
-    reason: Option<String>,
-}
-
 async fn approve(
     State(state): State<Arc<AppState>>,
     actor: Actor,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    OptionalReason(reason): OptionalReason,
 ) -> Result<Json<Value>> {
-    // The body is optional here: `{"reason": "..."}` records a comment with the approval.
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<DecisionBody>(&body)
-            .map_err(|e| Error::BadRequest { message: e.to_string(), field: None })?
-            .reason
-    };
     Ok(Json(campaign_view(&state.campaigns.approve(&actor, &id, reason).await?)))
 }
 

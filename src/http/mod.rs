@@ -6,6 +6,7 @@ mod campaigns_api;
 pub mod client_ip;
 mod console;
 pub mod cookies;
+mod decision;
 mod demo;
 mod downloads;
 mod error;

@@ -11,7 +11,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{BodyBytes, JsonBody, QueryParams};
+use super::decision::{DecisionBody, OptionalReason};
+use super::extract::{JsonBody, QueryParams};
 use super::views::{self, rfc3339};
 use crate::access::Actor;
 use crate::error::{Error, Result};
@@ -141,26 +142,12 @@ async fn change(
     Ok(Json(offer_view(&state.offers.change(&actor, &id, body).await?)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecisionBody {
-    reason: Option<String>,
-}
-
 async fn approve(
     State(state): State<Arc<AppState>>,
     actor: Actor,
     Path(id): Path<String>,
-    BodyBytes(body): BodyBytes,
+    OptionalReason(comment): OptionalReason,
 ) -> Result<Json<Value>> {
-    // The body is optional here: `{"reason": "..."}` records a comment with the approval.
-    let comment = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<DecisionBody>(&body)
-            .map_err(|e| Error::BadRequest { message: e.to_string(), field: None })?
-            .reason
-    };
     Ok(Json(offer_view(&state.offers.approve(&actor, &id, comment).await?)))
 }
 
