@@ -299,7 +299,7 @@ async fn flyers_within_each_role_with_unique_scans(backend: Backend) {
     assert_eq!(stats["unique_scans"], visitors.len());
     assert_eq!(stats["signups"], 1);
     let (_, html) = get(&paris, &app, &format!("/console/flyers/{counter}")).await;
-    assert_eq!(figures(&html), ["7", "4", "1", "0", "0"], "{html}");
+    assert_eq!(figures(&html), ["7", "4", "1", "0", "0", "0", "0"], "{html}"); // buyers and their purchases: none yet
     assert!(html.contains(&format!("href=\"/console/flyers/{counter}/print?paper=a4\"")), "{html}");
     let (_, html) = get(&hq, &app, "/console/flyers").await;
     let row = &html[html.find(&format!("/console/flyers/{counter}\"")).unwrap()..];

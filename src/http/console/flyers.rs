@@ -45,7 +45,19 @@ pub struct FlyerForm {
 fn figures(s: &FlyerStats) -> Value {
     json!({"scans": s.scans, "unique_scans": s.unique_scans, "signups": s.signups,
            "apple_added": s.apple_added, "google_added": s.google_added, "buyers": s.buyers,
-           "revenue": s.revenue})
+           "revenue": s.revenue, "revenue_text": revenue_text(s)})
+}
+
+/// The revenue per currency as a marketer reads it: `1234.50 EUR · 80.00 CHF` (0 without any).
+fn revenue_text(s: &FlyerStats) -> String {
+    let parts: Vec<String> = s
+        .revenue
+        .iter()
+        .map(|(c, minor)| {
+            format!("{} {c}", crate::receipts::format_amount(*minor, crate::receipts::currency_exponent(c)))
+        })
+        .collect();
+    if parts.is_empty() { "0".to_owned() } else { parts.join(" · ") }
 }
 
 fn view(state: &AppState, f: &FlyerRecord, s: &FlyerStats) -> Value {

@@ -78,6 +78,18 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
         "Of those, cards saved to Google Wallet",
         "Parmi eux, cartes enregistrées dans Google Wallet",
     ),
+    ("flyer_buyers", "Buyers", "Acheteurs"),
+    (
+        "flyer_buyers_help",
+        "Of those, who bought in their first 30 days",
+        "Parmi eux, ceux qui ont acheté dans leurs 30 premiers jours",
+    ),
+    ("flyer_revenue", "Their purchases", "Leurs achats"),
+    (
+        "flyer_revenue_help",
+        "Sales of those buyers in their first 30 days",
+        "Ventes de ces acheteurs dans leurs 30 premiers jours",
+    ),
     ("downloads", "Print and download", "Imprimer et télécharger"),
     ("print", "Print", "Imprimer"),
     ("no_flyers", "No flyer yet: make the first one below.", "Aucun flyer : créez le premier ci-dessous."),
